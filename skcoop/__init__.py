@@ -1,0 +1,15 @@
+"""skcoop: scikit-learn compatible multimodal classification with NMCL."""
+
+from skorch.helper import SliceDict
+
+from .cooperative import CooperativeClassifier
+from .exceptions import TrainingDivergedError
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "CooperativeClassifier",
+    "SliceDict",
+    "TrainingDivergedError",
+    "__version__",
+]

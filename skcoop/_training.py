@@ -1,0 +1,272 @@
+"""The one training path of the package's neural estimators.
+
+:class:`ModalityNet` is a skorch :class:`~skorch.NeuralNet` whose module
+takes a list of modality tensors and returns ``(log_proba, penalty)``; its
+loss is the negative log-likelihood of the fused distribution plus
+``penalty_weight`` times the penalty's mean (paper Eq. 20 for NMCL, where
+the penalty is the consistency term). Everything else is skorch's: the
+loop, callbacks, history, checkpoints. What this module changes is how data
+reaches the loop: skorch's default per-item ``Dataset`` and ``collate`` are
+slow for in-memory arrays, so batches here are taken from whole tensors by
+index, one tensor index per modality and batch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+from skorch import NeuralNet
+from skorch.callbacks import Callback
+from skorch.dataset import unpack_data
+
+from .exceptions import TrainingDivergedError
+
+__all__ = [
+    "DivergenceCheck",
+    "HoldoutSplit",
+    "ModalityBatches",
+    "ModalityDataset",
+    "ModalityNet",
+    "resolve_device",
+]
+
+
+class ModalityDataset(torch.utils.data.Dataset):
+    """Modality blocks and labels held as whole tensors.
+
+    Parameters
+    ----------
+    blocks : sequence of ndarray or torch.Tensor of shape (n_samples, n_features_m)
+        One block per modality; numpy arrays are wrapped without a copy.
+    y : ndarray or torch.Tensor of shape (n_samples,), default=None
+        Integer class codes.
+    """
+
+    def __init__(self, blocks, y=None) -> None:
+        self.blocks = [torch.as_tensor(b) for b in blocks]  # M x (N, D_m)
+        self.y = None if y is None else torch.as_tensor(y)  # (N,)
+
+    def __len__(self) -> int:
+        return self.blocks[0].shape[0]
+
+    def __getitem__(self, index):
+        """Return ``([block[index] for block], y[index])`` for an index tensor."""
+        xs = [b[index] for b in self.blocks]  # M x (B, D_m)
+        if self.y is None:
+            return xs, torch.zeros(len(xs[0]))
+        return xs, self.y[index]
+
+    def subset(self, index) -> ModalityDataset:
+        """Return the rows ``index`` as a new dataset (copies the rows)."""
+        index = torch.as_tensor(index)
+        return ModalityDataset(
+            [b[index] for b in self.blocks], None if self.y is None else self.y[index]
+        )
+
+
+class ModalityBatches:
+    """Iterate over a :class:`ModalityDataset` in batches of whole tensors.
+
+    Parameters
+    ----------
+    dataset : ModalityDataset
+        The data.
+    batch_size : int
+        Samples per batch; the last batch may be smaller.
+    shuffle : bool, default=False
+        Visit the samples in a random order drawn from ``seed``.
+    seed : int, default=0
+        Seed of the order when ``shuffle`` is true.
+    """
+
+    def __init__(self, dataset, batch_size: int, shuffle: bool = False, seed: int = 0):
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.seed = seed
+
+    def __len__(self) -> int:
+        return -(-len(self.dataset) // self.batch_size)
+
+    def __iter__(self):
+        n = len(self.dataset)
+        if self.shuffle:
+            generator = torch.Generator().manual_seed(int(self.seed))
+            order = torch.randperm(n, generator=generator)  # (N,)
+            for start in range(0, n, self.batch_size):
+                yield self.dataset[order[start : start + self.batch_size]]
+        else:
+            for start in range(0, n, self.batch_size):
+                yield self.dataset[slice(start, start + self.batch_size)]
+
+
+class HoldoutSplit:
+    """Hold out a stratified validation fraction, drawn from a seed.
+
+    Parameters
+    ----------
+    fraction : float
+        Fraction of the samples held out for validation.
+    seed : int
+        Seed of the split.
+    """
+
+    def __init__(self, fraction: float, seed: int) -> None:
+        self.fraction = fraction
+        self.seed = seed
+
+    def __call__(self, dataset, y=None, **fit_params):
+        """Return the training and the validation dataset."""
+        index = np.arange(len(dataset))
+        labels = None if y is None else np.asarray(y)
+        try:
+            train, valid = train_test_split(
+                index, test_size=self.fraction, random_state=self.seed, stratify=labels
+            )
+        except ValueError:  # a class too small to stratify: split at random
+            train, valid = train_test_split(
+                index, test_size=self.fraction, random_state=self.seed
+            )
+        return dataset.subset(np.sort(train)), dataset.subset(np.sort(valid))
+
+
+class DivergenceCheck(Callback):
+    """Stop training with a clear error when the loss is not finite."""
+
+    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
+        """Raise :class:`~skcoop.exceptions.TrainingDivergedError` on a NaN/inf loss."""
+        if loss is not None and not torch.isfinite(loss.detach()).all():
+            epoch = len(net.history)
+            kind = "training" if training else "validation"
+            raise TrainingDivergedError(
+                f"The {kind} loss became {loss.item()} in epoch {epoch}: training "
+                f"diverged. Lower the learning rate (lr={net.lr}), standardise the "
+                "inputs (for example with skcoop.PerModalityTransformer and "
+                "StandardScaler), or check the data for extreme values."
+            )
+
+
+class ModalityNet(NeuralNet):
+    """Skorch net for modules that return ``(log_proba, penalty)``.
+
+    Parameters
+    ----------
+    module : type of torch.nn.Module
+        The module class; it takes a list of modality tensors.
+    *args, **kwargs
+        Passed to :class:`skorch.NeuralNet`.
+    penalty_weight : float, default=1.0
+        Weight of the module's penalty in the loss (``kl_weight`` for NMCL).
+    seed : int, default=0
+        Seed of the batch order; epoch ``e`` shuffles with ``seed + e``.
+    """
+
+    def __init__(self, module, *args, penalty_weight=1.0, seed=0, **kwargs):
+        super().__init__(module, *args, **kwargs)
+        self.penalty_weight = penalty_weight
+        self.seed = seed
+
+    def get_dataset(self, X, y=None):
+        """Wrap a list of modality blocks in a :class:`ModalityDataset`."""
+        if isinstance(X, torch.utils.data.Dataset):
+            return X
+        return ModalityDataset(X, y)
+
+    def get_iterator(self, dataset, training=False):
+        """Return whole-tensor batches, shuffled with a per-epoch seed in training."""
+        batch_size = len(dataset) if self.batch_size == -1 else self.batch_size
+        if training:
+            seed = self.seed + len(self.history)
+            return ModalityBatches(dataset, batch_size, shuffle=True, seed=seed)
+        return ModalityBatches(dataset, batch_size)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Return the NLL of the fused distribution plus the weighted penalty."""
+        log_proba, penalty = y_pred  # (B, K), (B,)
+        y_true = y_true.to(log_proba.device)
+        loss = self.criterion_(log_proba, y_true)
+        if self.penalty_weight:
+            loss = loss + self.penalty_weight * penalty.mean()
+        return loss
+
+    def infer_method(self, X, method: str, **kwargs):
+        """Run ``module_.<method>`` over ``X`` in evaluation mode, batch by batch.
+
+        Parameters
+        ----------
+        X : list of ndarray
+            Modality blocks.
+        method : str
+            Name of the module method; it takes a list of tensors and returns
+            a tensor, or a list/tuple of tensors, with the batch first.
+        **kwargs
+            Passed to the method.
+
+        Returns
+        -------
+        out : torch.Tensor or nested list of torch.Tensor
+            The method's outputs on CPU, concatenated along the batch axis.
+        """
+        self.module_.eval()
+        fn = getattr(self.module_, method)
+        outputs = []
+        with torch.inference_mode():
+            for batch in self.get_iterator(self.get_dataset(X), training=False):
+                xs, _ = unpack_data(batch)
+                xs = [x.to(self.device, non_blocking=True) for x in xs]
+                outputs.append(_to_cpu(fn(xs, **kwargs)))
+        return _concat(outputs)
+
+
+def _to_cpu(out):
+    if isinstance(out, torch.Tensor):
+        return out.float().cpu()
+    return type(out)(_to_cpu(o) for o in out)
+
+
+def _concat(outputs):
+    first = outputs[0]
+    if isinstance(first, torch.Tensor):
+        return torch.cat(outputs)
+    return type(first)(_concat(list(parts)) for parts in zip(*outputs, strict=True))
+
+
+def resolve_device(device: str) -> str:
+    """Return the torch device to train on, checking that it exists.
+
+    Parameters
+    ----------
+    device : str
+        ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``,
+        ``"cuda:N"`` or ``"mps"``.
+
+    Returns
+    -------
+    device : str
+        A concrete device name.
+    """
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a torch device; use 'auto', 'cpu' or 'cuda'."
+        ) from exc
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was asked for, but CUDA is not available on this "
+                "machine; use device='auto' or 'cpu'."
+            )
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r} was asked for, but this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s)."
+            )
+    elif parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r} was asked for, but MPS is not available.")
+    elif parsed.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device={device!r} is not supported; use 'cpu' or 'cuda'.")
+    return device

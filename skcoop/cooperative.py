@@ -1,0 +1,270 @@
+"""CooperativeClassifier: the NMCL model as a scikit-learn estimator."""
+
+from __future__ import annotations
+
+from numbers import Real
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import NeuralClassifierMixin, _normalise
+from .nn import NMCL
+from .nn.cooperative import RELATIONS
+
+__all__ = ["CooperativeClassifier"]
+
+
+class CooperativeClassifier(NeuralClassifierMixin):
+    """Neural multimodal cooperative classifier (NMCL).
+
+    Each modality in turn is the host and the others its guests: relation
+    scores split every feature into a consistent and a complementary part
+    (paper Eq. 2-9), the consistent parts of host and guests are fused into
+    an enhanced consistent vector (Eq. 10-11) and kept close by a symmetric
+    KL term (Eq. 12-14), an attention network with a per-class memory
+    matrix scores the result (Eq. 15-17), and the modalities' class
+    distributions are averaged (Eq. 18-20). The PyTorch network is
+    :class:`skcoop.nn.NMCL`; skorch trains it.
+
+    Parameters
+    ----------
+    hidden_size : int, default=256
+        Width of the enhanced consistent vector (paper Eq. 10) and of the
+        attention network's hidden layer (Eq. 16).
+    steepness : float, default=50.0
+        Steepness ``w`` of the smooth gate (paper Eq. 8).
+    relation : {"sigmoid", "softmax"}, default="sigmoid"
+        Normalisation of the relation scores (paper Eq. 4-5). ``"softmax"``
+        is the printed equation, rescaled so that a uniform score is 0.5;
+        ``"sigmoid"`` scores each feature on its own scale in ``(0, 1)``.
+    kl_weight : float, default=1.0
+        Weight of the consistency term in the loss; 1.0 is paper Eq. 20.
+    dropout : float, default=0.2
+        Dropout on every hidden layer.
+    lr : float, default=1e-3
+        Learning rate of Adam.
+    weight_decay : float, default=0.0
+        L2 penalty of Adam.
+    batch_size : int, default=128
+        Samples per mini-batch.
+    max_epochs : int, default=30
+        Number of passes over the training data.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, as in sklearn's classifiers.
+    standardize : bool, default=True
+        Standardise each feature on its training mean and standard deviation
+        before the network (the statistics are learned at fit).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data and stop when
+        the validation loss has not improved for ``n_iter_no_change``
+        epochs, keeping the best weights.
+    validation_fraction : float or None, default=None
+        Fraction held out for validation, stratified and drawn from
+        ``random_state``. ``None`` holds out nothing, or 0.1 when
+        ``early_stopping`` is on. The validation loss is then recorded in
+        ``history_`` for callbacks to use.
+    n_iter_no_change : int, default=5
+        Patience of early stopping, in epochs.
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Extra skorch callbacks, for example ``Checkpoint``, ``LRScheduler``
+        or ``EarlyStopping``; copied at fit, so the ones passed stay unused.
+    modalities : dict of str to column selector, default=None
+        Split a DataFrame or 2-D array into modalities: each name maps to a
+        slice, integer positions, a boolean mask or DataFrame column names.
+    device : str, default="auto"
+        Torch device; ``"auto"`` uses CUDA when available.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout, batch order and the validation
+        split. Pass an int for reproducible results on CPU.
+    verbose : int, default=0
+        1 prints skorch's table of epochs; 2 also shows a progress bar.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen during :meth:`fit`.
+    n_features_in_ : int
+        Number of features seen during :meth:`fit`, all modalities together.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``X`` was a DataFrame with string column names.
+    modality_names_ : list of str
+        Modality names in the order the model uses them.
+    n_features_per_modality_ : dict of str to int
+        Width of each modality.
+    net_ : skorch.NeuralNet
+        The fitted skorch net; ``net_.module_`` is the :class:`skcoop.nn.NMCL`.
+    history_ : skorch.History
+        Per-epoch training (and validation) loss.
+    n_iter_ : int
+        Number of epochs run.
+
+    See Also
+    --------
+    skcoop.nn.NMCL : The PyTorch module.
+
+    Notes
+    -----
+    The paper's ambiguous equations are read as its notes recommend: the
+    consistency term is the symmetric KL divergence, the fusion is a mean
+    of the per-modality distributions computed as a logsumexp, the smooth
+    gate of Eq. 8 defines the split, the thresholds start at 0.5 and the
+    attention memory at 1. With one modality there are no guests and the
+    model reduces to its attention network.
+
+    References
+    ----------
+    .. [1] Y. Wei, X. Wang, W. Guan, L. Nie, Z. Lin, B. Chen, "Neural
+       Multimodal Cooperative Learning Toward Micro-Video Understanding",
+       IEEE Transactions on Image Processing, 2020.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcoop import CooperativeClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = {"audio": rng.randn(60, 4), "text": rng.randn(60, 3)}
+    >>> y = (X["audio"][:, 0] + X["text"][:, 0] > 0).astype(int)
+    >>> clf = CooperativeClassifier(hidden_size=8, max_epochs=5, random_state=0)
+    >>> clf.fit(X, y).predict_proba(X).shape
+    (60, 2)
+    """
+
+    _parameter_constraints: dict = {
+        **NeuralClassifierMixin._parameter_constraints,
+        "steepness": [Interval(Real, 0, None, closed="neither")],
+        "relation": [StrOptions(set(RELATIONS))],
+        "kl_weight": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_size=256,
+        steepness=50.0,
+        relation="sigmoid",
+        kl_weight=1.0,
+        dropout=0.2,
+        lr=1e-3,
+        weight_decay=0.0,
+        batch_size=128,
+        max_epochs=30,
+        class_weight=None,
+        standardize=True,
+        early_stopping=False,
+        validation_fraction=None,
+        n_iter_no_change=5,
+        callbacks=None,
+        modalities=None,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_size = hidden_size
+        self.steepness = steepness
+        self.relation = relation
+        self.kl_weight = kl_weight
+        self.dropout = dropout
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.class_weight = class_weight
+        self.standardize = standardize
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.callbacks = callbacks
+        self.modalities = modalities
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _module_params(self, widths, n_classes):
+        return NMCL, {
+            "widths": tuple(widths),
+            "n_classes": n_classes,
+            "hidden_size": self.hidden_size,
+            "steepness": self.steepness,
+            "relation": self.relation,
+            "dropout": self.dropout,
+        }
+
+    def _penalty_weight(self) -> float:
+        return self.kl_weight
+
+    def predict_proba_per_modality(self, X) -> dict[str, np.ndarray]:
+        """Return each modality's enhanced class prediction (the paper's Table 4).
+
+        Parameters
+        ----------
+        X : dict of array-like of shape (n_samples, n_features_m) or \
+                array-like of shape (n_samples, n_features)
+            The modalities, in the form used at fit.
+
+        Returns
+        -------
+        proba : dict of str to ndarray of shape (n_samples, n_classes)
+            For each host modality, the class distribution of its attention
+            network (Eq. 17); :meth:`predict_proba` is their mean (Eq. 18).
+        """
+        xs = self._check_blocks(X)
+        log_proba = self.net_.infer_method(xs, "modality_log_proba")  # (N, M, K)
+        return {
+            name: _normalise(log_proba[:, m])
+            for m, name in enumerate(self.modality_names_)
+        }
+
+    def relation_scores(self, X, *, gated: bool = False) -> dict[str, dict]:
+        """Return the host and guest relation scores of each modality (Fig. 6).
+
+        Parameters
+        ----------
+        X : dict of array-like of shape (n_samples, n_features_m) or \
+                array-like of shape (n_samples, n_features)
+            The modalities, in the form used at fit.
+        gated : bool, default=False
+            Return the consistent weights ``gamma`` (paper Eq. 8) instead of
+            the relation scores ``s`` (Eq. 4-5).
+
+        Returns
+        -------
+        scores : dict of str to dict
+            For each host modality ``m``: ``{"host": ndarray of shape
+            (n_samples, n_features_m), "guest": ndarray of shape (n_samples,
+            n_guest_features), "guests": list of str}``, where the guest
+            columns are the other modalities concatenated in the order of
+            ``"guests"``. Empty with a single modality.
+        """
+        xs = self._check_blocks(X)
+        pairs = self.net_.infer_method(xs, "relation_scores", gated=gated)
+        names = self.modality_names_
+        return {
+            name: {
+                "host": host.numpy(),
+                "guest": guest.numpy(),
+                "guests": [n for n in names if n != name],
+            }
+            for name, (host, guest) in zip(names, pairs, strict=False)
+        }
+
+    @property
+    def attention_memories_(self) -> dict[str, np.ndarray]:
+        """Fitted attention memory matrix ``Omega`` of each modality (Fig. 7).
+
+        Rows follow the augmented vector ``[host, enhanced consistent,
+        guests]`` (its host and guest parts in input order; with one modality,
+        the modality's own features), columns follow ``classes_``.
+
+        Returns
+        -------
+        memories : dict of str to ndarray of shape (n_augmented, n_classes)
+            ``Omega`` of each modality (paper Eq. 15).
+        """
+        check_is_fitted(self)
+        return {
+            name: att.omega.detach().cpu().numpy().copy()
+            for name, att in zip(
+                self.modality_names_, self.net_.module_.attention, strict=True
+            )
+        }

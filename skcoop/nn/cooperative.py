@@ -1,0 +1,225 @@
+"""The cooperative network of one host modality (paper Eq. 2-11).
+
+One :class:`CooperativeBlock` serves one host modality ``m``: it scores
+every host feature against the guests and every guest feature against the
+host (relation scores, Eq. 4-5), splits both into consistent and
+complementary parts with learned thresholds and a smooth gate (Eq. 6-9),
+and builds the augmented vector ``x_hat = [alpha_h, beta_tilde, alpha_g]``
+(Eq. 10-11). Shapes: ``B`` batch, ``D_h`` host width, ``D_g`` guest width,
+``H`` hidden size.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["RELATIONS", "CooperativeBlock", "RelationScore", "SmoothGate"]
+
+RELATIONS = ("sigmoid", "softmax")
+
+
+class RelationScore(nn.Module):
+    """Relation-aware attention scores of one side's features (Eq. 4-5).
+
+    ``s = score(W [x, other] + b)``, one score in ``(0, 1)`` per feature of
+    ``x``, computed from the concatenation of both sides.
+
+    Parameters
+    ----------
+    in_features : int
+        Width ``D = D_h + D_g`` of the concatenated host and guest vectors.
+    out_features : int
+        Width of the side being scored (``D_h`` or ``D_g``).
+    relation : {"sigmoid", "softmax"}
+        ``"sigmoid"`` scores each feature on its own. ``"softmax"`` is the
+        printed Eq. 4-5, a softmax over the features, rescaled as
+        ``r / (1 + r)`` with ``r = out_features * softmax(.)`` so that a
+        uniform softmax gives 0.5 instead of ``1 / out_features`` (see
+        the user guide, "Readings of the paper").
+    """
+
+    def __init__(self, in_features: int, out_features: int, relation: str) -> None:
+        super().__init__()
+        if relation not in RELATIONS:
+            raise ValueError(f"relation must be one of {RELATIONS}; got {relation!r}")
+        self.relation = relation
+        self.linear = nn.Linear(in_features, out_features)  # W (D_o, D), b (D_o,)
+        nn.init.xavier_uniform_(self.linear.weight)
+        nn.init.zeros_(self.linear.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return one relation score per feature.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (B, D)
+            Concatenation of the scored side and the other side.
+
+        Returns
+        -------
+        s : torch.Tensor of shape (B, D_o)
+            Relation scores in ``(0, 1)``.
+        """
+        z = self.linear(x)  # (B, D_o)
+        if self.relation == "sigmoid":
+            return torch.sigmoid(z)  # (B, D_o)
+        # r = D_o * softmax(z) has mean 1; r / (1 + r) = sigmoid(log r), stably
+        log_r = torch.log_softmax(z, dim=-1) + torch.log(
+            torch.tensor(float(z.shape[-1]), dtype=z.dtype, device=z.device)
+        )  # (B, D_o)
+        return torch.sigmoid(log_r)  # (B, D_o)
+
+
+class SmoothGate(nn.Module):
+    """Consistent weights from relation scores with a learned threshold (Eq. 6-8).
+
+    ``gamma = s * sigmoid(w * (s - xi))`` and ``delta = 1 - gamma``; the
+    threshold ``xi`` is a learned scalar, initialised at 0.5, the middle of
+    the scores' range; ``w`` is the fixed steepness.
+
+    Parameters
+    ----------
+    steepness : float
+        The steepness ``w`` of Eq. 8 (50 in the paper).
+    """
+
+    def __init__(self, steepness: float) -> None:
+        super().__init__()
+        self.steepness = float(steepness)
+        self.xi = nn.Parameter(torch.tensor(0.5))  # threshold xi, a scalar
+
+    def forward(self, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return the consistent and complementary weights.
+
+        Parameters
+        ----------
+        s : torch.Tensor of shape (B, D_o)
+            Relation scores.
+
+        Returns
+        -------
+        gamma : torch.Tensor of shape (B, D_o)
+            Consistent weights (Eq. 8).
+        delta : torch.Tensor of shape (B, D_o)
+            Complementary weights ``1 - gamma`` (Eq. 8).
+        """
+        gamma = s * torch.sigmoid(self.steepness * (s - self.xi))  # (B, D_o)
+        return gamma, 1.0 - gamma
+
+
+class CooperativeBlock(nn.Module):
+    """Cooperative network of one host modality against its guests (Eq. 2-11).
+
+    Parameters
+    ----------
+    host_features : int
+        Width ``D_h`` of the host modality.
+    guest_features : int
+        Width ``D_g`` of the concatenated guest modalities (Eq. 2).
+    hidden_size : int
+        Width ``H`` of the enhanced consistent vector (Eq. 10).
+    steepness : float
+        Steepness ``w`` of the smooth gate (Eq. 8).
+    relation : {"sigmoid", "softmax"}
+        How relation scores are normalised; see :class:`RelationScore`.
+    dropout : float
+        Dropout on the enhanced consistent vector (a hidden layer).
+    """
+
+    def __init__(
+        self,
+        host_features: int,
+        guest_features: int,
+        hidden_size: int,
+        steepness: float,
+        relation: str,
+        dropout: float,
+    ) -> None:
+        super().__init__()
+        total = host_features + guest_features
+        self.host_score = RelationScore(total, host_features, relation)  # W_h
+        self.guest_score = RelationScore(total, guest_features, relation)  # W_g
+        self.host_gate = SmoothGate(steepness)  # xi_h
+        self.guest_gate = SmoothGate(steepness)  # xi_g
+        self.enhance = nn.Linear(total, hidden_size)  # W_beta (H, D)
+        nn.init.xavier_uniform_(self.enhance.weight)
+        nn.init.zeros_(self.enhance.bias)
+        self.dropout = nn.Dropout(dropout)
+        self.out_features = total + hidden_size  # width of x_hat
+
+    def relation_scores(
+        self, h: torch.Tensor, g: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return the host and guest relation scores (Eq. 4-5).
+
+        Parameters
+        ----------
+        h : torch.Tensor of shape (B, D_h)
+            Host features.
+        g : torch.Tensor of shape (B, D_g)
+            Concatenated guest features.
+
+        Returns
+        -------
+        s_h : torch.Tensor of shape (B, D_h)
+            Host relation scores.
+        s_g : torch.Tensor of shape (B, D_g)
+            Guest relation scores.
+        """
+        s_h = self.host_score(torch.cat([h, g], dim=1))  # (B, D_h), Eq. 4
+        s_g = self.guest_score(torch.cat([g, h], dim=1))  # (B, D_g), Eq. 5
+        return s_h, s_g
+
+    def consistency_weights(
+        self, h: torch.Tensor, g: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return the consistent weights ``gamma_h`` and ``gamma_g`` (Eq. 8).
+
+        Parameters
+        ----------
+        h : torch.Tensor of shape (B, D_h)
+            Host features.
+        g : torch.Tensor of shape (B, D_g)
+            Concatenated guest features.
+
+        Returns
+        -------
+        gamma_h : torch.Tensor of shape (B, D_h)
+            How consistent each host feature is with the guests.
+        gamma_g : torch.Tensor of shape (B, D_g)
+            How consistent each guest feature is with the host.
+        """
+        s_h, s_g = self.relation_scores(h, g)
+        return self.host_gate(s_h)[0], self.guest_gate(s_g)[0]
+
+    def forward(
+        self, h: torch.Tensor, g: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Split host and guests and return the augmented vector.
+
+        Parameters
+        ----------
+        h : torch.Tensor of shape (B, D_h)
+            Host features.
+        g : torch.Tensor of shape (B, D_g)
+            Concatenated guest features (Eq. 2).
+
+        Returns
+        -------
+        x_hat : torch.Tensor of shape (B, D_h + H + D_g)
+            Augmented vector ``[alpha_h, beta_tilde, alpha_g]`` (Eq. 11).
+        beta_h : torch.Tensor of shape (B, D_h)
+            Consistent part of the host (Eq. 9), for the consistency loss.
+        beta_g : torch.Tensor of shape (B, D_g)
+            Consistent part of the guests (Eq. 9), for the consistency loss.
+        """
+        s_h, s_g = self.relation_scores(h, g)  # (B, D_h), (B, D_g); Eq. 4-5
+        gamma_h, delta_h = self.host_gate(s_h)  # (B, D_h); Eq. 8
+        gamma_g, delta_g = self.guest_gate(s_g)  # (B, D_g); Eq. 8
+        alpha_h, beta_h = h * delta_h, h * gamma_h  # (B, D_h); Eq. 9
+        alpha_g, beta_g = g * delta_g, g * gamma_g  # (B, D_g); Eq. 9
+        beta = torch.cat([beta_h, beta_g], dim=1)  # (B, D)
+        beta_tilde = self.dropout(torch.relu(self.enhance(beta)))  # (B, H); Eq. 10
+        x_hat = torch.cat([alpha_h, beta_tilde, alpha_g], dim=1)  # (B, D + H); Eq. 11
+        return x_hat, beta_h, beta_g

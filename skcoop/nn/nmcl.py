@@ -1,0 +1,209 @@
+"""The whole NMCL model (paper Eq. 2-20).
+
+Each modality in turn is the host and the others its guests: a
+:class:`~skcoop.nn.cooperative.CooperativeBlock` builds the host's augmented
+vector, an :class:`~skcoop.nn.attention.AttentionNet` turns it into class
+logits, and the per-modality class distributions are fused by their mean
+(Eq. 18, read as a mean so the result is a distribution). The consistency
+term (Eq. 12-14) is the symmetric KL divergence between the class
+distributions of the host's and the guests' consistent parts, summed over
+modalities. Shapes: ``B`` batch, ``M`` modalities, ``K`` classes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from .attention import AttentionNet
+from .cooperative import CooperativeBlock
+
+__all__ = ["NMCL", "symmetric_kl"]
+
+
+def symmetric_kl(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
+    """Return the symmetric KL (Jeffreys) divergence of two distributions.
+
+    ``KL(p || q) + KL(q || p) = sum((p - q) * (log p - log q))``: the reading
+    of Eq. 13 taken here (PAPER-NOTES item 2), non-negative and zero only
+    when ``p == q``.
+
+    Parameters
+    ----------
+    log_p, log_q : torch.Tensor of shape (B, K)
+        Log-probabilities over the last axis.
+
+    Returns
+    -------
+    divergence : torch.Tensor of shape (B,)
+        One divergence per sample.
+    """
+    return ((log_p.exp() - log_q.exp()) * (log_p - log_q)).sum(dim=-1)  # (B,)
+
+
+class NMCL(nn.Module):
+    """Neural multimodal cooperative learning network.
+
+    Parameters
+    ----------
+    widths : sequence of int
+        Number of features of each modality, in the order of the inputs.
+    n_classes : int
+        Number of classes ``K``.
+    hidden_size : int, default=256
+        Width ``H`` of the enhanced consistent vector (Eq. 10) and of the
+        attention network's hidden layer (Eq. 16).
+    steepness : float, default=50.0
+        Steepness ``w`` of the smooth gate (Eq. 8).
+    relation : {"sigmoid", "softmax"}, default="sigmoid"
+        How the relation scores are normalised (Eq. 4-5).
+    dropout : float, default=0.0
+        Dropout on every hidden layer.
+
+    Notes
+    -----
+    With one modality there are no guests: the model is the attention
+    network on that modality's features, with no consistency term.
+    """
+
+    def __init__(
+        self,
+        widths: Sequence[int],
+        n_classes: int,
+        hidden_size: int = 256,
+        steepness: float = 50.0,
+        relation: str = "sigmoid",
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.widths = tuple(int(w) for w in widths)
+        total = sum(self.widths)
+        cooperative = len(self.widths) > 1
+        self.cooperative = nn.ModuleList(
+            CooperativeBlock(w, total - w, hidden_size, steepness, relation, dropout)
+            for w in (self.widths if cooperative else ())
+        )
+        # U_h (K, D_h) and U_g (K, D_g) of Eq. 12, one pair per modality
+        self.host_heads = nn.ModuleList(
+            nn.Linear(w, n_classes) for w in (self.widths if cooperative else ())
+        )
+        self.guest_heads = nn.ModuleList(
+            nn.Linear(total - w, n_classes)
+            for w in (self.widths if cooperative else ())
+        )
+        for head in [*self.host_heads, *self.guest_heads]:
+            nn.init.xavier_uniform_(head.weight)
+            nn.init.zeros_(head.bias)
+        attention_in = (
+            [total + hidden_size] * len(self.widths)
+            if cooperative
+            else [self.widths[0]]
+        )
+        self.attention = nn.ModuleList(
+            AttentionNet(d, n_classes, hidden_size, dropout) for d in attention_in
+        )
+
+    @staticmethod
+    def _host_and_guests(
+        xs: Sequence[torch.Tensor], m: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        guests = [x for i, x in enumerate(xs) if i != m]
+        return xs[m], torch.cat(guests, dim=1)  # (B, D_h), (B, D_g); Eq. 2
+
+    def modality_logits(
+        self, xs: Sequence[torch.Tensor]
+    ) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """Return each modality's class logits and the consistency term.
+
+        Parameters
+        ----------
+        xs : sequence of torch.Tensor of shape (B, D_m)
+            One block per modality, in the order of ``widths``.
+
+        Returns
+        -------
+        logits : list of torch.Tensor of shape (B, K)
+            The attention network's logits for each host modality (Eq. 17).
+        consistency : torch.Tensor of shape (B,)
+            Symmetric KL between host and guest consistent parts, summed
+            over modalities (Eq. 12-14).
+        """
+        if not self.cooperative:
+            return [self.attention[0](xs[0])], xs[0].new_zeros(xs[0].shape[0])
+        logits, consistency = [], 0.0
+        for m, block in enumerate(self.cooperative):
+            h, g = self._host_and_guests(xs, m)
+            x_hat, beta_h, beta_g = block(h, g)  # (B, D + H), (B, D_h), (B, D_g)
+            log_p_h = torch.log_softmax(self.host_heads[m](beta_h), dim=-1)  # Eq. 12
+            log_p_g = torch.log_softmax(self.guest_heads[m](beta_g), dim=-1)  # Eq. 12
+            consistency = consistency + symmetric_kl(log_p_h, log_p_g)  # (B,); 13-14
+            logits.append(self.attention[m](x_hat))  # (B, K); Eq. 15-17
+        return logits, consistency
+
+    def forward(self, xs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return the fused class log-probabilities and the consistency term.
+
+        Parameters
+        ----------
+        xs : sequence of torch.Tensor of shape (B, D_m)
+            One block per modality, in the order of ``widths``.
+
+        Returns
+        -------
+        log_proba : torch.Tensor of shape (B, K)
+            ``log(mean_m softmax(logits_m))``, computed as a logsumexp of
+            log-softmaxes (Eq. 17-19, PAPER-NOTES items 3 and 6).
+        consistency : torch.Tensor of shape (B,)
+            The consistency term of Eq. 14 for each sample.
+        """
+        logits, consistency = self.modality_logits(xs)
+        log_p = torch.stack([torch.log_softmax(z, dim=-1) for z in logits])  # (M, B, K)
+        log_proba = torch.logsumexp(log_p, dim=0) - math.log(len(logits))  # (B, K)
+        return log_proba, consistency
+
+    def modality_log_proba(self, xs: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Return each modality's class log-probabilities (the paper's Table 4).
+
+        Parameters
+        ----------
+        xs : sequence of torch.Tensor of shape (B, D_m)
+            One block per modality.
+
+        Returns
+        -------
+        log_proba : torch.Tensor of shape (B, M, K)
+            Log-softmax of each host modality's enhanced prediction.
+        """
+        logits, _ = self.modality_logits(xs)
+        return torch.stack([torch.log_softmax(z, dim=-1) for z in logits], dim=1)
+
+    def relation_scores(
+        self, xs: Sequence[torch.Tensor], gated: bool = False
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Return host and guest relation scores for each host modality.
+
+        Parameters
+        ----------
+        xs : sequence of torch.Tensor of shape (B, D_m)
+            One block per modality.
+        gated : bool, default=False
+            Return the consistent weights ``gamma`` (Eq. 8) instead of the
+            raw scores ``s`` (Eq. 4-5).
+
+        Returns
+        -------
+        scores : list of tuple of torch.Tensor
+            One ``(host, guest)`` pair per modality, of shapes ``(B, D_h)``
+            and ``(B, D_g)``; empty with one modality.
+        """
+        out = []
+        for m, block in enumerate(self.cooperative):
+            h, g = self._host_and_guests(xs, m)
+            if gated:
+                out.append(block.consistency_weights(h, g))
+            else:
+                out.append(block.relation_scores(h, g))
+        return out
