@@ -2,6 +2,8 @@
 
 from skorch.helper import SliceDict
 
+from . import datasets
+from .baselines import EarlyFusion, LateFusion, TRUMANNLike
 from .cooperative import CooperativeClassifier
 from .exceptions import TrainingDivergedError
 
@@ -9,7 +11,11 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "CooperativeClassifier",
+    "EarlyFusion",
+    "LateFusion",
     "SliceDict",
+    "TRUMANNLike",
     "TrainingDivergedError",
     "__version__",
+    "datasets",
 ]

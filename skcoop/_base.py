@@ -201,6 +201,15 @@ class NeuralClassifierMixin(ClassifierMixin, BaseEstimator):
         log_proba, _ = self.net_.infer_method(xs, "forward")  # (N, K)
         return _normalise(log_proba)
 
+    def _modality_proba(self, X) -> dict[str, np.ndarray]:
+        """Return each modality's class distribution, for modules that have them."""
+        xs = self._check_blocks(X)
+        log_proba = self.net_.infer_method(xs, "modality_log_proba")  # (N, M, K)
+        return {
+            name: _normalise(log_proba[:, m])
+            for m, name in enumerate(self.modality_names_)
+        }
+
     def predict(self, X):
         """Return the most probable class of each sample.
 

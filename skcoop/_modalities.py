@@ -208,6 +208,12 @@ def _split_columns(estimator, X, modalities, *, reset, dtype, allow_nan):
             _resolve_columns(sel, str(n), shape[1], names)
             for n, sel in modalities.items()
         )
+        for (name, selector), cols in zip(modalities.items(), columns, strict=True):
+            if cols.size == 0:
+                raise ValueError(
+                    f"Modality {str(name)!r} in `modalities` selects no columns "
+                    f"({selector!r}); every modality needs at least one column."
+                )
     else:
         spec = estimator._modality_spec
         fitted_names = getattr(estimator, "feature_names_in_", None)

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import NeuralClassifierMixin, _normalise
+from ._base import NeuralClassifierMixin
 from .nn import NMCL
 from .nn.cooperative import RELATIONS
 
@@ -208,12 +208,7 @@ class CooperativeClassifier(NeuralClassifierMixin):
             For each host modality, the class distribution of its attention
             network (Eq. 17); :meth:`predict_proba` is their mean (Eq. 18).
         """
-        xs = self._check_blocks(X)
-        log_proba = self.net_.infer_method(xs, "modality_log_proba")  # (N, M, K)
-        return {
-            name: _normalise(log_proba[:, m])
-            for m, name in enumerate(self.modality_names_)
-        }
+        return self._modality_proba(X)
 
     def relation_scores(self, X, *, gated: bool = False) -> dict[str, dict]:
         """Return the host and guest relation scores of each modality (Fig. 6).

@@ -6,13 +6,18 @@ PyTorch training loop.
 
 from .attention import AttentionNet
 from .cooperative import CooperativeBlock, RelationScore, SmoothGate
-from .nmcl import NMCL, symmetric_kl
+from .fusion import EarlyFusionNet, LateFusionNet, MLPClassifierNet
+from .nmcl import NMCL, mean_log_proba, symmetric_kl
 
 __all__ = [
     "NMCL",
     "AttentionNet",
     "CooperativeBlock",
+    "EarlyFusionNet",
+    "LateFusionNet",
+    "MLPClassifierNet",
     "RelationScore",
     "SmoothGate",
+    "mean_log_proba",
     "symmetric_kl",
 ]

@@ -58,6 +58,7 @@ class AttentionNet(nn.Module):
         nn.init.zeros_(self.proj.bias)
         nn.init.xavier_uniform_(self.z)
         self.dropout = nn.Dropout(dropout)
+        # ((Omega, W) the cache was built from, class-scaled weights)
         self._cache: tuple[tuple, torch.Tensor] | None = None
 
     def __getstate__(self):
@@ -76,18 +77,28 @@ class AttentionNet(nn.Module):
         return self.omega.t().unsqueeze(1) * self.proj.weight  # (K, 1, D) * (H, D)
 
     def _inference_weights(self) -> torch.Tensor:
-        # Keyed on the parameters' in-place version counters: an optimiser
-        # step or load_state_dict bumps them and invalidates the cache.
-        key = (
-            self.omega._version,
-            self.proj.weight._version,
-            self.omega.data_ptr(),
-            self.proj.weight.data_ptr(),
-            self.omega.device,
-            self.omega.dtype,
+        # Valid while Omega and W hold the values the cache was built from.
+        # Version counters alone miss in-place updates that bypass autograd
+        # (fused optimisers such as Adam(fused=True), writes through
+        # ``.data``), so compare the values themselves: O(D (K + H)), small
+        # next to the O(B K H D) product the cache saves.
+        omega, weight = self.omega.detach(), self.proj.weight.detach()
+        if self._cache is not None:
+            (cached_omega, cached_weight), weights = self._cache
+            if (
+                cached_omega.device == omega.device
+                and cached_omega.dtype == omega.dtype
+                and cached_weight.dtype == weight.dtype
+                and cached_omega.shape == omega.shape
+                and cached_weight.shape == weight.shape
+                and torch.equal(cached_omega, omega)
+                and torch.equal(cached_weight, weight)
+            ):
+                return weights
+        self._cache = (
+            (omega.clone(), weight.clone()),
+            self.class_weights().detach(),
         )
-        if self._cache is None or self._cache[0] != key:
-            self._cache = (key, self.class_weights().detach())
         return self._cache[1]
 
     def hidden(self, x_hat: torch.Tensor) -> torch.Tensor:

@@ -21,7 +21,26 @@ from torch import nn
 from .attention import AttentionNet
 from .cooperative import CooperativeBlock
 
-__all__ = ["NMCL", "symmetric_kl"]
+__all__ = ["NMCL", "mean_log_proba", "symmetric_kl"]
+
+
+def mean_log_proba(log_p: torch.Tensor) -> torch.Tensor:
+    """Return the log of the mean of per-modality distributions (Eq. 18-19).
+
+    Computed as ``logsumexp(log_p) - log M``, never as ``log(sum(p) + eps)``
+    (PAPER-NOTES items 3 and 6).
+
+    Parameters
+    ----------
+    log_p : torch.Tensor of shape (B, M, K)
+        Log-probabilities of each of ``M`` modalities.
+
+    Returns
+    -------
+    log_proba : torch.Tensor of shape (B, K)
+        Log-probabilities of the fused distribution.
+    """
+    return torch.logsumexp(log_p, dim=1) - math.log(log_p.shape[1])  # (B, K)
 
 
 def symmetric_kl(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
@@ -160,9 +179,8 @@ class NMCL(nn.Module):
             The consistency term of Eq. 14 for each sample.
         """
         logits, consistency = self.modality_logits(xs)
-        log_p = torch.stack([torch.log_softmax(z, dim=-1) for z in logits])  # (M, B, K)
-        log_proba = torch.logsumexp(log_p, dim=0) - math.log(len(logits))  # (B, K)
-        return log_proba, consistency
+        log_p = torch.stack([torch.log_softmax(z, dim=-1) for z in logits], dim=1)
+        return mean_log_proba(log_p), consistency  # (B, K), (B,)
 
     def modality_log_proba(self, xs: Sequence[torch.Tensor]) -> torch.Tensor:
         """Return each modality's class log-probabilities (the paper's Table 4).

@@ -1,0 +1,45 @@
+# Set-up and the main commands. `make demo` and `make test` work on a fresh
+# machine with Python >= 3.10 and the package registries: each creates the
+# virtual environment .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test lint format docs clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# A bare `torch` requirement pulls a multi-GB CUDA build: where no NVIDIA GPU
+# is present, install the CPU wheel first (torch==2.13.0 comes from the local
+# wheel cache on our machines and from PyPI elsewhere).
+$(VENV)/.torch: | $(BIN)/python
+	if command -v nvidia-smi >/dev/null 2>&1; then \
+		$(BIN)/python -m pip install -q "torch>=2.1"; \
+	else \
+		$(BIN)/python -m pip install -q torch==2.13.0; \
+	fi
+	touch $@
+
+$(VENV)/.installed: pyproject.toml $(VENV)/.torch
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/python -m skcoop demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/python -m pytest
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) build *.egg-info docs/_build docs/auto_examples docs/generated

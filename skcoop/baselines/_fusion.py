@@ -1,0 +1,345 @@
+"""EarlyFusion and LateFusion: the paper's neural baselines (Sec. 5.1.2)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils._param_validation import Interval
+
+from .._base import NeuralClassifierMixin
+from ..nn.fusion import EarlyFusionNet, LateFusionNet
+
+__all__ = ["EarlyFusion", "LateFusion"]
+
+
+class EarlyFusion(NeuralClassifierMixin):
+    """Early-fusion network: one classifier on the concatenated modalities.
+
+    The modalities are concatenated and classified by ``n_layers`` fully
+    connected hidden layers (the paper uses three), or, with
+    ``attention=True``, by NMCL's attention network with a per-class memory
+    matrix (the paper's Early+Att baseline).
+
+    Parameters
+    ----------
+    hidden_size : int, default=256
+        Width of the hidden layers.
+    n_layers : int, default=3
+        Number of fully connected hidden layers; unused with ``attention=True``,
+        where the attention network's per-class layer is the one hidden layer.
+    attention : bool, default=False
+        Classify with the attention network (paper Eq. 15-17) instead.
+    dropout : float, default=0.2
+        Dropout on every hidden layer.
+    lr : float, default=1e-3
+        Learning rate of Adam.
+    weight_decay : float, default=0.0
+        L2 penalty of Adam.
+    batch_size : int, default=128
+        Samples per mini-batch.
+    max_epochs : int, default=30
+        Number of passes over the training data.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss.
+    standardize : bool, default=True
+        Standardise each feature on its training mean and standard deviation.
+    early_stopping : bool, default=False
+        Stop when the loss on a held-out ``validation_fraction`` stops
+        improving for ``n_iter_no_change`` epochs, keeping the best weights.
+    validation_fraction : float or None, default=None
+        Fraction held out for validation (0.1 with early stopping if None).
+    n_iter_no_change : int, default=5
+        Patience of early stopping, in epochs.
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Extra skorch callbacks, copied at fit.
+    modalities : dict of str to column selector, default=None
+        Split a DataFrame or 2-D array into modalities.
+    device : str, default="auto"
+        Torch device; ``"auto"`` uses CUDA when available.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, dropout, batch order and the validation split.
+    verbose : int, default=0
+        1 prints skorch's table of epochs; 2 also shows a progress bar.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen during :meth:`fit`.
+    n_features_in_ : int
+        Number of features seen during :meth:`fit`, all modalities together.
+    modality_names_ : list of str
+        Modality names in the order the model uses them.
+    n_features_per_modality_ : dict of str to int
+        Width of each modality.
+    net_ : skorch.NeuralNet
+        The fitted skorch net; ``net_.module_`` is an
+        :class:`skcoop.nn.EarlyFusionNet`.
+    history_ : skorch.History
+        Per-epoch training (and validation) loss.
+    n_iter_ : int
+        Number of epochs run.
+
+    See Also
+    --------
+    LateFusion : One network per modality, predictions averaged.
+    skcoop.CooperativeClassifier : The NMCL model.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcoop.baselines import EarlyFusion
+    >>> rng = np.random.RandomState(0)
+    >>> X = {"audio": rng.randn(60, 4), "text": rng.randn(60, 3)}
+    >>> y = (X["audio"][:, 0] + X["text"][:, 0] > 0).astype(int)
+    >>> clf = EarlyFusion(hidden_size=8, max_epochs=5, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X).shape
+    (60, 2)
+    """
+
+    _parameter_constraints: dict = {
+        **NeuralClassifierMixin._parameter_constraints,
+        "n_layers": [Interval(Integral, 1, None, closed="left")],
+        "attention": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_size=256,
+        n_layers=3,
+        attention=False,
+        dropout=0.2,
+        lr=1e-3,
+        weight_decay=0.0,
+        batch_size=128,
+        max_epochs=30,
+        class_weight=None,
+        standardize=True,
+        early_stopping=False,
+        validation_fraction=None,
+        n_iter_no_change=5,
+        callbacks=None,
+        modalities=None,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_size = hidden_size
+        self.n_layers = n_layers
+        self.attention = attention
+        self.dropout = dropout
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.class_weight = class_weight
+        self.standardize = standardize
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.callbacks = callbacks
+        self.modalities = modalities
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _module_params(self, widths, n_classes):
+        return EarlyFusionNet, {
+            "widths": tuple(widths),
+            "n_classes": n_classes,
+            "hidden_size": self.hidden_size,
+            "n_layers": self.n_layers,
+            "attention": self.attention,
+            "dropout": self.dropout,
+        }
+
+
+class LateFusion(NeuralClassifierMixin):
+    """Late-fusion network: one classifier per modality, distributions averaged.
+
+    Each modality has its own network of ``n_layers`` fully connected hidden
+    layers (the paper uses one, two and three for the textual, acoustic and
+    visual modalities) or, with ``attention=True``, NMCL's attention network
+    (the paper's Late+Att); their class distributions are averaged, as NMCL
+    fuses its modalities (Eq. 18).
+
+    Parameters
+    ----------
+    hidden_size : int, default=256
+        Width of the hidden layers.
+    n_layers : int, sequence of int or dict of str to int, default=2
+        Hidden layers of each modality's network: one number for all, one
+        per modality in the fitted order, or a mapping from modality name
+        (missing names get 2). Unused with ``attention=True``.
+    attention : bool, default=False
+        Classify each modality with the attention network (paper Eq. 15-17).
+    dropout : float, default=0.2
+        Dropout on every hidden layer.
+    lr : float, default=1e-3
+        Learning rate of Adam.
+    weight_decay : float, default=0.0
+        L2 penalty of Adam.
+    batch_size : int, default=128
+        Samples per mini-batch.
+    max_epochs : int, default=30
+        Number of passes over the training data.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss.
+    standardize : bool, default=True
+        Standardise each feature on its training mean and standard deviation.
+    early_stopping : bool, default=False
+        Stop when the loss on a held-out ``validation_fraction`` stops
+        improving for ``n_iter_no_change`` epochs, keeping the best weights.
+    validation_fraction : float or None, default=None
+        Fraction held out for validation (0.1 with early stopping if None).
+    n_iter_no_change : int, default=5
+        Patience of early stopping, in epochs.
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Extra skorch callbacks, copied at fit.
+    modalities : dict of str to column selector, default=None
+        Split a DataFrame or 2-D array into modalities.
+    device : str, default="auto"
+        Torch device; ``"auto"`` uses CUDA when available.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, dropout, batch order and the validation split.
+    verbose : int, default=0
+        1 prints skorch's table of epochs; 2 also shows a progress bar.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen during :meth:`fit`.
+    n_features_in_ : int
+        Number of features seen during :meth:`fit`, all modalities together.
+    modality_names_ : list of str
+        Modality names in the order the model uses them.
+    n_features_per_modality_ : dict of str to int
+        Width of each modality.
+    net_ : skorch.NeuralNet
+        The fitted skorch net; ``net_.module_`` is an
+        :class:`skcoop.nn.LateFusionNet`.
+    history_ : skorch.History
+        Per-epoch training (and validation) loss.
+    n_iter_ : int
+        Number of epochs run.
+
+    See Also
+    --------
+    EarlyFusion : One network on the concatenated modalities.
+    skcoop.CooperativeClassifier : The NMCL model.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcoop.baselines import LateFusion
+    >>> rng = np.random.RandomState(0)
+    >>> X = {"audio": rng.randn(60, 4), "text": rng.randn(60, 3)}
+    >>> y = (X["audio"][:, 0] + X["text"][:, 0] > 0).astype(int)
+    >>> clf = LateFusion(hidden_size=8, max_epochs=5, random_state=0).fit(X, y)
+    >>> sorted(clf.predict_proba_per_modality(X))
+    ['audio', 'text']
+    """
+
+    _parameter_constraints: dict = {
+        **NeuralClassifierMixin._parameter_constraints,
+        "n_layers": [Interval(Integral, 1, None, closed="left"), list, tuple, dict],
+        "attention": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_size=256,
+        n_layers=2,
+        attention=False,
+        dropout=0.2,
+        lr=1e-3,
+        weight_decay=0.0,
+        batch_size=128,
+        max_epochs=30,
+        class_weight=None,
+        standardize=True,
+        early_stopping=False,
+        validation_fraction=None,
+        n_iter_no_change=5,
+        callbacks=None,
+        modalities=None,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_size = hidden_size
+        self.n_layers = n_layers
+        self.attention = attention
+        self.dropout = dropout
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.class_weight = class_weight
+        self.standardize = standardize
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.callbacks = callbacks
+        self.modalities = modalities
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _depths(self) -> list[int]:
+        """Resolve ``n_layers`` to one depth per fitted modality."""
+        names = self.modality_names_
+        if isinstance(self.n_layers, Mapping):
+            unknown = sorted(set(self.n_layers) - set(names))
+            if unknown:
+                raise ValueError(
+                    f"n_layers names modalities {unknown} that are not in X; the "
+                    f"modalities are {names}."
+                )
+            depths = [self.n_layers.get(n, 2) for n in names]
+        elif isinstance(self.n_layers, Sequence):
+            if len(self.n_layers) != len(names):
+                raise ValueError(
+                    f"n_layers has {len(self.n_layers)} entries, but X has "
+                    f"{len(names)} modalities {names}; give one depth per modality."
+                )
+            depths = list(self.n_layers)
+        else:
+            depths = [self.n_layers] * len(names)
+        for name, depth in zip(names, depths, strict=True):
+            if not isinstance(depth, Integral) or depth < 1:
+                raise ValueError(
+                    f"n_layers for modality {name!r} must be an int >= 1; got "
+                    f"{depth!r}."
+                )
+        return [int(d) for d in depths]
+
+    def _module_params(self, widths, n_classes):
+        return LateFusionNet, {
+            "widths": tuple(widths),
+            "n_classes": n_classes,
+            "hidden_size": self.hidden_size,
+            "n_layers": tuple(self._depths()),
+            "attention": self.attention,
+            "dropout": self.dropout,
+        }
+
+    def predict_proba_per_modality(self, X) -> dict[str, np.ndarray]:
+        """Return each modality's own class prediction.
+
+        Parameters
+        ----------
+        X : dict of array-like of shape (n_samples, n_features_m) or \
+                array-like of shape (n_samples, n_features)
+            The modalities, in the form used at fit.
+
+        Returns
+        -------
+        proba : dict of str to ndarray of shape (n_samples, n_classes)
+            For each modality, its network's class distribution;
+            :meth:`predict_proba` is their mean.
+        """
+        return self._modality_proba(X)
