@@ -52,6 +52,8 @@ class NeuralClassifierMixin(ClassifierMixin, BaseEstimator):
         "callbacks": [list, None],
         "modalities": [dict, None],
         "device": [str],
+        "precision": [StrOptions({"float32", "bfloat16"})],
+        "compile": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -161,6 +163,8 @@ class NeuralClassifierMixin(ClassifierMixin, BaseEstimator):
                 device=device,
                 penalty_weight=self._penalty_weight(),
                 seed=batch_seed,
+                precision=self.precision,
+                compile=self.compile,
                 verbose=int(bool(self.verbose)),
             )
             self.net_.fit(xs, y_encoded)

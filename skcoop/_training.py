@@ -19,6 +19,7 @@ from sklearn.model_selection import train_test_split
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
+from skorch.utils import to_tensor
 
 from .exceptions import TrainingDivergedError
 
@@ -160,12 +161,34 @@ class ModalityNet(NeuralNet):
         Weight of the module's penalty in the loss (``kl_weight`` for NMCL).
     seed : int, default=0
         Seed of the batch order; epoch ``e`` shuffles with ``seed + e``.
+    precision : {"float32", "bfloat16"}, default="float32"
+        ``"bfloat16"`` runs the module's forward under ``torch.autocast``
+        (mixed precision); parameters, optimiser state and the loss stay
+        float32.
     """
 
-    def __init__(self, module, *args, penalty_weight=1.0, seed=0, **kwargs):
+    def __init__(
+        self, module, *args, penalty_weight=1.0, seed=0, precision="float32", **kwargs
+    ):
         super().__init__(module, *args, **kwargs)
         self.penalty_weight = penalty_weight
         self.seed = seed
+        self.precision = precision
+
+    def _autocast(self):
+        """Return the autocast context of ``precision`` on the net's device."""
+        return torch.autocast(
+            device_type=torch.device(self.device).type,
+            dtype=torch.bfloat16,
+            enabled=self.precision == "bfloat16",
+        )
+
+    def infer(self, x, **fit_params):
+        """Run the module on one batch, under autocast when ``precision`` asks."""
+        x = to_tensor(x, device=self.device)
+        with self._autocast():
+            log_proba, penalty = self.module_(x, **fit_params)
+        return log_proba.float(), penalty.float()
 
     def get_dataset(self, X, y=None):
         """Wrap a list of modality blocks in a :class:`ModalityDataset`."""
@@ -211,7 +234,7 @@ class ModalityNet(NeuralNet):
         self.module_.eval()
         fn = getattr(self.module_, method)
         outputs = []
-        with torch.inference_mode():
+        with torch.inference_mode(), self._autocast():
             for batch in self.get_iterator(self.get_dataset(X), training=False):
                 xs, _ = unpack_data(batch)
                 xs = [x.to(self.device, non_blocking=True) for x in xs]

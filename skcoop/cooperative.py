@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import NeuralClassifierMixin
 from .nn import NMCL
 from .nn.cooperative import RELATIONS
+from .nn.nmcl import VARIANTS
 
 __all__ = ["CooperativeClassifier"]
 
@@ -40,6 +41,9 @@ class CooperativeClassifier(NeuralClassifierMixin):
         ``"sigmoid"`` scores each feature on its own scale in ``(0, 1)``.
     kl_weight : float, default=1.0
         Weight of the consistency term in the loss; 1.0 is paper Eq. 20.
+    variant : {"full", "I", "II", "III", "IV"}, default="full"
+        The full model or one of the ablations of the paper's Sec. 5.3.2
+        (Table 5); see :class:`skcoop.nn.NMCL`.
     dropout : float, default=0.2
         Dropout on every hidden layer.
     lr : float, default=1e-3
@@ -74,6 +78,11 @@ class CooperativeClassifier(NeuralClassifierMixin):
         slice, integer positions, a boolean mask or DataFrame column names.
     device : str, default="auto"
         Torch device; ``"auto"`` uses CUDA when available.
+    precision : {"float32", "bfloat16"}, default="float32"
+        ``"bfloat16"`` trains and predicts with mixed precision
+        (``torch.autocast``); parameters and the loss stay float32.
+    compile : bool, default=False
+        Compile the module with ``torch.compile`` (skorch's ``compile``).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, batch order and the validation
         split. Pass an int for reproducible results on CPU.
@@ -135,6 +144,7 @@ class CooperativeClassifier(NeuralClassifierMixin):
         "steepness": [Interval(Real, 0, None, closed="neither")],
         "relation": [StrOptions(set(RELATIONS))],
         "kl_weight": [Interval(Real, 0, None, closed="left")],
+        "variant": [StrOptions(set(VARIANTS))],
     }
 
     def __init__(
@@ -144,6 +154,7 @@ class CooperativeClassifier(NeuralClassifierMixin):
         steepness=50.0,
         relation="sigmoid",
         kl_weight=1.0,
+        variant="full",
         dropout=0.2,
         lr=1e-3,
         weight_decay=0.0,
@@ -157,6 +168,8 @@ class CooperativeClassifier(NeuralClassifierMixin):
         callbacks=None,
         modalities=None,
         device="auto",
+        precision="float32",
+        compile=False,
         random_state=None,
         verbose=0,
     ):
@@ -164,6 +177,7 @@ class CooperativeClassifier(NeuralClassifierMixin):
         self.steepness = steepness
         self.relation = relation
         self.kl_weight = kl_weight
+        self.variant = variant
         self.dropout = dropout
         self.lr = lr
         self.weight_decay = weight_decay
@@ -177,6 +191,8 @@ class CooperativeClassifier(NeuralClassifierMixin):
         self.callbacks = callbacks
         self.modalities = modalities
         self.device = device
+        self.precision = precision
+        self.compile = compile
         self.random_state = random_state
         self.verbose = verbose
 
@@ -188,6 +204,7 @@ class CooperativeClassifier(NeuralClassifierMixin):
             "steepness": self.steepness,
             "relation": self.relation,
             "dropout": self.dropout,
+            "variant": self.variant,
         }
 
     def _penalty_weight(self) -> float:
@@ -207,7 +224,20 @@ class CooperativeClassifier(NeuralClassifierMixin):
         proba : dict of str to ndarray of shape (n_samples, n_classes)
             For each host modality, the class distribution of its attention
             network (Eq. 17); :meth:`predict_proba` is their mean (Eq. 18).
+
+        Raises
+        ------
+        ValueError
+            For ``variant="IV"``, which fuses a complementary and a consistent
+            prediction instead of per-modality ones.
         """
+        check_is_fitted(self)
+        if self.variant == "IV" and len(self.modality_names_) > 1:
+            raise ValueError(
+                "variant='IV' fuses a prediction from all complementary parts and "
+                "one from all consistent parts; it has no per-modality predictions. "
+                "Use the full model or variants I-III."
+            )
         return self._modality_proba(X)
 
     def relation_scores(self, X, *, gated: bool = False) -> dict[str, dict]:
@@ -249,7 +279,8 @@ class CooperativeClassifier(NeuralClassifierMixin):
 
         Rows follow the augmented vector ``[host, enhanced consistent,
         guests]`` (its host and guest parts in input order; with one modality,
-        the modality's own features), columns follow ``classes_``.
+        the modality's own features), columns follow ``classes_``. For
+        ``variant="IV"`` the keys are ``"complementary"`` and ``"consistent"``.
 
         Returns
         -------
@@ -257,9 +288,11 @@ class CooperativeClassifier(NeuralClassifierMixin):
             ``Omega`` of each modality (paper Eq. 15).
         """
         check_is_fitted(self)
+        attention = self.net_.module_.attention
+        names = self.modality_names_
+        if self.variant == "IV" and len(names) > 1:
+            names = ["complementary", "consistent"]
         return {
             name: att.omega.detach().cpu().numpy().copy()
-            for name, att in zip(
-                self.modality_names_, self.net_.module_.attention, strict=True
-            )
+            for name, att in zip(names, attention, strict=True)
         }

@@ -58,6 +58,11 @@ class EarlyFusion(NeuralClassifierMixin):
         Split a DataFrame or 2-D array into modalities.
     device : str, default="auto"
         Torch device; ``"auto"`` uses CUDA when available.
+    precision : {"float32", "bfloat16"}, default="float32"
+        ``"bfloat16"`` trains and predicts with mixed precision
+        (``torch.autocast``); parameters and the loss stay float32.
+    compile : bool, default=False
+        Compile the module with ``torch.compile`` (skorch's ``compile``).
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, dropout, batch order and the validation split.
     verbose : int, default=0
@@ -123,6 +128,8 @@ class EarlyFusion(NeuralClassifierMixin):
         callbacks=None,
         modalities=None,
         device="auto",
+        precision="float32",
+        compile=False,
         random_state=None,
         verbose=0,
     ):
@@ -142,6 +149,8 @@ class EarlyFusion(NeuralClassifierMixin):
         self.callbacks = callbacks
         self.modalities = modalities
         self.device = device
+        self.precision = precision
+        self.compile = compile
         self.random_state = random_state
         self.verbose = verbose
 
@@ -202,6 +211,11 @@ class LateFusion(NeuralClassifierMixin):
         Split a DataFrame or 2-D array into modalities.
     device : str, default="auto"
         Torch device; ``"auto"`` uses CUDA when available.
+    precision : {"float32", "bfloat16"}, default="float32"
+        ``"bfloat16"`` trains and predicts with mixed precision
+        (``torch.autocast``); parameters and the loss stay float32.
+    compile : bool, default=False
+        Compile the module with ``torch.compile`` (skorch's ``compile``).
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, dropout, batch order and the validation split.
     verbose : int, default=0
@@ -267,6 +281,8 @@ class LateFusion(NeuralClassifierMixin):
         callbacks=None,
         modalities=None,
         device="auto",
+        precision="float32",
+        compile=False,
         random_state=None,
         verbose=0,
     ):
@@ -286,6 +302,8 @@ class LateFusion(NeuralClassifierMixin):
         self.callbacks = callbacks
         self.modalities = modalities
         self.device = device
+        self.precision = precision
+        self.compile = compile
         self.random_state = random_state
         self.verbose = verbose
 

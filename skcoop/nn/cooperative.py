@@ -125,6 +125,10 @@ class CooperativeBlock(nn.Module):
         How relation scores are normalised; see :class:`RelationScore`.
     dropout : float
         Dropout on the enhanced consistent vector (a hidden layer).
+    enhance : bool, default=True
+        Build the enhanced consistent vector (Eq. 10). Variants that do not
+        use it (paper Sec. 5.3.2) build the block without it, so that every
+        parameter of the block is trained.
     """
 
     def __init__(
@@ -135,6 +139,7 @@ class CooperativeBlock(nn.Module):
         steepness: float,
         relation: str,
         dropout: float,
+        enhance: bool = True,
     ) -> None:
         super().__init__()
         total = host_features + guest_features
@@ -142,9 +147,11 @@ class CooperativeBlock(nn.Module):
         self.guest_score = RelationScore(total, guest_features, relation)  # W_g
         self.host_gate = SmoothGate(steepness)  # xi_h
         self.guest_gate = SmoothGate(steepness)  # xi_g
-        self.enhance = nn.Linear(total, hidden_size)  # W_beta (H, D)
-        nn.init.xavier_uniform_(self.enhance.weight)
-        nn.init.zeros_(self.enhance.bias)
+        self.enhance = None
+        if enhance:
+            self.enhance = nn.Linear(total, hidden_size)  # W_beta (H, D)
+            nn.init.xavier_uniform_(self.enhance.weight)
+            nn.init.zeros_(self.enhance.bias)
         self.dropout = nn.Dropout(dropout)
         self.out_features = total + hidden_size  # width of x_hat
 
@@ -193,6 +200,32 @@ class CooperativeBlock(nn.Module):
         s_h, s_g = self.relation_scores(h, g)
         return self.host_gate(s_h)[0], self.guest_gate(s_g)[0]
 
+    def split(
+        self, h: torch.Tensor, g: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Split host and guests into complementary and consistent parts.
+
+        Parameters
+        ----------
+        h : torch.Tensor of shape (B, D_h)
+            Host features.
+        g : torch.Tensor of shape (B, D_g)
+            Concatenated guest features (Eq. 2).
+
+        Returns
+        -------
+        alpha_h, beta_h : torch.Tensor of shape (B, D_h)
+            Complementary and consistent parts of the host (Eq. 9).
+        alpha_g, beta_g : torch.Tensor of shape (B, D_g)
+            Complementary and consistent parts of the guests (Eq. 9).
+        """
+        s_h, s_g = self.relation_scores(h, g)  # (B, D_h), (B, D_g); Eq. 4-5
+        gamma_h, delta_h = self.host_gate(s_h)  # (B, D_h); Eq. 8
+        gamma_g, delta_g = self.guest_gate(s_g)  # (B, D_g); Eq. 8
+        alpha_h, beta_h = h * delta_h, h * gamma_h  # (B, D_h); Eq. 9
+        alpha_g, beta_g = g * delta_g, g * gamma_g  # (B, D_g); Eq. 9
+        return alpha_h, beta_h, alpha_g, beta_g
+
     def forward(
         self, h: torch.Tensor, g: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -214,12 +247,25 @@ class CooperativeBlock(nn.Module):
         beta_g : torch.Tensor of shape (B, D_g)
             Consistent part of the guests (Eq. 9), for the consistency loss.
         """
-        s_h, s_g = self.relation_scores(h, g)  # (B, D_h), (B, D_g); Eq. 4-5
-        gamma_h, delta_h = self.host_gate(s_h)  # (B, D_h); Eq. 8
-        gamma_g, delta_g = self.guest_gate(s_g)  # (B, D_g); Eq. 8
-        alpha_h, beta_h = h * delta_h, h * gamma_h  # (B, D_h); Eq. 9
-        alpha_g, beta_g = g * delta_g, g * gamma_g  # (B, D_g); Eq. 9
-        beta = torch.cat([beta_h, beta_g], dim=1)  # (B, D)
-        beta_tilde = self.dropout(torch.relu(self.enhance(beta)))  # (B, H); Eq. 10
+        alpha_h, beta_h, alpha_g, beta_g = self.split(h, g)  # Eq. 4-9
+        beta_tilde = self.enhanced(beta_h, beta_g)  # (B, H); Eq. 10
         x_hat = torch.cat([alpha_h, beta_tilde, alpha_g], dim=1)  # (B, D + H); Eq. 11
         return x_hat, beta_h, beta_g
+
+    def enhanced(self, beta_h: torch.Tensor, beta_g: torch.Tensor) -> torch.Tensor:
+        """Return the enhanced consistent vector (Eq. 10).
+
+        Parameters
+        ----------
+        beta_h : torch.Tensor of shape (B, D_h)
+            Consistent part of the host.
+        beta_g : torch.Tensor of shape (B, D_g)
+            Consistent part of the guests.
+
+        Returns
+        -------
+        beta_tilde : torch.Tensor of shape (B, H)
+            ``relu(W_beta [beta_h, beta_g] + b)``, with dropout in training.
+        """
+        beta = torch.cat([beta_h, beta_g], dim=1)  # (B, D)
+        return self.dropout(torch.relu(self.enhance(beta)))  # (B, H); Eq. 10

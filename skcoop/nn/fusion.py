@@ -185,10 +185,8 @@ class LateFusionNet(nn.Module):
         log_proba : torch.Tensor of shape (B, M, K)
             Log-softmax of each modality's classifier.
         """
-        return torch.stack(
-            [torch.log_softmax(f(x), dim=-1) for f, x in zip(self.classifiers, xs)],
-            dim=1,
-        )  # (B, M, K)
+        pairs = zip(self.classifiers, xs, strict=True)
+        return torch.stack([torch.log_softmax(f(x), dim=-1) for f, x in pairs], dim=1)
 
     def forward(self, xs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Return the averaged class log-probabilities and a zero penalty.

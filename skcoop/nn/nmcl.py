@@ -21,7 +21,7 @@ from torch import nn
 from .attention import AttentionNet
 from .cooperative import CooperativeBlock
 
-__all__ = ["NMCL", "mean_log_proba", "symmetric_kl"]
+__all__ = ["NMCL", "VARIANTS", "mean_log_proba", "symmetric_kl"]
 
 
 def mean_log_proba(log_p: torch.Tensor) -> torch.Tensor:
@@ -63,6 +63,9 @@ def symmetric_kl(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
     return ((log_p.exp() - log_q.exp()) * (log_p - log_q)).sum(dim=-1)  # (B,)
 
 
+VARIANTS = ("full", "I", "II", "III", "IV")
+
+
 class NMCL(nn.Module):
     """Neural multimodal cooperative learning network.
 
@@ -81,6 +84,20 @@ class NMCL(nn.Module):
         How the relation scores are normalised (Eq. 4-5).
     dropout : float, default=0.0
         Dropout on every hidden layer.
+    variant : {"full", "I", "II", "III", "IV"}, default="full"
+        The model, or one of the variants of the paper's Sec. 5.3.2 (Table 5),
+        which all keep the consistency term of Eq. 12-14:
+
+        - ``"I"``: no enhanced consistent vector (Eq. 10); the host's
+          consistent part enters the attention network as it is,
+          ``x_hat = [alpha_h, beta_h, alpha_g]``, and the guests' consistent
+          part is used only in the consistency term.
+        - ``"II"``: consistent parts only, no Eq. 11: ``x_hat = beta_tilde``.
+        - ``"III"``: one enhanced consistent vector from the consistent parts
+          of all hosts, shared by every modality's augmented vector.
+        - ``"IV"``: all complementary parts concatenated and all consistent
+          parts concatenated, each classified by its own attention network,
+          the two predictions fused.
 
     Notes
     -----
@@ -96,31 +113,44 @@ class NMCL(nn.Module):
         steepness: float = 50.0,
         relation: str = "sigmoid",
         dropout: float = 0.0,
+        variant: str = "full",
     ) -> None:
         super().__init__()
+        if variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}; got {variant!r}")
         self.widths = tuple(int(w) for w in widths)
+        self.variant = variant
         total = sum(self.widths)
-        cooperative = len(self.widths) > 1
+        hosts = self.widths if len(self.widths) > 1 else ()
+        own_enhance = variant in ("full", "II")
         self.cooperative = nn.ModuleList(
-            CooperativeBlock(w, total - w, hidden_size, steepness, relation, dropout)
-            for w in (self.widths if cooperative else ())
+            CooperativeBlock(
+                w, total - w, hidden_size, steepness, relation, dropout, own_enhance
+            )
+            for w in hosts
         )
         # U_h (K, D_h) and U_g (K, D_g) of Eq. 12, one pair per modality
-        self.host_heads = nn.ModuleList(
-            nn.Linear(w, n_classes) for w in (self.widths if cooperative else ())
-        )
-        self.guest_heads = nn.ModuleList(
-            nn.Linear(total - w, n_classes)
-            for w in (self.widths if cooperative else ())
-        )
+        self.host_heads = nn.ModuleList(nn.Linear(w, n_classes) for w in hosts)
+        self.guest_heads = nn.ModuleList(nn.Linear(total - w, n_classes) for w in hosts)
         for head in [*self.host_heads, *self.guest_heads]:
             nn.init.xavier_uniform_(head.weight)
             nn.init.zeros_(head.bias)
-        attention_in = (
-            [total + hidden_size] * len(self.widths)
-            if cooperative
-            else [self.widths[0]]
-        )
+        self.shared_enhance = None
+        if hosts and variant == "III":
+            self.shared_enhance = nn.Linear(total, hidden_size)  # (H, sum D_h)
+            nn.init.xavier_uniform_(self.shared_enhance.weight)
+            nn.init.zeros_(self.shared_enhance.bias)
+        self.dropout = nn.Dropout(dropout)
+        if not hosts:
+            attention_in = [self.widths[0]]
+        elif variant == "I":
+            attention_in = [total + w for w in hosts]  # [alpha_h, beta_h, alpha_g]
+        elif variant == "II":
+            attention_in = [hidden_size] * len(hosts)  # beta_tilde
+        elif variant == "IV":
+            attention_in = [total, total]  # all alpha_h, all beta_h
+        else:
+            attention_in = [total + hidden_size] * len(hosts)  # Eq. 11
         self.attention = nn.ModuleList(
             AttentionNet(d, n_classes, hidden_size, dropout) for d in attention_in
         )
@@ -135,7 +165,7 @@ class NMCL(nn.Module):
     def modality_logits(
         self, xs: Sequence[torch.Tensor]
     ) -> tuple[list[torch.Tensor], torch.Tensor]:
-        """Return each modality's class logits and the consistency term.
+        """Return each attention network's class logits and the consistency term.
 
         Parameters
         ----------
@@ -145,20 +175,41 @@ class NMCL(nn.Module):
         Returns
         -------
         logits : list of torch.Tensor of shape (B, K)
-            The attention network's logits for each host modality (Eq. 17).
+            The attention networks' logits (Eq. 17): one per host modality,
+            or, for variant IV, one for the complementary and one for the
+            consistent parts.
         consistency : torch.Tensor of shape (B,)
             Symmetric KL between host and guest consistent parts, summed
             over modalities (Eq. 12-14).
         """
         if not self.cooperative:
             return [self.attention[0](xs[0])], xs[0].new_zeros(xs[0].shape[0])
-        logits, consistency = [], 0.0
+        parts, consistency = [], 0.0
         for m, block in enumerate(self.cooperative):
             h, g = self._host_and_guests(xs, m)
-            x_hat, beta_h, beta_g = block(h, g)  # (B, D + H), (B, D_h), (B, D_g)
+            alpha_h, beta_h, alpha_g, beta_g = block.split(h, g)  # Eq. 4-9
             log_p_h = torch.log_softmax(self.host_heads[m](beta_h), dim=-1)  # Eq. 12
             log_p_g = torch.log_softmax(self.guest_heads[m](beta_g), dim=-1)  # Eq. 12
             consistency = consistency + symmetric_kl(log_p_h, log_p_g)  # (B,); 13-14
+            parts.append((alpha_h, beta_h, alpha_g, beta_g))
+        if self.variant == "IV":
+            alpha = torch.cat([p[0] for p in parts], dim=1)  # (B, D)
+            beta = torch.cat([p[1] for p in parts], dim=1)  # (B, D)
+            return [self.attention[0](alpha), self.attention[1](beta)], consistency
+        if self.variant == "III":
+            beta = torch.cat([p[1] for p in parts], dim=1)  # (B, D)
+            shared = self.dropout(torch.relu(self.shared_enhance(beta)))  # (B, H)
+        logits = []
+        for m, (alpha_h, beta_h, alpha_g, beta_g) in enumerate(parts):
+            if self.variant == "full":
+                beta_tilde = self.cooperative[m].enhanced(beta_h, beta_g)  # Eq. 10
+                x_hat = torch.cat([alpha_h, beta_tilde, alpha_g], dim=1)  # Eq. 11
+            elif self.variant == "I":
+                x_hat = torch.cat([alpha_h, beta_h, alpha_g], dim=1)  # (B, D + D_h)
+            elif self.variant == "II":
+                x_hat = self.cooperative[m].enhanced(beta_h, beta_g)  # (B, H)
+            else:  # "III"
+                x_hat = torch.cat([alpha_h, shared, alpha_g], dim=1)  # (B, D + H)
             logits.append(self.attention[m](x_hat))  # (B, K); Eq. 15-17
         return logits, consistency
 
