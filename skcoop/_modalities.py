@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from numbers import Number
 
 import numpy as np
 import scipy.sparse as sp
@@ -54,12 +55,17 @@ class ModalitySpec:
     columns : tuple of ndarray or None
         For ``kind="columns"``: the integer column positions of each
         modality in the 2-D input.
+    labels : tuple of ndarray or None
+        For ``kind="columns"`` with DataFrame input: the column labels of
+        each modality at fit, so that :func:`rebuild_like` writes to the right
+        columns when a later DataFrame has them in another order.
     """
 
     names: tuple[str, ...]
     widths: tuple[int, ...]
     kind: str
     columns: tuple[np.ndarray, ...] | None = None
+    labels: tuple[np.ndarray, ...] | None = None
 
 
 def _to_numpy_like(block):
@@ -292,6 +298,26 @@ def _check_target(estimator, y, n_samples):
     return y
 
 
+def _check_label_types(y):
+    """Raise a clear error when object labels mix strings and numbers."""
+    if y is None or y.dtype != object:
+        return y
+    kinds = {
+        "string"
+        if isinstance(v, str)
+        else "number"
+        if isinstance(v, Number)
+        else type(v).__name__
+        for v in y.ravel()
+    }
+    if len(kinds) > 1:
+        raise TypeError(
+            f"y mixes label types {sorted(kinds)}; the labels must be all strings "
+            "or all numbers. Convert them, for example with `y.astype(str)`."
+        )
+    return y
+
+
 def check_modalities(
     estimator,
     X,
@@ -417,10 +443,18 @@ def check_modalities(
             y_out = _check_target(estimator, y, counts[first])
             check_consistent_length(y_out, blocks[first])
 
+    _check_label_types(y_out)
     widths = tuple(b.shape[1] for b in blocks.values())
     if reset:
+        labels = None
+        if columns is not None and hasattr(X, "columns"):
+            labels = tuple(np.asarray(X.columns)[c] for c in columns)
         estimator._modality_spec = ModalitySpec(
-            names=tuple(blocks), widths=widths, kind=spec_kind, columns=columns
+            names=tuple(blocks),
+            widths=widths,
+            kind=spec_kind,
+            columns=columns,
+            labels=labels,
         )
         estimator.modality_names_ = list(blocks)
         estimator.n_features_per_modality_ = dict(zip(blocks, widths, strict=True))
@@ -469,8 +503,9 @@ def rebuild_like(X, blocks: Mapping[str, np.ndarray], spec: ModalitySpec):
     # "columns": write each block back into a copy of the 2-D input
     if hasattr(X, "iloc"):
         out = X.copy()
-        for name, cols in zip(spec.names, spec.columns, strict=True):
-            labels = X.columns[cols]
+        for i, (name, cols) in enumerate(zip(spec.names, spec.columns, strict=True)):
+            # the labels seen at fit: X's columns may come in another order now
+            labels = X.columns[cols] if spec.labels is None else spec.labels[i]
             out[labels] = blocks[name].astype(out[labels].dtypes.iloc[0], copy=False)
         return out
     first = next(iter(blocks.values()))

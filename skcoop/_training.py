@@ -13,6 +13,8 @@ index, one tensor index per modality and batch.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
@@ -45,7 +47,7 @@ class ModalityDataset(torch.utils.data.Dataset):
     """
 
     def __init__(self, blocks, y=None) -> None:
-        self.blocks = [torch.as_tensor(b) for b in blocks]  # M x (N, D_m)
+        self.blocks = [_as_tensor(b) for b in blocks]  # M x (N, D_m)
         self.y = None if y is None else torch.as_tensor(y)  # (N,)
 
     def __len__(self) -> int:
@@ -64,6 +66,20 @@ class ModalityDataset(torch.utils.data.Dataset):
         return ModalityDataset(
             [b[index] for b in self.blocks], None if self.y is None else self.y[index]
         )
+
+
+def _as_tensor(block):
+    """Wrap a block without a copy, read-only arrays included.
+
+    Blocks may be read-only views of the user's data (pandas copy-on-write,
+    ``np.broadcast_to``); torch warns when wrapping those, but the training
+    path only reads its inputs, so the warning would only confuse users.
+    """
+    if isinstance(block, np.ndarray) and not block.flags.writeable:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The given NumPy array is not")
+            return torch.as_tensor(block)
+    return torch.as_tensor(block)
 
 
 class ModalityBatches:

@@ -6,13 +6,17 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skcoop
-from skcoop import CooperativeClassifier
+from skcoop import CooperativeClassifier, EarlyFusion, LateFusion
 
 # Small, fast settings for the common checks (imbalanced-learn's INIT_PARAMS idea).
+_FAST = {"hidden_size": 16, "max_epochs": 20, "lr": 0.01, "batch_size": 32}
 ESTIMATORS = [
-    CooperativeClassifier(
-        hidden_size=16, max_epochs=20, lr=0.01, batch_size=32, random_state=0
-    ),
+    CooperativeClassifier(**_FAST, random_state=0),
+    CooperativeClassifier(**_FAST, variant="IV", relation="softmax", random_state=0),
+    EarlyFusion(**_FAST, random_state=0),
+    EarlyFusion(**_FAST, attention=True, random_state=0),
+    LateFusion(**_FAST, random_state=0),
+    LateFusion(**_FAST, attention=True, random_state=0),
 ]
 
 # check name -> reason; each entry is a justified expected failure.

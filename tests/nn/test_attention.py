@@ -1,0 +1,204 @@
+"""Tests of the per-class attention network (paper Eq. 15-17)."""
+
+import copy
+import pickle
+
+import pytest
+import torch
+
+from skcoop.nn import AttentionNet
+
+D, K, H = 7, 4, 5  # augmented width, classes, hidden size
+
+
+def _make_net(seed=0, dropout=0.0):
+    generator = torch.Generator().manual_seed(seed)
+    net = AttentionNet(D, K, H, dropout=dropout)
+    with torch.no_grad():  # a non-trivial memory, so Eq. 15 matters
+        net.omega.copy_(torch.rand(D, K, generator=generator) * 2 - 0.5)
+        net.proj.bias.copy_(torch.randn(H, generator=generator) * 0.1)
+    return net
+
+
+def _inputs(batch, seed=1):
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(batch, D, generator=generator)
+
+
+def _transcription(net, x_hat):
+    """Eq. 15-17 as printed, one class at a time."""
+    logits = []
+    for j in range(net.omega.shape[1]):
+        psi_j = net.omega[:, j] * x_hat  # (B, D); Eq. 15
+        theta_j = torch.relu(psi_j @ net.proj.weight.t() + net.proj.bias)  # Eq. 16
+        logits.append(theta_j @ net.z[j])  # (B,); Eq. 17
+    return torch.stack(logits, dim=1)  # (B, K)
+
+
+class _CountClassWeights:
+    """Wrap ``net.class_weights`` to count how often a path builds them."""
+
+    def __init__(self, net):
+        self.calls = 0
+        self._inner = net.class_weights
+        net.class_weights = self
+
+    def __call__(self):
+        self.calls += 1
+        return self._inner()
+
+
+def test_attention_net_output_shape_and_init():
+    net = AttentionNet(D, K, H)
+    assert net(_inputs(3)).shape == (3, K)
+    assert net.hidden(_inputs(3)).shape == (3, K, H)
+    # Omega starts at 1: the attention starts as the identity (PAPER-NOTES 4)
+    assert torch.equal(net.omega, torch.ones(D, K))
+
+
+@pytest.mark.parametrize(
+    ("batch", "expected_class_weight_calls"),
+    [(H - 2, 0), (H, 0), (H + 4, 1)],
+    ids=["psi-path-small-batch", "psi-path-batch-equals-hidden", "class-weight-path"],
+)
+def test_training_paths_match_transcription_outputs_and_gradients(
+    batch, expected_class_weight_calls
+):
+    net = _make_net()
+    counter = _CountClassWeights(net)
+    x_fast = _inputs(batch).requires_grad_()
+    x_ref = x_fast.detach().clone().requires_grad_()
+
+    out = net(x_fast)
+    assert counter.calls == expected_class_weight_calls
+    grads = torch.autograd.grad(out.square().sum(), [x_fast, *net.parameters()])
+
+    ref = _transcription(net, x_ref)
+    ref_grads = torch.autograd.grad(ref.square().sum(), [x_ref, *net.parameters()])
+
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+    names = ["x_hat"] + [n for n, _ in net.named_parameters()]
+    for name, g, g_ref in zip(names, grads, ref_grads, strict=True):
+        torch.testing.assert_close(g, g_ref, rtol=1e-4, atol=1e-5, msg=name)
+
+
+@pytest.mark.parametrize("batch", [H - 2, H + 4], ids=["small-batch", "large-batch"])
+def test_inference_path_matches_transcription_and_is_cached(batch):
+    net = _make_net().eval()
+    counter = _CountClassWeights(net)
+    x_hat = _inputs(batch)
+    with torch.no_grad():
+        ref = _transcription(net, x_hat)
+        first = net(x_hat)
+        second = net(x_hat)
+    torch.testing.assert_close(first, ref, rtol=1e-5, atol=1e-5)
+    assert torch.equal(first, second)
+    assert counter.calls == 1  # built once, then served from the cache
+    with torch.inference_mode():
+        third = net(x_hat)
+    assert torch.equal(first, third)
+    assert counter.calls == 1
+
+
+def test_eval_mode_with_grad_enabled_does_not_use_the_cache():
+    net = _make_net().eval()
+    x_hat = _inputs(3)
+    out = net(x_hat)
+    assert out.requires_grad
+    assert net._cache is None
+
+
+def _eval_forward(net, x_hat):
+    net.eval()
+    with torch.no_grad():
+        return net(x_hat)
+
+
+@pytest.mark.parametrize(
+    "make_optimizer",
+    [
+        lambda p: torch.optim.SGD(p, lr=0.5),
+        lambda p: torch.optim.Adam(p, lr=0.1),
+        lambda p: torch.optim.Adam(p, lr=0.1, foreach=True),
+        lambda p: torch.optim.Adam(p, lr=0.1, fused=True),
+    ],
+    ids=["sgd", "adam", "adam-foreach", "adam-fused"],
+)
+def test_inference_cache_is_invalidated_by_an_optimiser_step(make_optimizer):
+    # Regression: a fused optimiser updates parameters without bumping their
+    # version counters, so a cache keyed on versions served stale weights.
+    net = _make_net()
+    x_hat = _inputs(3)
+    stale = _eval_forward(net, x_hat)
+    assert net._cache is not None
+
+    optimizer = make_optimizer(net.parameters())
+    net.train()
+    net(_inputs(H + 4, seed=2)).square().sum().backward()
+    optimizer.step()
+
+    after = _eval_forward(net, x_hat)
+    with torch.no_grad():
+        ref = _transcription(net, x_hat)
+    assert not torch.allclose(after, stale)
+    torch.testing.assert_close(after, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_inference_cache_is_invalidated_by_load_state_dict():
+    net, other = _make_net(seed=0), _make_net(seed=5)
+    with torch.no_grad():
+        other.proj.weight.mul_(-1.5)
+    x_hat = _inputs(4)
+    before = _eval_forward(net, x_hat)
+    net.load_state_dict(other.state_dict())
+    after = _eval_forward(net, x_hat)
+    assert not torch.allclose(before, after)
+    torch.testing.assert_close(after, _eval_forward(other, x_hat))
+
+
+def test_inference_cache_follows_a_dtype_change():
+    net = _make_net()
+    x_hat = _inputs(4)
+    _eval_forward(net, x_hat)
+    net.double()
+    out = _eval_forward(net, x_hat.double())
+    assert out.dtype == torch.float64
+    with torch.no_grad():
+        ref = _transcription(net, x_hat.double())
+    torch.testing.assert_close(out, ref)
+
+
+@pytest.mark.parametrize(
+    "roundtrip",
+    [lambda m: pickle.loads(pickle.dumps(m)), copy.deepcopy],
+    ids=["pickle", "deepcopy"],
+)
+def test_copies_do_not_carry_the_inference_cache(roundtrip):
+    net = _make_net()
+    x_hat = _inputs(4)
+    expected = _eval_forward(net, x_hat)
+    assert net._cache is not None
+    restored = roundtrip(net)
+    assert restored._cache is None
+    assert net._cache is not None  # the original keeps its own
+    assert torch.equal(_eval_forward(restored, x_hat), expected)
+
+
+def test_gradients_flow_to_every_parameter():
+    net = _make_net()
+    net(_inputs(3)).logsumexp(dim=1).sum().backward()
+    for name, param in net.named_parameters():
+        assert param.grad is not None, name
+        assert torch.isfinite(param.grad).all(), name
+        assert param.grad.abs().sum() > 0, name
+
+
+def test_dropout_acts_only_in_training():
+    net = _make_net(dropout=0.5)
+    x_hat = _inputs(H + 4)
+    torch.manual_seed(0)
+    a, b = net(x_hat), net(x_hat)
+    assert not torch.equal(a, b)
+    net.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(net(x_hat), _transcription(net, x_hat))

@@ -1,0 +1,180 @@
+"""Tests of the whole NMCL network (paper Eq. 2-20)."""
+
+import numpy as np
+import pytest
+import torch
+from scipy.special import rel_entr
+
+from skcoop.nn import NMCL, mean_log_proba, symmetric_kl
+from skcoop.nn.nmcl import VARIANTS
+
+WIDTHS, K, H = (4, 3, 2), 5, 6
+
+
+def _inputs(widths=WIDTHS, batch=7, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    return [torch.randn(batch, w, generator=generator) for w in widths]
+
+
+def _model(widths=WIDTHS, relation="sigmoid", seed=0, **kwargs):
+    torch.manual_seed(seed)
+    return NMCL(widths, K, hidden_size=H, relation=relation, **kwargs)
+
+
+def _random_log_dists(batch, n_classes, seed):
+    generator = torch.Generator().manual_seed(seed)
+    return torch.log_softmax(
+        torch.randn(batch, n_classes, generator=generator) * 2, dim=-1
+    )
+
+
+def test_symmetric_kl_equals_sum_of_both_kl_divergences():
+    log_p, log_q = _random_log_dists(8, K, 0), _random_log_dists(8, K, 1)
+    p, q = log_p.exp().double().numpy(), log_q.exp().double().numpy()
+    expected = rel_entr(p, q).sum(axis=1) + rel_entr(q, p).sum(axis=1)
+    divergence = symmetric_kl(log_p, log_q)
+    assert divergence.shape == (8,)
+    np.testing.assert_allclose(divergence.numpy(), expected, rtol=1e-5, atol=1e-7)
+
+
+def test_symmetric_kl_is_nonnegative_symmetric_and_zero_only_when_equal():
+    log_p, log_q = _random_log_dists(64, K, 2), _random_log_dists(64, K, 3)
+    divergence = symmetric_kl(log_p, log_q)
+    assert (divergence > 0).all()
+    torch.testing.assert_close(divergence, symmetric_kl(log_q, log_p))
+    assert torch.equal(symmetric_kl(log_p, log_p), torch.zeros(64))
+
+
+def test_mean_log_proba_is_log_of_mean_distribution():
+    log_p = torch.stack([_random_log_dists(5, K, s) for s in range(3)], dim=1)
+    fused = mean_log_proba(log_p)
+    assert fused.shape == (5, K)
+    torch.testing.assert_close(fused.exp(), log_p.exp().mean(dim=1))
+    torch.testing.assert_close(fused.exp().sum(dim=1), torch.ones(5))
+
+
+def test_mean_log_proba_is_stable_for_tiny_probabilities():
+    # log(sum(p)) would underflow to log(0) = -inf; the logsumexp does not
+    log_p = torch.tensor([[[0.0, -2000.0]], [[0.0, -2001.0]]]).transpose(0, 1)
+    fused = mean_log_proba(log_p)
+    assert torch.isfinite(fused).all()
+    # log((e^-2000 + e^-2001) / 2)
+    expected = -2000.0 + np.log1p(np.exp(-1.0)) - np.log(2.0)
+    assert fused[0, 1].item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_nmcl_forward_shapes():
+    model = _model()
+    log_proba, consistency = model(_inputs())
+    assert log_proba.shape == (7, K)
+    assert consistency.shape == (7,)
+    assert model.modality_log_proba(_inputs()).shape == (7, len(WIDTHS), K)
+    assert len(model.cooperative) == len(model.attention) == len(WIDTHS)
+    for att in model.attention:
+        assert att.omega.shape == (sum(WIDTHS) + H, K)
+
+
+@pytest.mark.parametrize("relation", ["sigmoid", "softmax"])
+def test_fused_proba_is_mean_of_per_modality_softmaxes(relation):
+    model = _model(relation=relation).eval()
+    xs = _inputs()
+    with torch.no_grad():
+        log_proba, _ = model(xs)
+        logits, _ = model.modality_logits(xs)
+    per_modality = torch.stack([torch.softmax(z, dim=-1) for z in logits], dim=1)
+    torch.testing.assert_close(log_proba.exp(), per_modality.mean(dim=1))
+    torch.testing.assert_close(log_proba.exp().sum(dim=1), torch.ones(7))
+    torch.testing.assert_close(model.modality_log_proba(xs).exp(), per_modality)
+
+
+def test_consistency_is_sum_over_modalities_of_symmetric_kl():
+    model = _model().eval()
+    xs = _inputs()
+    with torch.no_grad():
+        _, consistency = model(xs)
+        expected = torch.zeros(7)
+        for m, block in enumerate(model.cooperative):
+            host = xs[m]
+            guests = torch.cat([x for i, x in enumerate(xs) if i != m], dim=1)
+            _, beta_h, beta_g = block(host, guests)
+            p_h = torch.softmax(model.host_heads[m](beta_h), dim=-1)  # Eq. 12
+            p_g = torch.softmax(model.guest_heads[m](beta_g), dim=-1)
+            expected += ((p_h - p_g) * (p_h.log() - p_g.log())).sum(dim=1)
+    assert (consistency >= 0).all()
+    torch.testing.assert_close(consistency, expected)
+
+
+def test_guests_are_the_other_modalities_in_input_order():
+    xs = _inputs()
+    host, guests = NMCL._host_and_guests(xs, 1)
+    assert torch.equal(host, xs[1])
+    assert torch.equal(guests, torch.cat([xs[0], xs[2]], dim=1))
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_gradients_flow_to_every_parameter(variant):
+    model = _model(steepness=5.0, variant=variant)
+    xs = _inputs()
+    y = torch.arange(7) % K
+    log_proba, consistency = model(xs)
+    loss = torch.nn.functional.nll_loss(log_proba, y) + consistency.mean()
+    loss.backward()
+    for name, param in model.named_parameters():
+        assert param.grad is not None, name
+        assert torch.isfinite(param.grad).all(), name
+        assert param.grad.abs().sum() > 0, name
+    torch.testing.assert_close(log_proba.exp().sum(dim=1), torch.ones(7))
+    assert (consistency >= 0).all()
+
+
+def test_one_modality_model_is_the_attention_network_without_consistency():
+    model = _model(widths=(5,)).eval()
+    (x,) = xs = _inputs(widths=(5,))
+    assert len(model.cooperative) == 0
+    assert len(model.host_heads) == len(model.guest_heads) == 0
+    assert model.attention[0].omega.shape == (5, K)
+    with torch.no_grad():
+        log_proba, consistency = model(xs)
+        expected = torch.log_softmax(model.attention[0](x), dim=-1)
+    torch.testing.assert_close(log_proba, expected)
+    assert torch.equal(consistency, torch.zeros(7))
+    assert model.relation_scores(xs) == []
+
+
+def test_one_modality_model_trains():
+    model = _model(widths=(5,))
+    xs = _inputs(widths=(5,))
+    log_proba, consistency = model(xs)
+    (
+        torch.nn.functional.nll_loss(log_proba, torch.arange(7) % K)
+        + consistency.mean()
+    ).backward()
+    for name, param in model.named_parameters():
+        assert param.grad is not None, name
+
+
+@pytest.mark.parametrize("relation", ["sigmoid", "softmax"])
+def test_relation_scores_shapes_range_and_gating(relation):
+    model = _model(relation=relation).eval()
+    xs = _inputs()
+    with torch.no_grad():
+        raw = model.relation_scores(xs)
+        gated = model.relation_scores(xs, gated=True)
+    assert len(raw) == len(gated) == len(WIDTHS)
+    total = sum(WIDTHS)
+    for m, ((s_h, s_g), (g_h, g_g)) in enumerate(zip(raw, gated, strict=True)):
+        assert s_h.shape == g_h.shape == (7, WIDTHS[m])
+        assert s_g.shape == g_g.shape == (7, total - WIDTHS[m])
+        for s, g in [(s_h, g_h), (s_g, g_g)]:
+            assert ((s > 0) & (s < 1)).all()
+            assert ((g >= 0) & (g <= s)).all()
+
+
+def test_dropout_is_off_in_eval_mode():
+    model = _model(dropout=0.5)
+    xs = _inputs()
+    torch.manual_seed(0)
+    assert not torch.equal(model(xs)[0], model(xs)[0])
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(model(xs)[0], model(xs)[0])

@@ -1,0 +1,378 @@
+"""Tests of CooperativeClassifier: outputs, insight methods, sklearn tooling."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.utils._param_validation import InvalidParameterError
+from skorch.callbacks import Callback, LRScheduler
+
+from skcoop import CooperativeClassifier, SliceDict
+
+FAST = {"hidden_size": 4, "max_epochs": 2, "batch_size": 32, "lr": 0.01}
+
+
+def _clf(**params):
+    return CooperativeClassifier(**{**FAST, "random_state": 0, **params})
+
+
+@pytest.fixture(scope="module")
+def data(make_modalities):
+    return make_modalities(
+        n_samples=45,
+        widths=(5, 3, 2),
+        n_classes=3,
+        names=("visual", "audio", "text"),
+        seed=1,
+    )
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    X, y = data
+    return _clf(hidden_size=6, max_epochs=3).fit(X, y)
+
+
+class TestFittedOnThreeModalities:
+    """One fitted model on three modalities shared by many assertions."""
+
+    def test_fitted_attributes(self, fitted):
+        assert fitted.classes_.tolist() == [0, 1, 2]
+        assert fitted.modality_names_ == ["visual", "audio", "text"]
+        assert fitted.n_features_per_modality_ == {"visual": 5, "audio": 3, "text": 2}
+        assert fitted.n_features_in_ == 10
+        assert fitted.n_iter_ == 3
+        assert len(fitted.history_) == 3
+        assert np.isfinite(fitted.history_[:, "train_loss"]).all()
+        assert fitted.net_.module_.widths == (5, 3, 2)
+
+    def test_predict_proba_shape_and_rows_sum_to_one(self, fitted, data):
+        X, _ = data
+        proba = fitted.predict_proba(X)
+        assert proba.shape == (45, 3)
+        assert proba.dtype == np.float64
+        assert (proba >= 0).all()
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+
+    def test_predict_is_argmax_of_predict_proba(self, fitted, data):
+        X, y = data
+        pred = fitted.predict(X)
+        np.testing.assert_array_equal(
+            pred, fitted.classes_[fitted.predict_proba(X).argmax(axis=1)]
+        )
+        assert fitted.score(X, y) == pytest.approx(np.mean(pred == y))
+
+    def test_predict_proba_per_modality_mean_is_predict_proba(self, fitted, data):
+        X, _ = data
+        per_modality = fitted.predict_proba_per_modality(X)
+        assert list(per_modality) == ["visual", "audio", "text"]
+        for proba in per_modality.values():
+            assert proba.shape == (45, 3)
+            np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
+        mean = np.mean(list(per_modality.values()), axis=0)
+        np.testing.assert_allclose(mean, fitted.predict_proba(X), atol=1e-5)
+
+    def test_relation_scores_shapes_guests_and_gating(self, fitted, data):
+        X, _ = data
+        raw = fitted.relation_scores(X)
+        gated = fitted.relation_scores(X, gated=True)
+        assert list(raw) == list(gated) == ["visual", "audio", "text"]
+        widths = {"visual": 5, "audio": 3, "text": 2}
+        expected_guests = {
+            "visual": ["audio", "text"],
+            "audio": ["visual", "text"],
+            "text": ["visual", "audio"],
+        }
+        for name, scores in raw.items():
+            assert scores["guests"] == expected_guests[name]
+            assert scores["host"].shape == (45, widths[name])
+            assert scores["guest"].shape == (45, 10 - widths[name])
+            for part in ("host", "guest"):
+                s, g = scores[part], gated[name][part]
+                assert ((s > 0) & (s < 1)).all()
+                assert ((g >= 0) & (g <= s)).all()
+
+    def test_attention_memories_shapes(self, fitted):
+        memories = fitted.attention_memories_
+        assert list(memories) == ["visual", "audio", "text"]
+        for memory in memories.values():
+            assert memory.shape == (10 + 6, 3)  # (D + H, K)
+        # a copy: writing to it does not change the model
+        memories["visual"][:] = 0
+        assert not np.all(fitted.attention_memories_["visual"] == 0)
+
+    def test_predict_with_reordered_dict_gives_same_result(self, fitted, data):
+        X, _ = data
+        reordered = {name: X[name] for name in ("text", "visual", "audio")}
+        np.testing.assert_array_equal(
+            fitted.predict_proba(reordered), fitted.predict_proba(X)
+        )
+
+    def test_predict_on_slicedict_and_torch_tensors(self, fitted, data):
+        X, _ = data
+        expected = fitted.predict_proba(X)
+        np.testing.assert_array_equal(fitted.predict_proba(SliceDict(**X)), expected)
+        tensors = {n: torch.from_numpy(b) for n, b in X.items()}
+        np.testing.assert_array_equal(fitted.predict_proba(tensors), expected)
+
+    def test_predict_errors_name_the_modality(self, fitted, data):
+        X, _ = data
+        with pytest.raises(ValueError, match=r"'audio' has 2 features.*expecting 3"):
+            fitted.predict({**X, "audio": X["audio"][:, :2]})
+        with pytest.raises(ValueError, match=r"missing modalities \['text'\]"):
+            fitted.predict({"visual": X["visual"], "audio": X["audio"]})
+        with pytest.raises(ValueError, match=r"'text' contains NaN.*LowRankImputer"):
+            fitted.predict({**X, "text": np.full_like(X["text"], np.nan)})
+        with pytest.raises(ValueError, match="'audio' has 44 samples"):
+            fitted.predict({**X, "audio": X["audio"][1:]})
+
+
+@pytest.mark.parametrize(
+    ("labels", "dtype_kind"),
+    [
+        (np.array(["cat", "dog", "emu"]), "U"),
+        (np.array([10, -3, 7]), "i"),
+        (np.array(["cat", "dog", "emu"], dtype=object), "O"),
+    ],
+    ids=["str", "int", "object-str"],
+)
+def test_classes_keep_the_label_type(make_modalities, labels, dtype_kind):
+    X, codes = make_modalities(n_samples=30, n_classes=3)
+    y = labels[codes]
+    clf = _clf(max_epochs=1).fit(X, y)
+    assert clf.classes_.dtype.kind == dtype_kind
+    assert clf.classes_.tolist() == sorted(labels.tolist())
+    assert set(clf.predict(X).tolist()) <= set(labels.tolist())
+
+
+def test_paper_widths_with_twenty_classes_give_distributions():
+    # issue 2: widths 2048, 200, 100 with 20 classes
+    rng = np.random.RandomState(0)
+    widths = {"visual": 2048, "acoustic": 200, "textual": 100}
+    X = {n: rng.standard_normal((40, w)).astype(np.float32) for n, w in widths.items()}
+    y = np.arange(40) % 20
+    clf = _clf(hidden_size=2, max_epochs=1, batch_size=64).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (40, 20)
+    assert np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
+    assert clf.attention_memories_["visual"].shape == (2348 + 2, 20)
+
+
+def test_single_modality_array_input(make_modalities):
+    X, y = make_modalities(n_samples=40)
+    array = np.hstack(list(X.values()))
+    clf = _clf().fit(array, y)
+    assert clf.modality_names_ == ["X"]
+    assert clf.relation_scores(array) == {}
+    (only,) = clf.predict_proba_per_modality(array).values()
+    np.testing.assert_allclose(only, clf.predict_proba(array), atol=1e-6)
+    assert clf.attention_memories_["X"].shape == (7, 2)
+
+
+def test_dataframe_with_modalities_and_reordered_columns(dataframe_with_modalities):
+    frame, modalities, y = dataframe_with_modalities
+    clf = _clf(modalities=modalities).fit(frame, y)
+    assert clf.feature_names_in_.tolist() == frame.columns.tolist()
+    expected = clf.predict_proba(frame)
+    shuffled = frame[frame.columns[::-1]]
+    np.testing.assert_array_equal(clf.predict_proba(shuffled), expected)
+
+
+# ---------------------------------------------------------------- determinism
+def test_fit_is_deterministic_with_random_state(two_modalities):
+    X, y = two_modalities
+    params = {"dropout": 0.5, "batch_size": 16, "max_epochs": 2}
+    a = _clf(**params, random_state=3).fit(X, y).predict_proba(X)
+    b = _clf(**params, random_state=3).fit(X, y).predict_proba(X)
+    c = _clf(**params, random_state=4).fit(X, y).predict_proba(X)
+    assert np.array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_random_state_governs_the_validation_split(two_modalities):
+    X, y = two_modalities
+    params = {"early_stopping": True, "validation_fraction": 0.25, "max_epochs": 2}
+    fits = [_clf(**params, random_state=s).fit(X, y) for s in (0, 0, 1)]
+    losses = [f.history_[:, "valid_loss"] for f in fits]
+    assert losses[0] == losses[1]
+    assert losses[0] != losses[2]
+
+    # the split itself: which samples were held out
+    from skcoop._training import ModalityDataset
+
+    index = ModalityDataset([np.arange(60, dtype=np.float32)[:, None]], None)
+
+    def held_out(fit):
+        return fit.net_.train_split(index, y)[1].blocks[0][:, 0].numpy()
+
+    np.testing.assert_array_equal(held_out(fits[0]), held_out(fits[1]))
+    assert not np.array_equal(held_out(fits[0]), held_out(fits[2]))
+
+
+def test_fit_leaves_the_global_rng_untouched(two_modalities):
+    X, y = two_modalities
+    torch.manual_seed(123)
+    np.random.seed(123)  # noqa: NPY002 - the legacy global state is the point
+    torch_state = torch.random.get_rng_state()
+    numpy_state = np.random.get_state()[1].copy()  # noqa: NPY002
+    _clf(dropout=0.5, random_state=0).fit(X, y).predict(X)
+    assert torch.equal(torch.random.get_rng_state(), torch_state)
+    np.testing.assert_array_equal(np.random.get_state()[1], numpy_state)  # noqa: NPY002
+
+
+# --------------------------------------------------- parameters and tooling
+def test_clone_get_params_set_params():
+    callbacks = [("lr", LRScheduler(policy="StepLR", step_size=1))]
+    clf = CooperativeClassifier(hidden_size=8, steepness=10.0, callbacks=callbacks)
+    params = clf.get_params()
+    assert params["hidden_size"] == 8
+    assert params["steepness"] == 10.0
+    assert params["callbacks"] is callbacks
+    cloned = clone(clf)
+    assert cloned is not clf
+    assert cloned.get_params()["steepness"] == 10.0
+    assert cloned.set_params(steepness=2.0, relation="softmax") is cloned
+    assert cloned.steepness == 2.0
+    assert cloned.relation == "softmax"
+    assert clf.steepness == 10.0
+    with pytest.raises(ValueError, match="Invalid parameter 'nope'"):
+        clf.set_params(nope=1)
+
+
+def test_relation_softmax_fits(two_modalities):
+    X, y = two_modalities
+    clf = _clf(relation="softmax").fit(X, y)
+    scores = clf.relation_scores(X)["audio"]["host"]
+    assert ((scores > 0) & (scores < 1)).all()
+    np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1.0, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        ("hidden_size", 0),
+        ("steepness", -1.0),
+        ("steepness", 0.0),
+        ("batch_size", 0),
+        ("relation", "foo"),
+        ("lr", 0),
+        ("dropout", 1.0),
+        ("max_epochs", 0),
+        ("kl_weight", -0.5),
+    ],
+)
+def test_invalid_hyperparameters_raise_naming_the_parameter(
+    two_modalities, param, value
+):
+    X, y = two_modalities
+    with pytest.raises(InvalidParameterError, match=f"'{param}' parameter") as exc:
+        _clf(**{param: value}).fit(X, y)
+    assert isinstance(exc.value, ValueError)
+    assert repr(value) in str(exc.value) or str(value) in str(exc.value)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_cuda_device_when_unavailable_raises(two_modalities):
+    X, y = two_modalities
+    with pytest.raises(ValueError, match=r"device='cuda'.*CUDA is not available"):
+        _clf(device="cuda").fit(X, y)
+
+
+def test_gridsearch_on_slicedict(two_modalities):
+    X, y = two_modalities
+    search = GridSearchCV(
+        _clf(max_epochs=1),
+        {"steepness": [5.0, 50.0], "hidden_size": [2, 4]},
+        cv=2,
+    ).fit(SliceDict(**X), y)
+    assert len(search.cv_results_["params"]) == 4
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.best_estimator_.predict_proba(SliceDict(**X)).shape == (60, 2)
+
+
+def test_gridsearch_on_dataframe_with_modalities(dataframe_with_modalities):
+    frame, modalities, y = dataframe_with_modalities
+    search = GridSearchCV(
+        _clf(max_epochs=1, modalities=modalities),
+        {"steepness": [5.0, 50.0], "hidden_size": [2, 4]},
+        cv=2,
+    ).fit(frame, y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.best_estimator_.modality_names_ == ["audio", "text"]
+
+
+def test_cross_val_score_f1_macro(two_modalities):
+    X, y = two_modalities
+    scores = cross_val_score(
+        _clf(max_epochs=1), SliceDict(**X), y, cv=2, scoring="f1_macro"
+    )
+    assert scores.shape == (2,)
+    assert ((scores >= 0) & (scores <= 1)).all()
+
+
+def test_class_weight_balanced_changes_the_fit(make_modalities):
+    X, _ = make_modalities(n_samples=40)
+    y = (np.arange(40) < 32).astype(int)  # 32 against 8
+    plain = _clf().fit(X, y).predict_proba(X)
+    balanced = _clf(class_weight="balanced").fit(X, y)
+    weight = balanced.net_.criterion_.weight
+    torch.testing.assert_close(weight, torch.tensor([40 / 16, 40 / 64]))
+    assert not np.allclose(plain, balanced.predict_proba(X))
+
+
+class _EpochCounter(Callback):
+    def __init__(self):
+        self.epochs = 0
+
+    def on_epoch_end(self, net, **kwargs):
+        self.epochs += 1
+
+
+def test_early_stopping_stops_early(make_modalities):
+    X, _ = make_modalities(n_samples=60)
+    y = np.random.RandomState(0).randint(0, 2, 60)  # noise: validation loss rises
+    clf = _clf(
+        early_stopping=True, n_iter_no_change=2, max_epochs=40, lr=0.05, hidden_size=16
+    ).fit(X, y)
+    assert clf.n_iter_ < 40
+    assert "valid_loss" in clf.history_[-1]
+
+
+def test_user_callbacks_are_used_on_copies(two_modalities):
+    X, y = two_modalities
+    counter = _EpochCounter()
+    scheduler = LRScheduler(policy="StepLR", step_size=1, gamma=0.5)
+    callbacks = [counter, ("halve", scheduler)]
+    clf = _clf(max_epochs=3, lr=0.01, callbacks=callbacks).fit(X, y)
+    used = dict(clf.net_.callbacks_)
+    assert used["_EpochCounter"].epochs == 3
+    assert clf.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(0.01 / 8)
+    # what the user passed is left as it was
+    assert counter.epochs == 0
+    assert clf.callbacks is callbacks
+    assert callbacks[1][1] is scheduler
+    assert not hasattr(scheduler, "lr_scheduler_")
+
+
+def test_verbose_prints_an_epoch_table(two_modalities, capsys):
+    X, y = two_modalities
+    _clf(verbose=0).fit(X, y)
+    assert capsys.readouterr().out == ""
+    _clf(verbose=1).fit(X, y)
+    out = capsys.readouterr().out
+    assert "epoch" in out
+    assert "train_loss" in out
+    assert len([line for line in out.splitlines() if line.strip()[:1] in "12"]) >= 2
+
+
+def test_learns_a_signal_shared_by_both_modalities(make_modalities):
+    # The label is sign(audio_0 + text_0): either modality alone gives at
+    # most 75 % accuracy (Bayes), together they give 100 %.
+    X, y = make_modalities(n_samples=400, widths=(4, 4), seed=7)
+    train, test = np.arange(300), np.arange(300, 400)
+    clf = _clf(hidden_size=8, max_epochs=10, lr=0.03, batch_size=100)
+    clf.fit({n: b[train] for n, b in X.items()}, y[train])
+    accuracy = clf.score({n: b[test] for n, b in X.items()}, y[test])
+    assert accuracy >= 0.85

@@ -1,0 +1,262 @@
+"""Tests of the training path: batching, the holdout split, the skorch net."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from skcoop import TrainingDivergedError
+from skcoop._training import (
+    DivergenceCheck,
+    HoldoutSplit,
+    ModalityBatches,
+    ModalityDataset,
+    ModalityNet,
+    resolve_device,
+)
+from skcoop.nn import NMCL
+
+
+def _dataset(n=10, widths=(3, 2), with_y=True):
+    blocks = [
+        np.arange(n * w, dtype=np.float32).reshape(n, w) + 1000 * m
+        for m, w in enumerate(widths)
+    ]
+    y = np.arange(n) % 2 if with_y else None
+    return ModalityDataset(blocks, y), blocks, y
+
+
+def test_dataset_indexes_every_block_and_the_labels():
+    dataset, blocks, y = _dataset()
+    assert len(dataset) == 10
+    index = torch.tensor([7, 2])
+    xs, labels = dataset[index]
+    for x, block in zip(xs, blocks, strict=True):
+        np.testing.assert_array_equal(x.numpy(), block[[7, 2]])
+    np.testing.assert_array_equal(labels.numpy(), y[[7, 2]])
+    # numpy blocks are wrapped, not copied
+    assert np.shares_memory(dataset.blocks[0].numpy(), blocks[0])
+
+
+def test_dataset_wraps_read_only_blocks_without_warning():
+    # pandas copy-on-write hands out read-only views; torch warns on them, but
+    # only once per process, so check in a fresh interpreter.
+    code = (
+        "import numpy as np\n"
+        "from skcoop._training import ModalityDataset\n"
+        "block = np.arange(6, dtype=np.float32).reshape(3, 2)\n"
+        "block.flags.writeable = False\n"
+        "dataset = ModalityDataset([block])\n"
+        "assert np.shares_memory(dataset.blocks[0].numpy(), block)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "not writable" not in result.stderr
+
+
+def test_dataset_without_labels_returns_placeholder_targets():
+    dataset, _, _ = _dataset(with_y=False)
+    xs, labels = dataset[slice(0, 4)]
+    assert len(xs) == 2
+    assert labels.shape == (4,)
+
+
+def test_dataset_subset_copies_rows():
+    dataset, blocks, y = _dataset()
+    subset = dataset.subset([1, 4])
+    np.testing.assert_array_equal(subset.blocks[1].numpy(), blocks[1][[1, 4]])
+    np.testing.assert_array_equal(subset.y.numpy(), y[[1, 4]])
+    subset.blocks[0][0] = -1
+    assert blocks[0].min() >= 0
+
+
+def _rows_seen(batches):
+    return np.concatenate([xs[0][:, 0].numpy() for xs, _ in batches]) // 3
+
+
+@pytest.mark.parametrize("shuffle", [False, True], ids=["ordered", "shuffled"])
+def test_batches_visit_every_sample_once(shuffle):
+    dataset, _, _ = _dataset(n=10)
+    batches = ModalityBatches(dataset, batch_size=4, shuffle=shuffle, seed=3)
+    assert len(batches) == 3
+    sizes = [len(xs[0]) for xs, _ in batches]
+    assert sizes == [4, 4, 2]
+    rows = _rows_seen(batches)
+    np.testing.assert_array_equal(np.sort(rows), np.arange(10))
+    if not shuffle:
+        np.testing.assert_array_equal(rows, np.arange(10))
+
+
+def test_batch_order_is_a_function_of_the_seed():
+    dataset, _, _ = _dataset(n=30)
+    order = {s: _rows_seen(ModalityBatches(dataset, 8, True, s)) for s in (0, 1)}
+    again = _rows_seen(ModalityBatches(dataset, 8, shuffle=True, seed=0))
+    np.testing.assert_array_equal(order[0], again)
+    assert not np.array_equal(order[0], order[1])
+
+
+def test_holdout_split_is_stratified_disjoint_and_seeded():
+    n = 40
+    dataset = ModalityDataset([np.arange(n, dtype=np.float32)[:, None]], None)
+    y = np.repeat([0, 1], [30, 10])
+
+    def split(seed):
+        train, valid = HoldoutSplit(0.25, seed)(dataset, y)
+        return (
+            train.blocks[0][:, 0].long().numpy(),
+            valid.blocks[0][:, 0].long().numpy(),
+        )
+
+    train, valid = split(0)
+    assert len(valid) == 10
+    assert np.intersect1d(train, valid).size == 0
+    np.testing.assert_array_equal(np.sort(np.r_[train, valid]), np.arange(n))
+    assert np.bincount(y[valid]).tolist() in ([7, 3], [8, 2])  # stratified
+    np.testing.assert_array_equal(split(0)[1], valid)
+    assert not np.array_equal(split(1)[1], valid)
+
+
+def test_holdout_split_falls_back_when_a_class_is_too_small():
+    dataset = ModalityDataset([np.zeros((10, 2), dtype=np.float32)], None)
+    y = np.array([0] * 9 + [1])  # one sample of class 1 cannot be stratified
+    train, valid = HoldoutSplit(0.2, 0)(dataset, y)
+    assert len(train) + len(valid) == 10
+    assert len(valid) == 2
+
+
+class _Linear(torch.nn.Module):
+    """Minimal module with the ``(log_proba, penalty)`` interface."""
+
+    def __init__(self, width=3, n_classes=2, nan_from_call=None, nan_in_eval=False):
+        super().__init__()
+        self.linear = torch.nn.Linear(width, n_classes)
+        self.nan_from_call = nan_from_call
+        self.nan_in_eval = nan_in_eval
+        self.calls = 0
+
+    def forward(self, xs):
+        log_proba = torch.log_softmax(self.linear(xs[0]), dim=-1)
+        if self.training:
+            self.calls += 1
+            if self.nan_from_call is not None and self.calls >= self.nan_from_call:
+                log_proba = log_proba * float("nan")
+        elif self.nan_in_eval:
+            log_proba = log_proba * float("nan")
+        return log_proba, log_proba.new_full((len(log_proba),), 2.0)
+
+
+def _net(module=_Linear, **kwargs):
+    params = {
+        "criterion": torch.nn.NLLLoss,
+        "optimizer": torch.optim.SGD,
+        "lr": 0.1,
+        "max_epochs": 5,
+        "batch_size": 20,
+        "train_split": None,
+        "callbacks": [("divergence_check", DivergenceCheck())],
+        "verbose": 0,
+        **kwargs,
+    }
+    return ModalityNet(module, **params)
+
+
+def _xy(n=20, width=3, seed=0):
+    rng = np.random.RandomState(seed)
+    return [rng.standard_normal((n, width)).astype(np.float32)], np.arange(n) % 2
+
+
+def test_divergence_check_names_the_epoch_and_the_learning_rate():
+    xs, y = _xy()
+    net = _net(module__nan_from_call=3)  # one batch per epoch: NaN in epoch 3
+    with pytest.raises(TrainingDivergedError, match=r"training loss.*epoch 3") as exc:
+        net.fit(xs, y)
+    message = str(exc.value)
+    assert "Lower the learning rate (lr=0.1)" in message
+    assert "nan" in message
+    assert len(net.history) == 3
+
+
+def test_divergence_check_watches_the_validation_loss():
+    xs, y = _xy()
+    net = _net(module__nan_in_eval=True, train_split=HoldoutSplit(0.25, 0))
+    with pytest.raises(TrainingDivergedError, match=r"validation loss.*epoch 1"):
+        net.fit(xs, y)
+
+
+def test_loss_is_nll_plus_weighted_mean_penalty():
+    xs, y = _xy()
+    for weight in (0.0, 0.5):
+        net = _net(penalty_weight=weight).initialize()
+        log_proba, penalty = net.module_([torch.as_tensor(xs[0])])  # penalty is 2.0
+        loss = net.get_loss((log_proba, penalty), torch.as_tensor(y))
+        nll = torch.nn.functional.nll_loss(log_proba, torch.as_tensor(y))
+        torch.testing.assert_close(loss, nll + weight * 2.0)
+
+
+def test_training_batches_are_reshuffled_each_epoch_from_the_seed():
+    dataset, _, _ = _dataset(n=30)
+    net = _net(seed=5, batch_size=8).initialize()
+    net.history.new_epoch()
+    first = _rows_seen(net.get_iterator(dataset, training=True))
+    net.history.new_epoch()
+    second = _rows_seen(net.get_iterator(dataset, training=True))
+    expected = _rows_seen(ModalityBatches(dataset, 8, shuffle=True, seed=5 + 1))
+    np.testing.assert_array_equal(first, expected)
+    assert not np.array_equal(first, second)
+    np.testing.assert_array_equal(
+        _rows_seen(net.get_iterator(dataset, training=False)), np.arange(30)
+    )
+
+
+def test_infer_method_concatenates_batches_and_nested_outputs():
+    torch.manual_seed(0)
+    rng = np.random.RandomState(0)
+    xs = [rng.standard_normal((11, w)).astype(np.float32) for w in (3, 2)]
+    net = ModalityNet(
+        NMCL,
+        module__widths=(3, 2),
+        module__n_classes=3,
+        module__hidden_size=4,
+        criterion=torch.nn.NLLLoss,
+        batch_size=4,
+    ).initialize()
+    log_proba, consistency = net.infer_method(xs, "forward")
+    pairs = net.infer_method(xs, "relation_scores", gated=True)
+    net.module_.eval()
+    with torch.no_grad():
+        tensors = [torch.as_tensor(x) for x in xs]
+        expected_log_proba, expected_consistency = net.module_(tensors)
+        expected_pairs = net.module_.relation_scores(tensors, gated=True)
+    torch.testing.assert_close(log_proba, expected_log_proba)
+    torch.testing.assert_close(consistency, expected_consistency)
+    assert len(pairs) == 2
+    for (h, g), (eh, eg) in zip(pairs, expected_pairs, strict=True):
+        torch.testing.assert_close(h, eh)
+        torch.testing.assert_close(g, eg)
+
+
+def test_resolve_device_auto_and_cpu():
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto") == expected
+    assert resolve_device("cpu") == "cpu"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+@pytest.mark.parametrize("device", ["cuda", "cuda:1"])
+def test_resolve_device_rejects_missing_cuda(device):
+    with pytest.raises(ValueError, match=rf"device='{device}'.*CUDA is not available"):
+        resolve_device(device)
+
+
+@pytest.mark.parametrize(
+    ("device", "match"),
+    [("nope", "not a torch device"), ("meta", "not supported")],
+    ids=["unparsable", "unsupported"],
+)
+def test_resolve_device_rejects_unknown_devices(device, match):
+    with pytest.raises(ValueError, match=rf"device='{device}'.*{match}"):
+        resolve_device(device)
