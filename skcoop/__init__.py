@@ -6,6 +6,8 @@ from . import datasets
 from .baselines import EarlyFusion, LateFusion, TRUMANNLike
 from .cooperative import CooperativeClassifier
 from .exceptions import TrainingDivergedError
+from .impute import LowRankImputer
+from .preprocessing import PerModalityTransformer
 
 __version__ = "0.1.0.dev0"
 
@@ -13,6 +15,8 @@ __all__ = [
     "CooperativeClassifier",
     "EarlyFusion",
     "LateFusion",
+    "LowRankImputer",
+    "PerModalityTransformer",
     "SliceDict",
     "TRUMANNLike",
     "TrainingDivergedError",

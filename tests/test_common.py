@@ -6,7 +6,14 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skcoop
-from skcoop import CooperativeClassifier, EarlyFusion, LateFusion
+from skcoop import (
+    CooperativeClassifier,
+    EarlyFusion,
+    LateFusion,
+    LowRankImputer,
+    PerModalityTransformer,
+    TRUMANNLike,
+)
 
 # Small, fast settings for the common checks (imbalanced-learn's INIT_PARAMS idea).
 _FAST = {"hidden_size": 16, "max_epochs": 20, "lr": 0.01, "batch_size": 32}
@@ -17,6 +24,9 @@ ESTIMATORS = [
     EarlyFusion(**_FAST, attention=True, random_state=0),
     LateFusion(**_FAST, random_state=0),
     LateFusion(**_FAST, attention=True, random_state=0),
+    TRUMANNLike(n_components=12, random_state=0),
+    LowRankImputer(n_components=5, random_state=0),
+    PerModalityTransformer(),
 ]
 
 # check name -> reason; each entry is a justified expected failure.

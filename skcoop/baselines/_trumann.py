@@ -238,7 +238,7 @@ class TRUMANNLike(ClassifierMixin, BaseEstimator):
         ``{"animal": ["cat", "dog"], "car": None}``. Classes must be
         leaves. Several top-level nodes are joined under one added root.
         ``None`` builds a tree from the training data (see Notes).
-    max_iter : int, default=100
+    max_iter : int, default=1000
         Maximum number of sweeps over the block updates.
     tol : float, default=1e-4
         Stop when the relative decrease of the objective over one sweep,
@@ -317,24 +317,29 @@ class TRUMANNLike(ClassifierMixin, BaseEstimator):
 
     the middle two terms being paper Eq. 1. The sums run over samples, not
     means, as in the reference, so the penalties weaken relative to the
-    data terms as the training set grows. Each sweep alternates two exact
-    block updates:
+    data terms as the training set grows. Each sweep makes three exact
+    block moves, none of which can increase the objective:
 
     - ``A_s`` and ``B`` jointly, for fixed ``W``. For fixed ``B`` the best
       projection is the ridge ``A_s = (X_sᵀX_s + (λ2/λ1) I)⁻¹ X_sᵀ B``;
       putting it back turns the Eq. 1 terms into ``(λ1/2) tr(Bᵀ L B)``
       with ``L = Σ_s (I - H_s)`` and ``H_s`` the ridge hat matrix. ``Σ_s
-      H_s`` is diagonalised once, from thin SVDs of the blocks (the
-      cheaper, dual side when a modality has more features than samples),
-      and ``B W Wᵀ + λ1 L B = Y Wᵀ`` is then solved in closed form in the
-      two eigenbases, at a cost per sweep that does not grow with the
-      number of samples;
+      H_s`` is diagonalised once, from the smaller Gram matrix of each
+      block (the dual, ``n x n`` one when a modality has more features
+      than samples), and ``B W Wᵀ + λ1 L B = Y Wᵀ`` is then solved in
+      closed form. Its solution has rank at most ``n_classes``, so a sweep
+      costs ``O(n_components · n_classes²)`` plus ``O(n_classes⁴)``,
+      whatever the number of samples;
     - ``W`` by the variational form of the squared group lasso,
       ``(Σ_i e_i ||w_i||)² = min_{q ∈ simplex} Σ_i e_i² ||w_i||² / q_i``
       with ``q_i ∝ e_i ||w_i||`` at the current ``W``, which makes the step a
-      ridge solve per class with a diagonal weight per latent dimension.
-      This is a majorise-minimise step, so the objective does not increase
-      (up to a tiny floor on ``||w_i||`` that keeps the weights finite).
+      ridge solve per class with a diagonal weight per latent dimension
+      (solved by the Woodbury identity). This is a majorise-minimise step
+      (up to a tiny floor on ``||w_i||`` that keeps the weights finite);
+    - a rescaling ``(A_s, B, W) -> (c A_s, c B, W / c)`` with the best
+      ``c``, which keeps ``B W`` and balances the Eq. 1 terms against the
+      tree term (an exact line search along a direction that alternating
+      updates follow only slowly).
 
     ``B`` starts as a random projection of the modalities (seeded by
     ``random_state``) and ``W`` as the ridge fit on it. Without a
@@ -400,7 +405,7 @@ class TRUMANNLike(ClassifierMixin, BaseEstimator):
         lambda2=0.1,
         lambda3=0.2,
         hierarchy=None,
-        max_iter=100,
+        max_iter=1000,
         tol=1e-4,
         modalities=None,
         random_state=None,
@@ -492,62 +497,104 @@ class TRUMANNLike(ClassifierMixin, BaseEstimator):
     def _solve(self, Xs, Y, membership, rng):
         """Run the alternating minimisation; return ``A``, ``W`` and the history."""
         l1, l2, l3 = float(self.lambda1), float(self.lambda2), float(self.lambda3)
-        r, S, n_classes = self.n_components_, len(Xs), Y.shape[1]
+        r, S = self.n_components_, len(Xs)
         e = self.node_weights_  # (V,)
         mu = l2 / l1
 
         # Eliminate A_s: for fixed B, A_s = (X_sᵀX_s + μI)⁻¹ X_sᵀ B (ridge), and
         # the two Eq. 1 terms become (λ1/2) tr(Bᵀ L B), L = Σ_s (I - H_s), with
-        # H_s = U_s diag(σ²/(σ²+μ)) U_sᵀ the ridge hat matrix (thin SVD of X_s,
-        # the dual form when d_s > n). Diagonalise Σ_s H_s = Z diag(s²) Zᵀ once.
-        svds = [linalg.svd(x, full_matrices=False) for x in Xs]  # U, σ, Vᵀ
-        Q = np.hstack([u * (sig / np.sqrt(sig**2 + mu)) for u, sig, _ in svds])
-        Z, s, _ = linalg.svd(Q, full_matrices=False)  # (n, m), (m,)
-        ell = S - s**2  # eigenvalues of L on range(Z); S on its complement
+        # H_s = X_s (X_sᵀX_s + μI)⁻¹ X_sᵀ = Q_s Q_sᵀ the ridge hat matrix. Each
+        # Q_s comes from the eigendecomposition of the smaller Gram matrix (the
+        # dual, n x n one when d_s > n); Σ_s H_s = Z diag(s²) Zᵀ is then
+        # diagonalised once.
+        ridges, Qs = [], []
+        for x in Xs:
+            dual = x.shape[1] > x.shape[0]
+            lam, vec = linalg.eigh(x @ x.T if dual else x.T @ x)
+            lam = np.clip(lam, 0, None)
+            ridges.append((dual, lam + mu, vec))
+            if dual:
+                Qs.append(vec * np.sqrt(lam / (lam + mu)))  # (n, n)
+            else:
+                Qs.append(x @ (vec / np.sqrt(lam + mu)))  # (n, d_s)
+        Q = np.hstack(Qs)  # (n, m0)
+        if Q.shape[1] < Q.shape[0]:
+            s2, vec = linalg.eigh(Q.T @ Q)
+            keep = s2 > 1e-10 * S  # the rest acts like the complement of Z
+            s2 = s2[keep]
+            Z = Q @ (vec[:, keep] / np.sqrt(s2))  # (n, m)
+        else:
+            s2, Z = linalg.eigh(Q @ Q.T)  # (n,), (n, n)
+            s2 = np.clip(s2, 0, None)
+        s = np.sqrt(s2)
+        ell = S - s2  # eigenvalues of L on range(Z); S on its complement
         ZY = Z.T @ Y  # (m, K)
-        Yp = Y - Z @ ZY  # (n, K) part of Y outside range(Z)
+        Yp = Y - Z @ ZY  # (n, K), the part of Y outside range(Z)
         YpY = Yp.T @ Yp  # (K, K)
         sq_Y = float(np.sum(Y**2))
 
-        def objective(BtB, BtY, sq_sZB, W):
-            omega = float(np.sqrt((W**2) @ membership).sum(axis=0) @ e)
-            fit = sq_Y - 2 * np.sum(W * BtY) + np.sum(W * (BtB @ W))  # ||Y - BW||²
-            agree_ridge = S * np.trace(BtB) - sq_sZB  # tr(Bᵀ L B)
-            return 0.5 * (fit + l1 * agree_ridge + l3 * omega**2)
+        def tree_norm(W):  # Σ_v e_v Σ_k ||W[k, G_v]||
+            return float(np.sqrt((W**2) @ membership).sum(axis=0) @ e)
 
-        def update_W(BtB, BtY, W):
-            # Variational form of the squared group lasso at the current W:
-            # D[k, c] = Ω Σ_{v ∋ c} e_v / ||W[k, G_v]||, then one ridge per class.
-            norms = np.sqrt((W**2) @ membership)  # (r, V)
-            omega = float(norms.sum(axis=0) @ e)
-            floor = 1e-10 * max(norms.max(), np.finfo(float).tiny)
-            D = omega * ((e / np.maximum(norms, floor)) @ membership.T)  # (r, K)
-            lhs = np.broadcast_to(BtB, (n_classes, r, r)).copy()  # (K, r, r)
-            lhs[:, np.arange(r), np.arange(r)] += l3 * D.T
-            return np.linalg.solve(lhs, BtY.T[:, :, None])[:, :, 0].T  # (r, K)
+        def objective(state, W):
+            M, N, U, sq_sZB = state[:4]  # BᵀB = U M Uᵀ, BᵀY = U N
+            UW = U.T @ W  # (k, K)
+            fit = sq_Y - 2 * np.sum(UW * N) + np.sum(UW * (M @ UW))  # ||Y - BW||²
+            eq1 = S * np.trace(M) - sq_sZB  # tr(Bᵀ L B), the Eq. 1 terms / λ1
+            return 0.5 * (fit + l1 * eq1 + l3 * tree_norm(W) ** 2)
 
         def update_B(W):
-            # B solves B W Wᵀ + λ1 L B = Y Wᵀ. In the eigenbases W Wᵀ = V ω Vᵀ
-            # and L, B V = Z T + Yp R; only T and R are formed, never B.
-            om, V = linalg.eigh(W @ W.T)  # (r,), (r, r)
-            WV = W.T @ V  # (K, r)
-            T = (ZY @ WV) / (om[None, :] + l1 * ell[:, None])  # (m, r)
-            R = WV / (om + l1 * S)  # (K, r)
-            BtB = V @ (T.T @ T + R.T @ YpY @ R) @ V.T  # (r, r)
-            BtY = V @ (T.T @ ZY + R.T @ YpY)  # (r, K)
-            return BtB, BtY, float(np.sum((s[:, None] * T) ** 2)), (T, R, V)
+            # B solves B W Wᵀ + λ1 L B = Y Wᵀ. With W = U diag(σ) Vᵀ (thin SVD),
+            # B = (Z T + Yp R) Uᵀ: the best B has rank at most K, and only the
+            # small factors T (m, k) and R (K, k) are formed, never B.
+            U, sig, Vt = linalg.svd(W, full_matrices=False)  # (r, k), (k,), (k, K)
+            YW = Vt.T * sig  # (K, k), Y Wᵀ = Y YW Uᵀ
+            T = (ZY @ YW) / (sig**2 + l1 * ell[:, None])  # (m, k)
+            R = YW / (sig**2 + l1 * S)  # (K, k)
+            M = T.T @ T + R.T @ YpY @ R  # (k, k)
+            N = T.T @ ZY + R.T @ YpY  # (k, K)
+            return M, N, U, float(np.sum((s[:, None] * T) ** 2)), T, R
+
+        def update_W(state, W):
+            # Variational form of the squared group lasso at the current W:
+            # D[k, c] = Ω Σ_{v ∋ c} e_v / ||W[k, G_v]||, then per class c the
+            # ridge (BᵀB + λ3 diag(D[:, c])) w_c = Bᵀy_c, solved by Woodbury
+            # since BᵀB = F Fᵀ has rank at most K.
+            M, N, U = state[:3]
+            norms = np.sqrt((W**2) @ membership)  # (r, V)
+            floor = 1e-10 * max(norms.max(), np.finfo(float).tiny)
+            D = tree_norm(W) * ((e / np.maximum(norms, floor)) @ membership.T)
+            Dinv = 1.0 / (l3 * D)  # (r, K)
+            lam, vec = linalg.eigh(M)
+            F = U @ (vec * np.sqrt(np.clip(lam, 0, None)))  # (r, k)
+            a = Dinv * (U @ N)  # (r, K), Δ_c⁻¹ Bᵀy_c
+            cap = F.T @ (Dinv.T[:, :, None] * F)  # (K, k, k)
+            cap[:, np.arange(F.shape[1]), np.arange(F.shape[1])] += 1.0
+            z = np.linalg.solve(cap, (F.T @ a).T[:, :, None])[:, :, 0]  # (K, k)
+            return a - Dinv * (F @ z.T)  # (r, K)
 
         # Initialise: B a random projection of the modalities, W ridge on it.
         B = sum(x @ rng.standard_normal((x.shape[1], r)) for x in Xs)  # (n, r)
         B /= np.sqrt(sum(x.shape[1] for x in Xs))
-        BtB, BtY = B.T @ B, B.T @ Y
-        W = linalg.solve(BtB + l3 * np.eye(r), BtY, assume_a="pos")  # (r, K)
-        history = [objective(BtB, BtY, float(np.sum((s[:, None] * (Z.T @ B)) ** 2)), W)]
+        lam, U0 = linalg.eigh(B.T @ B)  # BᵀB = U0 diag(lam) U0ᵀ
+        N0 = U0.T @ (B.T @ Y)  # (r, K)
+        state = (np.diag(lam), N0, U0, float(np.sum((s[:, None] * (Z.T @ B)) ** 2)))
+        W = U0 @ (N0 / (np.clip(lam, 0, None) + l3)[:, None])  # (r, K)
+        history = [objective(state, W)]
         converged = False
         for _ in range(self.max_iter):
-            BtB, BtY, sq_sZB, factors = update_B(W)
-            W = update_W(BtB, BtY, W)
-            history.append(objective(BtB, BtY, sq_sZB, W))
+            state = update_B(W)
+            W = update_W(state, W)
+            # Exact line search along (A, B, W) -> (cA, cB, W / c), which leaves
+            # BW unchanged: the Eq. 1 terms scale by c², the tree term by 1/c².
+            M, N, U, sq_sZB, T, R = state
+            eq1 = l1 * (S * np.trace(M) - sq_sZB)
+            tree = l3 * tree_norm(W) ** 2
+            if eq1 > 0 and tree > 0:
+                c = (tree / eq1) ** 0.25
+                state = (c**2 * M, c * N, U, c**2 * sq_sZB, c * T, c * R)
+                W = W / c
+            history.append(objective(state, W))
             previous, current = history[-2], history[-1]
             if previous - current <= self.tol * abs(previous):
                 converged = True
@@ -559,13 +606,16 @@ class TRUMANNLike(ClassifierMixin, BaseEstimator):
                 f"decrease was {(previous - current) / abs(previous):.2e}, above "
                 f"tol={self.tol}. Increase max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        T, R, V = factors
-        B = (Z @ T + Yp @ R) @ V.T  # (n, r)
-        A = [
-            vt.T @ ((sig / (sig**2 + mu))[:, None] * (u.T @ B)) for u, sig, vt in svds
-        ]  # each (d_s, r)
+        _, _, U, _, T, R = state
+        B = (Z @ T + Yp @ R) @ U.T  # (n, r)
+        A = []
+        for x, (dual, lam_mu, vec) in zip(Xs, ridges, strict=True):
+            if dual:  # X_sᵀ (X_s X_sᵀ + μI)⁻¹ B
+                A.append(x.T @ (vec @ ((vec.T @ B) / lam_mu[:, None])))
+            else:  # (X_sᵀX_s + μI)⁻¹ X_sᵀ B
+                A.append(vec @ ((vec.T @ (x.T @ B)) / lam_mu[:, None]))  # (d_s, r)
         return A, W, history
 
     # -- prediction --------------------------------------------------------

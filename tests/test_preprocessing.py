@@ -1,0 +1,161 @@
+import numpy as np
+import pytest
+from sklearn.decomposition import PCA
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from skorch.helper import SliceDict
+
+from skcoop.preprocessing import PerModalityTransformer
+
+
+def _blocks(n_samples=40, seed=0):
+    rng = np.random.RandomState(seed)
+    return {
+        "audio": 10.0 * rng.randn(n_samples, 4) + 5.0,
+        "text": rng.rand(n_samples, 6),
+    }
+
+
+def test_each_modality_scaled_on_its_own():
+    X = _blocks()
+    Xt = PerModalityTransformer().fit_transform(X)
+    assert type(Xt) is dict
+    for name, block in X.items():
+        np.testing.assert_allclose(Xt[name], StandardScaler().fit_transform(block))
+
+
+def test_one_fitted_clone_per_modality():
+    template = StandardScaler()
+    transformer = PerModalityTransformer(template).fit(_blocks())
+    audio, text = transformer.transformers_["audio"], transformer.transformers_["text"]
+    assert audio is not template
+    assert text is not template
+    assert audio is not text
+    assert not hasattr(template, "mean_")
+    np.testing.assert_allclose(audio.mean_, _blocks()["audio"].mean(axis=0))
+
+
+def test_mapping_with_passthrough_drop_and_unlisted():
+    X = {**_blocks(), "video": np.arange(80.0).reshape(40, 2)}
+    transformer = PerModalityTransformer({"audio": MinMaxScaler(), "text": "drop"})
+    Xt = transformer.fit_transform(X)
+    assert list(Xt) == ["audio", "video"]
+    np.testing.assert_allclose(Xt["audio"].min(axis=0), 0.0)
+    np.testing.assert_array_equal(Xt["video"], X["video"])
+    assert Xt["video"] is not X["video"]
+    assert transformer.transformers_["video"] == "passthrough"
+    assert transformer.transformers_["text"] == "drop"
+    assert list(transformer.transform(X)) == ["audio", "video"]
+
+
+def test_slicedict_stays_slicedict_and_input_unchanged():
+    X = SliceDict(**_blocks())
+    before = {n: b.copy() for n, b in X.items()}
+    Xt = PerModalityTransformer(PCA(n_components=2)).fit_transform(X)
+    assert type(Xt) is SliceDict
+    assert Xt["audio"].shape == (40, 2)
+    for name in X:
+        assert X[name].tobytes() == before[name].tobytes()
+
+
+def test_plain_array_width_change_gives_ndarray():
+    X = np.hstack(list(_blocks().values()))
+    Xt = PerModalityTransformer(PCA(n_components=3)).fit_transform(X)
+    assert type(Xt) is np.ndarray
+    assert Xt.shape == (40, 3)
+
+
+def test_dataframe_with_modalities_same_width_keeps_frame():
+    pd = pytest.importorskip("pandas")
+    X = _blocks()
+    frame = pd.DataFrame(
+        np.hstack([X["audio"], X["text"], np.ones((40, 1))]),
+        columns=[*(f"a{j}" for j in range(4)), *(f"t{j}" for j in range(6)), "id"],
+    )
+    modalities = {"audio": [f"a{j}" for j in range(4)], "text": slice(4, 10)}
+    transformer = PerModalityTransformer(modalities=modalities)
+    Xt = transformer.fit_transform(frame)
+    assert type(Xt) is pd.DataFrame
+    assert list(Xt.columns) == list(frame.columns)
+    np.testing.assert_array_equal(Xt["id"], 1.0)  # outside every modality
+    np.testing.assert_allclose(Xt[["a0", "a1"]].mean(), 0.0, atol=1e-12)
+    assert list(transformer.get_feature_names_out()) == list(frame.columns)
+
+
+def test_dataframe_with_modalities_width_change_gives_slicedict():
+    pd = pytest.importorskip("pandas")
+    X = _blocks()
+    frame = pd.DataFrame(np.hstack([X["audio"], X["text"]]))
+    frame.columns = [f"c{j}" for j in range(10)]
+    transformer = PerModalityTransformer(
+        {"text": PCA(n_components=2)},
+        modalities={"audio": slice(0, 4), "text": slice(4, 10)},
+    )
+    Xt = transformer.fit_transform(frame)
+    assert type(Xt) is SliceDict
+    assert Xt["audio"].shape == (40, 4)
+    assert Xt["text"].shape == (40, 2)
+    np.testing.assert_array_equal(Xt["audio"], X["audio"])
+    names = transformer.get_feature_names_out()
+    assert list(names) == [
+        *(f"audio__c{j}" for j in range(4)),
+        "text__pca0",
+        "text__pca1",
+    ]
+
+
+def test_feature_names_out_for_mapping_and_array():
+    transformer = PerModalityTransformer({"text": PCA(n_components=2)})
+    transformer.fit(_blocks())
+    assert list(transformer.get_feature_names_out()) == [
+        *(f"audio__x{j}" for j in range(4)),
+        "text__pca0",
+        "text__pca1",
+    ]
+    array = PerModalityTransformer(PCA(n_components=2)).fit(_blocks()["text"])
+    assert list(array.get_feature_names_out()) == ["pca0", "pca1"]
+
+
+def test_unknown_modality_in_mapping_is_named():
+    with pytest.raises(ValueError, match=r"names modalities \['video'\]"):
+        PerModalityTransformer({"video": StandardScaler()}).fit(_blocks())
+
+
+def test_invalid_string_in_mapping_is_named():
+    with pytest.raises(ValueError, match="Modality 'text': the transformer 'scale'"):
+        PerModalityTransformer({"text": "scale"}).fit(_blocks())
+
+
+def test_inner_error_names_the_modality():
+    with pytest.raises(ValueError, match="Modality 'audio': n_components=5"):
+        PerModalityTransformer(PCA(n_components=5)).fit(_blocks())
+
+
+def test_transform_checks_modalities_against_fit():
+    transformer = PerModalityTransformer().fit(_blocks())
+    with pytest.raises(ValueError, match=r"missing modalities \['text'\]"):
+        transformer.transform({"audio": _blocks()["audio"]})
+
+
+def test_nested_params_reach_the_transformer():
+    transformer = PerModalityTransformer(StandardScaler())
+    transformer.set_params(transformer__with_mean=False).fit(_blocks())
+    assert transformer.transformers_["audio"].with_mean is False
+
+
+def test_nan_passes_to_transformers_that_allow_it():
+    X = _blocks()
+    X["audio"][0, 0] = np.nan
+    Xt = PerModalityTransformer().fit_transform(X)
+    assert np.isnan(Xt["audio"][0, 0])
+    assert np.isfinite(Xt["audio"][1:]).all()
+
+
+def test_dataframe_columns_reordered_at_transform_written_back_by_label():
+    # regression: rebuild_like wrote to fit-time positions, not labels
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"a": [1.0, 2, 3], "b": [10.0, 20, 30], "c": [5.0, 5, 6]})
+    transformer = PerModalityTransformer(modalities={"m": ["a"]}).fit(frame)
+    Xt = transformer.transform(frame[["c", "b", "a"]])
+    assert list(Xt.columns) == ["c", "b", "a"]
+    np.testing.assert_allclose(Xt["a"], [-1.224745, 0.0, 1.224745], rtol=1e-6)
+    np.testing.assert_array_equal(Xt["c"], [5.0, 5.0, 6.0])
