@@ -10,10 +10,13 @@ connected layer (Eq. 16) and scored by a class vector ``z_j`` (Eq. 17):
 
 The network costs ``K * D * H`` multiply-adds per sample whichever way the
 contraction is ordered (PAPER-NOTES, "The cost that dominates"). It runs as
-one dense matrix product: either on the scored inputs ``psi`` of shape
-``(B, K, D)`` times ``W^T``, or, when the batch is larger than the hidden
-size, on ``x_hat`` times the class-scaled weights ``W_j = W diag(Omega[:, j])``
-of shape ``(K * H, D)``, whose size does not grow with the batch. At
+one dense matrix product: on ``x_hat`` times the class-scaled weights
+``W_j = W diag(Omega[:, j])`` of shape ``(K * H, D)``, whose size does not
+grow with the batch, or, for batches smaller than a quarter of the hidden
+size, on the scored inputs ``psi`` of shape ``(B, K, D)`` times ``W^T``
+(smaller temporaries there). At the paper's scale (B = H = 256) a training
+step on the class-scaled weights took 0.7x the time of the ``psi`` form in
+one measurement on 2 CPU cores (``docs/benchmarks/speed.md``). At
 inference the class-scaled weights do not depend on the input (paper
 Sec. 3.4), so they are computed once and cached until a parameter changes.
 """
@@ -119,7 +122,7 @@ class AttentionNet(nn.Module):
             weights = self._inference_weights()  # (K, H, D), cached
             pre = x_hat @ weights.reshape(n_classes * hidden_size, -1).t()  # (B, K*H)
             pre = pre.view(-1, n_classes, hidden_size)  # (B, K, H)
-        elif x_hat.shape[0] > hidden_size:
+        elif 4 * x_hat.shape[0] > hidden_size:
             weights = self.class_weights()  # (K, H, D), Eq. 15 folded into W
             pre = x_hat @ weights.reshape(n_classes * hidden_size, -1).t()  # (B, K*H)
             pre = pre.view(-1, n_classes, hidden_size)  # (B, K, H)

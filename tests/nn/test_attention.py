@@ -58,8 +58,13 @@ def test_attention_net_output_shape_and_init():
 
 @pytest.mark.parametrize(
     ("batch", "expected_class_weight_calls"),
-    [(H - 2, 0), (H, 0), (H + 4, 1)],
-    ids=["psi-path-small-batch", "psi-path-batch-equals-hidden", "class-weight-path"],
+    [(1, 0), (2, 1), (H, 1), (H + 4, 1)],
+    ids=[
+        "psi-path-batch-below-quarter-hidden",
+        "class-weight-path-batch-above-quarter-hidden",
+        "class-weight-path-batch-equals-hidden",
+        "class-weight-path-large-batch",
+    ],
 )
 def test_training_paths_match_transcription_outputs_and_gradients(
     batch, expected_class_weight_calls
