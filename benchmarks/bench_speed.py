@@ -28,7 +28,6 @@ import argparse
 import datetime
 import json
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -83,8 +82,7 @@ def step_time_by_path(batch: int, repeats: int = 2) -> dict[str, float]:
     The module picks the path by batch size; here each is forced in turn, in
     the same process, so that their ratio is measured under the same load.
     """
-    from skcoop.nn import NMCL
-    from skcoop.nn import attention
+    from skcoop.nn import NMCL, attention
 
     torch.manual_seed(0)
     module = NMCL(WIDTHS, N_CLASSES, hidden_size=HIDDEN, dropout=0.2)
