@@ -189,6 +189,15 @@ def _split_columns(estimator, X, modalities, *, reset, dtype, allow_nan):
             "`modalities` must be a non-empty mapping of modality name to "
             f"columns, for example {{'audio': slice(0, 20)}}; got {modalities!r}."
         )
+    seen = {}
+    for name in modalities:
+        if str(name) in seen:
+            raise ValueError(
+                f"`modalities` has two modalities named {str(name)!r} ("
+                f"{seen[str(name)]!r} and {name!r}); modality names must differ "
+                "as strings."
+            )
+        seen[str(name)] = name
     if sp.issparse(X):
         raise TypeError(
             "Sparse data was passed for X, but dense data is required. Convert "
@@ -506,7 +515,12 @@ def rebuild_like(X, blocks: Mapping[str, np.ndarray], spec: ModalitySpec):
         for i, (name, cols) in enumerate(zip(spec.names, spec.columns, strict=True)):
             # the labels seen at fit: X's columns may come in another order now
             labels = X.columns[cols] if spec.labels is None else spec.labels[i]
-            out[labels] = blocks[name].astype(out[labels].dtypes.iloc[0], copy=False)
+            # A float column keeps its dtype (float32, pandas' nullable Float64);
+            # any other column (int, bool) takes the float values as they are:
+            # casting them to the first column's dtype truncated them (issue 7).
+            values = X.__class__(blocks[name], index=X.index, columns=labels)
+            floats = {c: d for c, d in out[labels].dtypes.items() if d.kind == "f"}
+            out[labels] = values.astype(floats)
         return out
     first = next(iter(blocks.values()))
     out = np.array(X, dtype=np.result_type(np.asarray(X).dtype, first.dtype))

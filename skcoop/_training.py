@@ -93,8 +93,9 @@ class ModalityBatches:
         Samples per batch; the last batch may be smaller.
     shuffle : bool, default=False
         Visit the samples in a random order drawn from ``seed``.
-    seed : int, default=0
-        Seed of the order when ``shuffle`` is true.
+    seed : int or callable, default=0
+        Seed of the order when ``shuffle`` is true; a callable is called at
+        the start of every pass, so one iterator can reshuffle every epoch.
     """
 
     def __init__(self, dataset, batch_size: int, shuffle: bool = False, seed: int = 0):
@@ -109,7 +110,8 @@ class ModalityBatches:
     def __iter__(self):
         n = len(self.dataset)
         if self.shuffle:
-            generator = torch.Generator().manual_seed(int(self.seed))
+            seed = self.seed() if callable(self.seed) else self.seed
+            generator = torch.Generator().manual_seed(int(seed))
             order = torch.randperm(n, generator=generator)  # (N,)
             for start in range(0, n, self.batch_size):
                 yield self.dataset[order[start : start + self.batch_size]]
@@ -216,9 +218,17 @@ class ModalityNet(NeuralNet):
         """Return whole-tensor batches, shuffled with a per-epoch seed in training."""
         batch_size = len(dataset) if self.batch_size == -1 else self.batch_size
         if training:
-            seed = self.seed + len(self.history)
-            return ModalityBatches(dataset, batch_size, shuffle=True, seed=seed)
+            # skorch builds this iterator once per fit and iterates it every
+            # epoch: the seed is read at each pass, or every epoch would see
+            # the same order (issue 7; a resumed fit then matches a straight one)
+            return ModalityBatches(
+                dataset, batch_size, shuffle=True, seed=self._epoch_seed
+            )
         return ModalityBatches(dataset, batch_size)
+
+    def _epoch_seed(self) -> int:
+        """Return the batch-order seed of the current epoch, ``seed + epoch``."""
+        return self.seed + len(self.history)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Return the NLL of the fused distribution plus the weighted penalty."""

@@ -209,6 +209,9 @@ class PerModalityTransformer(TransformerMixin, BaseEstimator):
                     out[name] = np.array(block)
                 continue
             fitted = clone(template)
+            # A copy: the block may be a view of the user's array, and a
+            # transformer may work in place (StandardScaler(copy=False)).
+            block = block.copy()
             try:
                 if keep_output:
                     out[name] = fitted.fit_transform(block, y, **fit_params)
@@ -250,7 +253,7 @@ class PerModalityTransformer(TransformerMixin, BaseEstimator):
                     out[name] = np.array(block)
                 continue
             try:
-                out[name] = fitted.transform(block)
+                out[name] = fitted.transform(block.copy())  # never the user's array
             except (ValueError, TypeError) as exc:
                 raise _prefixed(exc, name) from exc
         return self._rebuild(X, out)
