@@ -17,14 +17,20 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import EarlyStopping, ProgressBar
 
 from ._modalities import check_modalities
-from ._training import DivergenceCheck, HoldoutSplit, ModalityNet, resolve_device
+from ._training import (
+    AcceleratedModalityNet,
+    DivergenceCheck,
+    HoldoutSplit,
+    ModalityNet,
+    resolve_device,
+)
 
 __all__ = ["NeuralClassifierMixin"]
 
@@ -53,6 +59,7 @@ class NeuralClassifierMixin(ClassifierMixin, BaseEstimator):
         "modalities": [dict, None],
         "device": [str],
         "precision": [StrOptions({"float32", "bfloat16"})],
+        "accelerator": [dict, HasMethods(["prepare", "backward"]), None],
         "compile": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -143,11 +150,24 @@ class NeuralClassifierMixin(ClassifierMixin, BaseEstimator):
                 weights, dtype=torch.float32
             )
 
-        devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
+        net_class, accelerate_params = ModalityNet, {}
+        if self.accelerator is not None:
+            net_class = AcceleratedModalityNet
+            accelerate_params["accelerator"] = _make_accelerator(self.accelerator)
+            if not self.verbose:  # the mixin's own sink would print regardless
+                accelerate_params["callbacks__print_log__sink"] = _silent
+            device = None  # Accelerate places the module and the batches
+            placed = accelerate_params["accelerator"].device
+            devices = [placed.index or 0] if placed.type == "cuda" else []
+        else:
+            devices = (
+                [torch.device(device).index or 0] if device.startswith("cuda") else []
+            )
         with torch.random.fork_rng(devices=devices):  # leave the caller's RNG untouched
             torch.manual_seed(init_seed)
-            self.net_ = ModalityNet(
+            self.net_ = net_class(
                 module,
+                **accelerate_params,
                 **{f"module__{k}": v for k, v in module_params.items()},
                 criterion=torch.nn.NLLLoss,
                 **criterion_params,
@@ -242,6 +262,19 @@ def _normalise(log_proba: torch.Tensor) -> np.ndarray:
     log_proba = log_proba.double()
     proba = torch.exp(log_proba - log_proba.max(dim=1, keepdim=True).values)
     return (proba / proba.sum(dim=1, keepdim=True)).numpy()
+
+
+def _make_accelerator(accelerator):
+    """Return an ``accelerate.Accelerator`` from an instance or its kwargs."""
+    if not isinstance(accelerator, dict):
+        return accelerator
+    try:
+        from accelerate import Accelerator
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "accelerator=... needs Hugging Face Accelerate: pip install accelerate"
+        ) from exc
+    return Accelerator(**accelerator)
 
 
 def _silent(*args, **kwargs):

@@ -21,11 +21,13 @@ from sklearn.model_selection import train_test_split
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
+from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
 
 from .exceptions import TrainingDivergedError
 
 __all__ = [
+    "AcceleratedModalityNet",
     "DivergenceCheck",
     "HoldoutSplit",
     "ModalityBatches",
@@ -96,13 +98,27 @@ class ModalityBatches:
     seed : int or callable, default=0
         Seed of the order when ``shuffle`` is true; a callable is called at
         the start of every pass, so one iterator can reshuffle every epoch.
+    rank, world : int, default=0 and 1
+        Data-parallel sharding: process ``rank`` of ``world`` takes rows
+        ``rank::world`` of every batch, so that the processes together see
+        each batch once (the order is the same on all: the same seed).
     """
 
-    def __init__(self, dataset, batch_size: int, shuffle: bool = False, seed: int = 0):
+    def __init__(
+        self,
+        dataset,
+        batch_size: int,
+        shuffle: bool = False,
+        seed: int = 0,
+        rank: int = 0,
+        world: int = 1,
+    ):
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.seed = seed
+        self.rank = rank
+        self.world = world
 
     def __len__(self) -> int:
         return -(-len(self.dataset) // self.batch_size)
@@ -114,7 +130,8 @@ class ModalityBatches:
             generator = torch.Generator().manual_seed(int(seed))
             order = torch.randperm(n, generator=generator)  # (N,)
             for start in range(0, n, self.batch_size):
-                yield self.dataset[order[start : start + self.batch_size]]
+                batch = order[start : start + self.batch_size]  # (B,)
+                yield self.dataset[batch[self.rank :: self.world]]
         else:
             for start in range(0, n, self.batch_size):
                 yield self.dataset[slice(start, start + self.batch_size)]
@@ -193,17 +210,21 @@ class ModalityNet(NeuralNet):
         self.seed = seed
         self.precision = precision
 
+    def _input_device(self):
+        """Return the device the batches are moved to."""
+        return self.device
+
     def _autocast(self):
         """Return the autocast context of ``precision`` on the net's device."""
         return torch.autocast(
-            device_type=torch.device(self.device).type,
+            device_type=torch.device(self._input_device()).type,
             dtype=torch.bfloat16,
             enabled=self.precision == "bfloat16",
         )
 
     def infer(self, x, **fit_params):
         """Run the module on one batch, under autocast when ``precision`` asks."""
-        x = to_tensor(x, device=self.device)
+        x = to_tensor(x, device=self._input_device())
         with self._autocast():
             log_proba, penalty = self.module_(x, **fit_params)
         return log_proba.float(), penalty.float()
@@ -263,9 +284,40 @@ class ModalityNet(NeuralNet):
         with torch.inference_mode(), self._autocast():
             for batch in self.get_iterator(self.get_dataset(X), training=False):
                 xs, _ = unpack_data(batch)
-                xs = [x.to(self.device, non_blocking=True) for x in xs]
+                xs = [x.to(self._input_device(), non_blocking=True) for x in xs]
                 outputs.append(_to_cpu(fn(xs, **kwargs)))
         return _concat(outputs)
+
+
+class AcceleratedModalityNet(AccelerateMixin, ModalityNet):
+    """:class:`ModalityNet` driven by Hugging Face Accelerate (skorch's mixin).
+
+    Accelerate places the module and wraps it for distributed data-parallel
+    training; each process takes its shard of every batch
+    (:class:`ModalityBatches` with ``rank``/``world``), so a run on ``P``
+    processes takes the same optimisation steps as one process with the same
+    ``batch_size``. After training the module is unwrapped, so prediction is
+    that of a plain :class:`ModalityNet`.
+
+    Parameters
+    ----------
+    module : type of torch.nn.Module
+        The module class.
+    *args, **kwargs
+        Passed to :class:`ModalityNet` and skorch's ``AccelerateMixin``
+        (``accelerator`` is required).
+    """
+
+    def _input_device(self):
+        return self.accelerator.device
+
+    def get_iterator(self, dataset, training=False):
+        """Return this process's shard of the whole-tensor batches."""
+        iterator = ModalityNet.get_iterator(self, dataset, training=training)
+        if training:
+            iterator.rank = self.accelerator.process_index
+            iterator.world = self.accelerator.num_processes
+        return iterator
 
 
 def _to_cpu(out):

@@ -83,6 +83,12 @@ class CooperativeClassifier(NeuralClassifierMixin):
         (``torch.autocast``); parameters and the loss stay float32.
     compile : bool, default=False
         Compile the module with ``torch.compile`` (skorch's ``compile``).
+    accelerator : dict, accelerate.Accelerator or None, default=None
+        Train through Hugging Face Accelerate (skorch's ``AccelerateMixin``),
+        for data-parallel training on several GPUs under ``accelerate
+        launch``: an ``Accelerator`` or the keyword arguments to build one at
+        fit (a dict survives :func:`~sklearn.base.clone`). ``device`` is then
+        left to Accelerate.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, batch order and the validation
         split. Pass an int for reproducible results on CPU.
@@ -170,6 +176,7 @@ class CooperativeClassifier(NeuralClassifierMixin):
         device="auto",
         precision="float32",
         compile=False,
+        accelerator=None,
         random_state=None,
         verbose=0,
     ):
@@ -193,6 +200,7 @@ class CooperativeClassifier(NeuralClassifierMixin):
         self.device = device
         self.precision = precision
         self.compile = compile
+        self.accelerator = accelerator
         self.random_state = random_state
         self.verbose = verbose
 

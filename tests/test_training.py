@@ -260,3 +260,36 @@ def test_resolve_device_rejects_missing_cuda(device):
 def test_resolve_device_rejects_unknown_devices(device, match):
     with pytest.raises(ValueError, match=rf"device='{device}'.*{match}"):
         resolve_device(device)
+
+
+@pytest.mark.parametrize("estimator_class", ["CooperativeClassifier", "LateFusion"])
+def test_accelerate_path_matches_plain_training_on_cpu(estimator_class, capsys):
+    # issue 5: the multi-GPU code path (skorch's AccelerateMixin), run on CPU
+    pytest.importorskip("accelerate")
+    import skcoop
+
+    rng = np.random.RandomState(0)
+    X = {"a": rng.randn(80, 6).astype(np.float32), "b": rng.randn(80, 3)}
+    y = (X["a"][:, 0] + X["b"][:, 0] > 0).astype(int)
+    make = getattr(skcoop, estimator_class)
+    plain = make(hidden_size=8, max_epochs=3, random_state=0).fit(X, y)
+    accelerated = make(
+        hidden_size=8, max_epochs=3, random_state=0, accelerator={"cpu": True}
+    ).fit(X, y)
+    assert type(accelerated.net_).__name__ == "AcceleratedModalityNet"
+    np.testing.assert_array_equal(plain.predict_proba(X), accelerated.predict_proba(X))
+    assert "train_loss" not in capsys.readouterr().out  # verbose=0 stays quiet
+
+
+def test_batches_shard_across_processes_without_overlap():
+    blocks = [np.arange(20, dtype=np.float32).reshape(10, 2)]
+    dataset = ModalityDataset(blocks, np.arange(10))
+    shards = [
+        list(ModalityBatches(dataset, 4, shuffle=True, seed=3, rank=r, world=2))
+        for r in range(2)
+    ]
+    whole = list(ModalityBatches(dataset, 4, shuffle=True, seed=3))
+    for batch, first, second in zip(whole, *shards, strict=True):
+        together = sorted(first[1].tolist() + second[1].tolist())
+        assert together == sorted(batch[1].tolist())
+        assert not set(first[1].tolist()) & set(second[1].tolist())

@@ -63,6 +63,12 @@ class EarlyFusion(NeuralClassifierMixin):
         (``torch.autocast``); parameters and the loss stay float32.
     compile : bool, default=False
         Compile the module with ``torch.compile`` (skorch's ``compile``).
+    accelerator : dict, accelerate.Accelerator or None, default=None
+        Train through Hugging Face Accelerate (skorch's ``AccelerateMixin``),
+        for data-parallel training on several GPUs under ``accelerate
+        launch``: an ``Accelerator`` or the keyword arguments to build one at
+        fit (a dict survives :func:`~sklearn.base.clone`). ``device`` is then
+        left to Accelerate.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, dropout, batch order and the validation split.
     verbose : int, default=0
@@ -130,6 +136,7 @@ class EarlyFusion(NeuralClassifierMixin):
         device="auto",
         precision="float32",
         compile=False,
+        accelerator=None,
         random_state=None,
         verbose=0,
     ):
@@ -151,6 +158,7 @@ class EarlyFusion(NeuralClassifierMixin):
         self.device = device
         self.precision = precision
         self.compile = compile
+        self.accelerator = accelerator
         self.random_state = random_state
         self.verbose = verbose
 
@@ -216,6 +224,12 @@ class LateFusion(NeuralClassifierMixin):
         (``torch.autocast``); parameters and the loss stay float32.
     compile : bool, default=False
         Compile the module with ``torch.compile`` (skorch's ``compile``).
+    accelerator : dict, accelerate.Accelerator or None, default=None
+        Train through Hugging Face Accelerate (skorch's ``AccelerateMixin``),
+        for data-parallel training on several GPUs under ``accelerate
+        launch``: an ``Accelerator`` or the keyword arguments to build one at
+        fit (a dict survives :func:`~sklearn.base.clone`). ``device`` is then
+        left to Accelerate.
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, dropout, batch order and the validation split.
     verbose : int, default=0
@@ -283,6 +297,7 @@ class LateFusion(NeuralClassifierMixin):
         device="auto",
         precision="float32",
         compile=False,
+        accelerator=None,
         random_state=None,
         verbose=0,
     ):
@@ -304,6 +319,7 @@ class LateFusion(NeuralClassifierMixin):
         self.device = device
         self.precision = precision
         self.compile = compile
+        self.accelerator = accelerator
         self.random_state = random_state
         self.verbose = verbose
 
