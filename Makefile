@@ -37,9 +37,15 @@ lint: install
 test: lint
 	$(BIN)/python -m pytest
 
+# The docs: API reference, user guide and the gallery (examples are run).
+docs: install
+	$(BIN)/python -m pip install -q -e ".[docs]"
+	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
+
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) build *.egg-info docs/_build docs/auto_examples docs/generated
+	rm -rf $(VENV) build *.egg-info docs/_build docs/auto_examples docs/generated \
+		docs/sg_execution_times.rst

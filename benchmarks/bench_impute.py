@@ -156,7 +156,7 @@ def bench_mfeat(seeds):
 
 
 def bench_paper_scale(max_iter, seed=0):
-    rng = np.random.RandomState(seed)
+    rng = np.random.default_rng(seed)
     n, widths, rank = 270_145, (2048, 200, 100), 100
     p = sum(widths)
     factors = rng.standard_normal((n, rank), dtype=np.float32)
