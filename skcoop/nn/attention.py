@@ -48,6 +48,14 @@ class AttentionNet(nn.Module):
     ``Omega`` starts at 1, so that the attention starts as the identity and
     the network starts as a plain one-hidden-layer classifier (the paper
     leaves its initialisation open; PAPER-NOTES item 4).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skcoop.nn import AttentionNet
+    >>> net = AttentionNet(in_features=6, n_classes=3, hidden_size=4)
+    >>> net(torch.randn(5, 6)).shape
+    torch.Size([5, 3])
     """
 
     def __init__(

@@ -37,6 +37,15 @@ class RelationScore(nn.Module):
         ``r / (1 + r)`` with ``r = out_features * softmax(.)`` so that a
         uniform softmax gives 0.5 instead of ``1 / out_features`` (see
         the user guide, "Readings of the paper").
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skcoop.nn import RelationScore
+    >>> score = RelationScore(in_features=5, out_features=3, relation="sigmoid")
+    >>> s = score(torch.randn(4, 5))
+    >>> s.shape, bool(((s > 0) & (s < 1)).all())
+    (torch.Size([4, 3]), True)
     """
 
     def __init__(self, in_features: int, out_features: int, relation: str) -> None:
@@ -82,6 +91,14 @@ class SmoothGate(nn.Module):
     ----------
     steepness : float
         The steepness ``w`` of Eq. 8 (50 in the paper).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skcoop.nn import SmoothGate
+    >>> gamma, delta = SmoothGate(steepness=50.0)(torch.tensor([[0.1, 0.9]]))
+    >>> gamma.round(decimals=2), (gamma + delta).tolist()
+    (tensor([[0.0000, 0.9000]], grad_fn=<RoundBackward1>), [[1.0, 1.0]])
     """
 
     def __init__(self, steepness: float) -> None:
@@ -129,6 +146,17 @@ class CooperativeBlock(nn.Module):
         Build the enhanced consistent vector (Eq. 10). Variants that do not
         use it (paper Sec. 5.3.2) build the block without it, so that every
         parameter of the block is trained.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skcoop.nn import CooperativeBlock
+    >>> block = CooperativeBlock(
+    ...     4, 6, hidden_size=8, steepness=50.0, relation="sigmoid", dropout=0.0
+    ... )
+    >>> x_hat, beta_h, beta_g = block(torch.randn(2, 4), torch.randn(2, 6))
+    >>> x_hat.shape, beta_h.shape, beta_g.shape
+    (torch.Size([2, 18]), torch.Size([2, 4]), torch.Size([2, 6]))
     """
 
     def __init__(

@@ -40,6 +40,16 @@ class MLPClassifierNet(nn.Module):
         on the input instead of the fully connected stack.
     dropout : float
         Dropout on every hidden layer.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skcoop.nn import MLPClassifierNet
+    >>> net = MLPClassifierNet(
+    ...     5, 3, hidden_size=8, n_layers=2, attention=False, dropout=0.0
+    ... )
+    >>> net(torch.randn(4, 5)).shape
+    torch.Size([4, 3])
     """
 
     def __init__(
@@ -101,6 +111,15 @@ class EarlyFusionNet(nn.Module):
         Classify with the attention network (Early+Att).
     dropout : float, default=0.0
         Dropout on every hidden layer.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skcoop.nn import EarlyFusionNet
+    >>> net = EarlyFusionNet(widths=(5, 3), n_classes=2, hidden_size=8)
+    >>> log_proba, penalty = net([torch.randn(4, 5), torch.randn(4, 3)])
+    >>> log_proba.shape, float(penalty.abs().sum())
+    (torch.Size([4, 2]), 0.0)
     """
 
     def __init__(
@@ -154,6 +173,14 @@ class LateFusionNet(nn.Module):
         Classify each modality with the attention network (Late+Att).
     dropout : float, default=0.0
         Dropout on every hidden layer.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skcoop.nn import LateFusionNet
+    >>> net = LateFusionNet(widths=(5, 3), n_classes=2, hidden_size=8, n_layers=(1, 2))
+    >>> net.modality_log_proba([torch.randn(4, 5), torch.randn(4, 3)]).shape
+    torch.Size([4, 2, 2])
     """
 
     def __init__(

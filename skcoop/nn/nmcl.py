@@ -39,6 +39,14 @@ def mean_log_proba(log_p: torch.Tensor) -> torch.Tensor:
     -------
     log_proba : torch.Tensor of shape (B, K)
         Log-probabilities of the fused distribution.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skcoop.nn import mean_log_proba
+    >>> p = torch.tensor([[[0.9, 0.1], [0.5, 0.5]]])  # (B=1, M=2, K=2)
+    >>> mean_log_proba(p.log()).exp()
+    tensor([[0.7000, 0.3000]])
     """
     return torch.logsumexp(log_p, dim=1) - math.log(log_p.shape[1])  # (B, K)
 
@@ -59,6 +67,15 @@ def symmetric_kl(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
     -------
     divergence : torch.Tensor of shape (B,)
         One divergence per sample.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skcoop.nn import symmetric_kl
+    >>> p = torch.tensor([[0.5, 0.5], [0.9, 0.1]]).log()
+    >>> q = torch.tensor([[0.5, 0.5], [0.1, 0.9]]).log()
+    >>> symmetric_kl(p, q)
+    tensor([0.0000, 3.5156])
     """
     return ((log_p.exp() - log_q.exp()) * (log_p - log_q)).sum(dim=-1)  # (B,)
 
@@ -103,6 +120,17 @@ class NMCL(nn.Module):
     -----
     With one modality there are no guests: the model is the attention
     network on that modality's features, with no consistency term.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skcoop.nn import NMCL
+    >>> model = NMCL(widths=(5, 3, 2), n_classes=4, hidden_size=8)
+    >>> log_proba, consistency = model([torch.randn(6, w) for w in (5, 3, 2)])
+    >>> log_proba.shape, consistency.shape
+    (torch.Size([6, 4]), torch.Size([6]))
+    >>> torch.allclose(log_proba.exp().sum(dim=1), torch.ones(6))
+    True
     """
 
     def __init__(
