@@ -5,7 +5,6 @@ from the repository root. Nothing here needs the network: no intersphinx
 inventories, and the gallery's data are bundled or generated.
 """
 
-import re
 import warnings
 
 import skcoop
@@ -78,22 +77,6 @@ html_show_sourcelink = False
 
 
 # -- docstring fix-ups ----------------------------------------------------------
-# In a numpydoc type such as ``ndarray of shape (n_features_in_,)`` a word
-# ending in "_" is a reStructuredText reference to an undefined target; escape
-# it in the type part of "name : type" lines (scikit-learn writes these types
-# with backquotes instead).
-_FIELD = re.compile(r"^(\s*\*{0,2}\w+(?:, \w+)* : )(.*)$")
-_TRAILING_UNDERSCORE = re.compile(r"(?<![`\w\\])([A-Za-z]\w*)_(?![\w`])")
-
-
-def _escape_trailing_underscores(app, what, name, obj, options, lines):
-    for i, line in enumerate(lines):
-        match = _FIELD.match(line)
-        if match:
-            head, kind = match.groups()
-            lines[i] = head + _TRAILING_UNDERSCORE.sub(r"\1\\_", kind)
-
-
 # scikit-learn's metadata-routing methods (``set_fit_request`` and co.) are
 # generated on every estimator class; they are not part of skcoop's API and
 # their docstrings need scikit-learn's glossary.
@@ -106,6 +89,4 @@ def _skip_metadata_routing(app, what, name, obj, skip, options):
 
 
 def setup(app):
-    # before numpydoc (priority 500) turns the sections into field lists
-    app.connect("autodoc-process-docstring", _escape_trailing_underscores, priority=400)
     app.connect("autodoc-skip-member", _skip_metadata_routing)

@@ -90,6 +90,15 @@ class NeuralClassifierMixin(ClassifierMixin, BaseEstimator):
         -------
         self : object
             The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            For input that does not fit the modality layer (the message names
+            the modality), fewer than 2 classes, invalid hyperparameters or an
+            unavailable ``device``.
+        skcoop.TrainingDivergedError
+            When the training loss becomes NaN or infinite.
         """
         blocks, y = check_modalities(self, X, y, reset=True, modalities=self.modalities)
         check_classification_targets(y)
@@ -220,6 +229,13 @@ class NeuralClassifierMixin(ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities of the classes in ``classes_``; rows sum to 1.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before :meth:`fit`.
+        ValueError
+            When the modalities' names or widths differ from those at fit.
         """
         xs = self._check_blocks(X)
         log_proba, _ = self.net_.infer_method(xs, "forward")  # (N, K)

@@ -101,7 +101,7 @@ class CooperativeClassifier(NeuralClassifierMixin):
         Class labels seen during :meth:`fit`.
     n_features_in_ : int
         Number of features seen during :meth:`fit`, all modalities together.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when ``X`` was a DataFrame with string column names.
     modality_names_ : list of str
         Modality names in the order the model uses them.
@@ -113,6 +113,9 @@ class CooperativeClassifier(NeuralClassifierMixin):
         Per-epoch training (and validation) loss.
     n_iter_ : int
         Number of epochs run.
+    attention_memories_ : dict of str to ndarray of shape (n_augmented, n_classes)
+        The fitted attention memory ``Omega`` of each modality (paper Eq. 15,
+        Fig. 7); see the property of the same name.
 
     See Also
     --------

@@ -201,11 +201,11 @@ class LowRankImputer(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    components_ : ndarray of shape (n_components_, n_features_in_)
+    components_ : ndarray of shape (`n_components_`, `n_features_in_`)
         Column factors ``V.T``, columns in modality order.
-    mean_ : ndarray of shape (n_features_in_,)
+    mean_ : ndarray of shape (`n_features_in_`,)
         Mean of each column over its observed values.
-    scale_ : ndarray of shape (n_features_in_,)
+    scale_ : ndarray of shape (`n_features_in_`,)
         Standard deviation of each column over its observed values (1 where
         it is 0).
     n_components_ : int
@@ -221,7 +221,7 @@ class LowRankImputer(TransformerMixin, BaseEstimator):
         Number of features of each modality.
     n_features_in_ : int
         Number of features seen during :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :meth:`fit`. Defined only when ``X`` is
         a DataFrame whose column names are all strings.
 

@@ -59,7 +59,7 @@ class PerModalityTransformer(TransformerMixin, BaseEstimator):
         Number of input features of each modality.
     n_features_in_ : int
         Number of features seen during :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :meth:`fit`. Defined only when ``X`` is
         a DataFrame whose column names are all strings.
 

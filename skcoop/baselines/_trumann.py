@@ -257,10 +257,10 @@ class TRUMANNLike(ClassifierMixin, BaseEstimator):
         Class labels seen during :meth:`fit`.
     n_components_ : int
         Latent dimension actually used (``n_components`` after capping).
-    components_ : dict of str to ndarray of shape (n_components_, n_features_m)
+    components_ : dict of str to ndarray of shape (`n_components_`, n_features_m)
         The projection ``A_s`` of each modality, transposed; it acts on the
         modality standardised with ``mean_`` and ``scale_``.
-    coef_ : ndarray of shape (n_classes, n_components_)
+    coef_ : ndarray of shape (n_classes, `n_components_`)
         The class weights ``W``, transposed: the scores are
         ``B @ coef_.T + intercept_``.
     intercept_ : ndarray of shape (n_classes,)
@@ -282,13 +282,13 @@ class TRUMANNLike(ClassifierMixin, BaseEstimator):
     temperature_ : float
         Softmax temperature of :meth:`predict_proba`, fitted on the
         training data.
-    objective_ : ndarray of shape (n_iter_ + 1,)
+    objective_ : ndarray of shape (`n_iter_` + 1,)
         The objective at the initialisation and after every sweep.
     n_iter_ : int
         Number of sweeps run.
     n_features_in_ : int
         Number of features seen during :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :meth:`fit`, for a DataFrame with
         string column names.
     modality_names_ : list of str
