@@ -160,9 +160,13 @@ def bench_paper_scale(max_iter, seed=0):
     n, widths, rank = 270_145, (2048, 200, 100), 100
     p = sum(widths)
     factors = rng.standard_normal((n, rank), dtype=np.float32)
-    loadings = rng.standard_normal((rank, p), dtype=np.float32) / np.sqrt(rank)
+    # a NumPy float64 scalar would promote the float32 matrix (NEP 50)
+    loadings = rng.standard_normal((rank, p), dtype=np.float32) / np.float32(
+        np.sqrt(rank)
+    )
     X = factors @ loadings
-    X += 0.1 * rng.standard_normal(X.shape, dtype=np.float32)
+    X += np.float32(0.1) * rng.standard_normal(X.shape, dtype=np.float32)
+    assert X.dtype == np.float32
     del factors
     truth_audio = X[:169, 2048:2248].copy()
     truth_text = X[169 : 169 + 24_707, 2248:].copy()
