@@ -293,3 +293,24 @@ def test_batches_shard_across_processes_without_overlap():
         together = sorted(first[1].tolist() + second[1].tolist())
         assert together == sorted(batch[1].tolist())
         assert not set(first[1].tolist()) & set(second[1].tolist())
+
+
+def test_bfloat16_precision_matches_float32_within_tolerance():
+    # issue 5: mixed precision is an option; on the same weights, bfloat16
+    # autocast changes the probabilities by less than 0.02 (measured ~4e-3)
+    from skcoop import CooperativeClassifier
+
+    rng = np.random.RandomState(0)
+    X = {"a": rng.randn(120, 12).astype(np.float32), "b": rng.randn(120, 5)}
+    y = (X["a"][:, 0] + X["b"][:, 0] > 0).astype(int)
+    clf = CooperativeClassifier(hidden_size=16, max_epochs=5, random_state=0)
+    clf.fit(X, y)
+    reference = clf.predict_proba(X)
+    clf.net_.set_params(precision="bfloat16")
+    mixed = clf.predict_proba(X)
+    np.testing.assert_allclose(mixed, reference, atol=0.02)
+    assert not np.array_equal(mixed, reference)  # autocast really ran
+    trained_mixed = CooperativeClassifier(
+        hidden_size=16, max_epochs=5, precision="bfloat16", random_state=0
+    ).fit(X, y)
+    np.testing.assert_allclose(trained_mixed.predict_proba(X), reference, atol=0.05)
