@@ -1,8 +1,11 @@
-"""Command line: ``python -m skcoop demo`` (or the ``skcoop`` console script).
+"""Command line: ``python -m skcoop demo|benchmark`` (or the ``skcoop`` script).
 
 ``demo`` trains :class:`~skcoop.CooperativeClassifier` on the bundled
 six-view digits data (:func:`~skcoop.datasets.load_mfeat`) with a stratified
 70/30 split and prints Micro-F1 and Macro-F1 on the held-out part.
+``benchmark`` runs the paper's protocol (Tables 2-5) on the bundled data,
+paper-shaped generated data or a user's ``.npz`` file; see
+:mod:`skcoop.benchmark`.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ def _demo(args: argparse.Namespace) -> int:
     )
     print(
         f"CooperativeClassifier on mfeat: {len(train)} training and {len(test)} "
-        f"test samples, {len(X)} modalities {list(X)}, {len(np.unique(y))} classes"
+        f"test samples, {len(X.keys())} modalities {list(X)}, "
+        f"{len(np.unique(y))} classes"
     )
     start = time.perf_counter()
     clf.fit(X[train], y[train])
@@ -47,6 +51,18 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"Micro-F1: {micro:.4f}")
     print(f"Macro-F1: {macro:.4f}")
     return 0
+
+
+def _benchmark_arguments(parser: argparse.ArgumentParser) -> None:
+    from skcoop.benchmark import add_arguments
+
+    add_arguments(parser)
+
+
+def _benchmark(args: argparse.Namespace) -> int:
+    from skcoop.benchmark import run_from_args
+
+    return run_from_args(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -70,6 +86,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--verbose", type=int, default=0)
     demo.set_defaults(run=_demo)
+    benchmark = commands.add_parser(
+        "benchmark", help="run the paper's Tables 2-5 protocol (skcoop.benchmark)"
+    )
+    _benchmark_arguments(benchmark)
+    benchmark.set_defaults(run=_benchmark)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -1,0 +1,197 @@
+"""Fast tests of the benchmark protocol (skcoop.benchmark) on tiny data."""
+
+import math
+
+import numpy as np
+import pytest
+
+from skcoop import benchmark
+from skcoop.__main__ import main as cli_main
+from skcoop.datasets import make_multimodal_classification
+
+TINY = {
+    "seeds": 1,
+    "max_epochs": 2,
+    "hidden_size": 4,
+    "progress": False,
+    "grids": {"NMCL": {"lr": [0.01], "steepness": [10.0, 50.0]}},
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_data():
+    X, y = make_multimodal_classification(
+        90, n_classes=3, n_features=(6, 5, 4), dtype=np.float32, random_state=0
+    )
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def tiny_result(tiny_data):
+    X, y = tiny_data
+    return benchmark.run_benchmark(
+        X, y, methods=("NMCL", "LogisticRegression"), tables=(2, 3, 4, 5), **TINY
+    )
+
+
+def test_run_benchmark_tables_have_expected_rows(tiny_result):
+    tables = tiny_result.tables
+    assert set(tables) == {"table2", "table3", "table4", "table5"}
+    assert [r["method"] for r in tables["table2"]] == ["NMCL", "LogisticRegression"]
+    # three modalities: all 7 non-empty subsets
+    assert len(tables["table3"]) == 7
+    assert [r["method"] for r in tables["table4"]] == ["visual", "acoustic", "textual"]
+    assert [r["method"] for r in tables["table5"]] == [
+        "full",
+        "Variant-I",
+        "Variant-II",
+        "Variant-III",
+        "Variant-IV",
+    ]
+    for rows in tables.values():
+        for row in rows:
+            assert 0.0 <= row["micro_f1_mean"] <= 1.0
+            assert 0.0 <= row["macro_f1_mean"] <= 1.0
+            assert row["n_seeds"] == 1
+    # one seed: no paired test possible
+    assert tiny_result.p_value["against"] == "LogisticRegression"
+    assert math.isnan(tiny_result.p_value["p_value"])
+
+
+def test_full_model_rows_agree_across_tables(tiny_result):
+    t2 = tiny_result.tables["table2"][0]
+    full = tiny_result.tables["table5"][0]
+    all_three = tiny_result.tables["table3"][-1]
+    assert t2["micro_f1_mean"] == full["micro_f1_mean"] == all_three["micro_f1_mean"]
+
+
+def test_splits_are_disjoint_and_stratified(tiny_data, tiny_result):
+    _, y = tiny_data
+    split = tiny_result.splits[0]
+    train, valid, test = split["train"], split["valid"], split["test"]
+    assert not set(train) & set(valid)
+    assert not set(train) & set(test)
+    assert not set(valid) & set(test)
+    assert len(train) + len(valid) + len(test) == len(y)
+    assert set(np.unique(y[test])) == set(np.unique(y))
+
+
+def test_selection_never_sees_the_test_split(tiny_data, monkeypatch):
+    X, y = tiny_data
+    seen = []
+    real = benchmark.select_hyperparameters
+
+    def spy(make, grid, X, y, train, valid, **kwargs):
+        seen.append((np.array(train), np.array(valid)))
+        # the selection may read the rows it is given, and only those
+        return real(make, grid, X, y, train, valid, **kwargs)
+
+    monkeypatch.setattr(benchmark, "select_hyperparameters", spy)
+    result = benchmark.run_benchmark(
+        X, y, methods=("NMCL", "LogisticRegression"), tables=(2,), **TINY
+    )
+    test = set(result.splits[0]["test"])
+    assert len(seen) == 2
+    for train, valid in seen:
+        assert not set(train) & test
+        assert not set(valid) & test
+
+
+def test_selection_picks_best_validation_point():
+    rng = np.random.RandomState(0)
+    X = rng.randn(80, 2)
+    y = (X[:, 0] > 0).astype(int)
+    from sklearn.neighbors import KNeighborsClassifier
+
+    params, _, score = benchmark.select_hyperparameters(
+        lambda p: KNeighborsClassifier(**p),
+        {"n_neighbors": [1, 5]},
+        X,
+        y,
+        np.arange(40),
+        np.arange(40, 80),
+    )
+    scores = {
+        k: KNeighborsClassifier(n_neighbors=k).fit(X[:40], y[:40]).score(X[40:], y[40:])
+        for k in (1, 5)
+    }
+    assert score == max(scores.values())
+    assert params["n_neighbors"] == max(scores, key=lambda k: (scores[k], -k))
+
+
+def test_missing_blocks_are_imputed(tmp_path):
+    X, y = make_multimodal_classification(
+        90,
+        n_classes=3,
+        n_features=(6, 4),
+        missing_rate={"modality_1": 0.2},
+        random_state=0,
+    )
+    result = benchmark.run_benchmark(
+        X, y, methods=("NMCL", "LogisticRegression"), tables=(2,), **TINY
+    )
+    assert np.isfinite(result.tables["table2"][1]["micro_f1_mean"])
+
+
+def test_subsets_default_and_chosen():
+    names = ["a", "b", "c", "d"]
+    default = benchmark._subsets(names, None)
+    assert len(default) == 2 * 4 + 1
+    assert default[-1] == tuple(names)
+    assert len(benchmark._subsets(names, ["a", "c"])) == 3
+    with pytest.raises(ValueError, match="Unknown modalities"):
+        benchmark._subsets(names, ["z"])
+
+
+def test_write_results_writes_tables_and_figures(tiny_result, tmp_path):
+    paths = benchmark.write_results(tiny_result, tmp_path, prefix="tiny_")
+    names = {p.name for p in paths}
+    assert {
+        "tiny_tables.md",
+        "tiny_tables.csv",
+        "tiny_runs.csv",
+        "tiny_config.json",
+        "tiny_roc.png",
+        "tiny_learning_curves.png",
+    } <= names
+    markdown = (tmp_path / "tiny_tables.md").read_text()
+    assert "Table 2" in markdown
+    assert "| NMCL |" in markdown
+
+
+def test_learning_curves_record_validation_loss(tiny_result):
+    train, valid = tiny_result.curves["loss"]["NMCL"]
+    assert len(train) == len(valid) == TINY["max_epochs"]
+    assert all(np.isfinite(valid))
+
+
+def test_cli_benchmark_on_npz_exits_zero(tiny_data, tmp_path, capsys):
+    X, y = tiny_data
+    path = tmp_path / "data.npz"
+    np.savez(path, y=y, **{k: np.asarray(v) for k, v in X.items()})
+    out = tmp_path / "out"
+    status = cli_main(
+        [
+            "benchmark",
+            str(path),
+            "--quick",
+            "--tables",
+            "2,4",
+            "--methods",
+            "NMCL,LogisticRegression",
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
+    assert status == 0
+    assert (out / "tables.md").exists()
+    assert "Table 2" in capsys.readouterr().out
+
+
+def test_load_benchmark_data_rejects_other_files(tmp_path):
+    with pytest.raises(ValueError, match="npz"):
+        benchmark.load_benchmark_data(tmp_path / "data.csv")
+    np.savez(tmp_path / "no_y.npz", a=np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="no 'y'"):
+        benchmark.load_benchmark_data(tmp_path / "no_y.npz")
