@@ -303,6 +303,12 @@ class LowRankImputer(TransformerMixin, BaseEstimator):
         -------
         self : LowRankImputer
             The fitted imputer.
+
+        Raises
+        ------
+        ValueError
+            For input the modality layer refuses (named modality), infinite
+            values, or a column with no observed value (named column).
         """
         blocks, _ = check_modalities(
             self,
@@ -421,6 +427,13 @@ class LowRankImputer(TransformerMixin, BaseEstimator):
         X_filled : same kind as ``X``
             A new container with no NaN in the modalities; ``X`` itself is
             not modified.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before :meth:`fit`.
+        ValueError
+            When the modalities' names or widths differ from those at fit.
         """
         check_is_fitted(self)
         blocks, _ = check_modalities(
