@@ -154,6 +154,13 @@ class PerModalityTransformer(TransformerMixin, BaseEstimator):
         -------
         self : PerModalityTransformer
             The fitted transformer.
+
+        Raises
+        ------
+        ValueError
+            For input the modality layer refuses, a ``transformer`` mapping
+            naming unknown modalities, or an error of a wrapped transformer
+            (re-raised with the modality's name).
         """
         self._fit(X, y, fit_params, keep_output=False)
         return self
@@ -235,6 +242,13 @@ class PerModalityTransformer(TransformerMixin, BaseEstimator):
         -------
         X_new : mapping, DataFrame or ndarray
             The transformed modalities; see Notes of the class for the kind.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before :meth:`fit`.
+        ValueError
+            When the modalities' names or widths differ from those at fit.
         """
         check_is_fitted(self)
         blocks, _ = check_modalities(

@@ -438,6 +438,18 @@ class TRUMANNLike(ClassifierMixin, BaseEstimator):
         -------
         self : TRUMANNLike
             The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            For input the modality layer refuses (named modality), fewer than
+            2 classes, or an invalid ``hierarchy`` (named class or node).
+
+        Warns
+        -----
+        sklearn.exceptions.ConvergenceWarning
+            When ``max_iter`` sweeps end before the relative decrease of the
+            objective falls below ``tol``.
         """
         blocks, y = check_modalities(self, X, y, reset=True, modalities=self.modalities)
         check_classification_targets(y)
