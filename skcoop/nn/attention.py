@@ -14,11 +14,10 @@ one dense matrix product: on ``x_hat`` times the class-scaled weights
 ``W_j = W diag(Omega[:, j])`` of shape ``(K * H, D)``, whose size does not
 grow with the batch, or, for batches smaller than a quarter of the hidden
 size, on the scored inputs ``psi`` of shape ``(B, K, D)`` times ``W^T``
-(smaller temporaries there). At the paper's scale (B = H = 256) a training
-step on the class-scaled weights took 0.7x the time of the ``psi`` form in
-one measurement on 2 CPU cores (``docs/benchmarks/speed.md``). At
-inference the class-scaled weights do not depend on the input (paper
-Sec. 3.4), so they are computed once and cached until a parameter changes.
+(smaller temporaries there); the two paths' speeds were not told apart by the
+measurements so far (``docs/benchmarks/speed.md``). At inference the
+class-scaled weights do not depend on the input (paper Sec. 3.4), so they are
+computed once and cached until a parameter changes.
 """
 
 from __future__ import annotations
