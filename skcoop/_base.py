@@ -113,16 +113,15 @@ class NeuralClassifierMixin(ClassifierMixin, BaseEstimator):
         device = resolve_device(self.device)
 
         if self.standardize:
-            self._means = {
-                n: b.mean(axis=0, dtype=np.float64) for n, b in blocks.items()
-            }
-            self._scales = {}
+            # statistics in float64, kept in float32 so that _prepare (also on
+            # the predict path) never upcasts a block to float64
+            self._means, self._scales = {}, {}
             for name, block in blocks.items():
+                mean = block.mean(axis=0, dtype=np.float64)
                 scale = block.std(axis=0, dtype=np.float64)
-                scale[
-                    scale < 1e-12 * max(1.0, float(np.abs(self._means[name]).max()))
-                ] = 1.0
-                self._scales[name] = scale
+                scale[scale < 1e-12 * max(1.0, float(np.abs(mean).max()))] = 1.0
+                self._means[name] = mean.astype(np.float32)
+                self._scales[name] = scale.astype(np.float32)
         xs = self._prepare(blocks)
 
         rng = check_random_state(self.random_state)
@@ -205,10 +204,12 @@ class NeuralClassifierMixin(ClassifierMixin, BaseEstimator):
         """Return the float32 blocks the module takes, standardised if asked."""
         if not self.standardize:
             return list(blocks.values())
-        return [
-            ((b - self._means[n]) / self._scales[n]).astype(np.float32, copy=False)
-            for n, b in blocks.items()
-        ]
+        out = []
+        for name, block in blocks.items():
+            x = block - self._means[name]  # a new float32 array: the input stays
+            x /= self._scales[name]
+            out.append(x)
+        return out
 
     def _check_blocks(self, X):
         check_is_fitted(self)

@@ -527,8 +527,3 @@ def rebuild_like(X, blocks: Mapping[str, np.ndarray], spec: ModalitySpec):
     for name, cols in zip(spec.names, spec.columns, strict=True):
         out[:, cols] = blocks[name]
     return out
-
-
-def as_list(blocks: Mapping[str, np.ndarray]) -> list[np.ndarray]:
-    """Return the blocks as a list in their fitted order (what torch modules take)."""
-    return list(blocks.values())

@@ -376,3 +376,16 @@ def test_learns_a_signal_shared_by_both_modalities(make_modalities):
     clf.fit({n: b[train] for n, b in X.items()}, y[train])
     accuracy = clf.score({n: b[test] for n, b in X.items()}, y[test])
     assert accuracy >= 0.85
+
+
+def test_standardisation_keeps_float32_and_matches_float64_statistics():
+    # the predict path must not upcast blocks to float64 (memory at paper scale)
+    rng = np.random.RandomState(0)
+    X = {"a": (rng.randn(50, 3) * 1e3 + 5).astype(np.float32), "b": rng.randn(50, 2)}
+    y = np.arange(50) % 2
+    clf = CooperativeClassifier(hidden_size=4, max_epochs=1, random_state=0).fit(X, y)
+    blocks = {n: np.asarray(b, dtype=np.float32) for n, b in X.items()}
+    xs = clf._prepare(blocks)
+    assert all(x.dtype == np.float32 for x in xs)
+    expected = (X["a"].astype(np.float64) - X["a"].mean(0)) / X["a"].std(0)
+    np.testing.assert_allclose(xs[0], expected, rtol=1e-4, atol=1e-4)
