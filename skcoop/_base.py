@@ -10,6 +10,7 @@ optionally standardises each modality, seeds torch, builds a
 from __future__ import annotations
 
 import copy
+import threading
 from numbers import Integral, Real
 
 import numpy as np
@@ -33,6 +34,12 @@ from ._training import (
 )
 
 __all__ = ["NeuralClassifierMixin"]
+
+# Building a module draws its initial weights from torch's process-wide
+# generator; fits running in parallel threads would interleave their draws.
+# The lock makes seeding and building one step; training itself draws only
+# from the net's own generators (batch order, dropout), so it runs unlocked.
+_GLOBAL_RNG_LOCK = threading.Lock()
 
 
 class NeuralClassifierMixin(ClassifierMixin, BaseEstimator):
@@ -171,31 +178,33 @@ class NeuralClassifierMixin(ClassifierMixin, BaseEstimator):
             devices = (
                 [torch.device(device).index or 0] if device.startswith("cuda") else []
             )
-        with torch.random.fork_rng(devices=devices):  # leave the caller's RNG untouched
+        self.net_ = net_class(
+            module,
+            **accelerate_params,
+            **{f"module__{k}": v for k, v in module_params.items()},
+            criterion=torch.nn.NLLLoss,
+            **criterion_params,
+            optimizer=torch.optim.Adam,
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=None
+            if fraction is None
+            else HoldoutSplit(fraction, split_seed),
+            callbacks=callbacks,
+            device=device,
+            penalty_weight=self._penalty_weight(),
+            seed=batch_seed,
+            precision=self.precision,
+            compile=self.compile,
+            verbose=int(bool(self.verbose)),
+        )
+        # leave the caller's RNG untouched, and other threads' draws out
+        with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=devices):
             torch.manual_seed(init_seed)
-            self.net_ = net_class(
-                module,
-                **accelerate_params,
-                **{f"module__{k}": v for k, v in module_params.items()},
-                criterion=torch.nn.NLLLoss,
-                **criterion_params,
-                optimizer=torch.optim.Adam,
-                optimizer__weight_decay=self.weight_decay,
-                lr=self.lr,
-                max_epochs=self.max_epochs,
-                batch_size=self.batch_size,
-                train_split=None
-                if fraction is None
-                else HoldoutSplit(fraction, split_seed),
-                callbacks=callbacks,
-                device=device,
-                penalty_weight=self._penalty_weight(),
-                seed=batch_seed,
-                precision=self.precision,
-                compile=self.compile,
-                verbose=int(bool(self.verbose)),
-            )
-            self.net_.fit(xs, y_encoded)
+            self.net_.initialize()
+        self.net_.partial_fit(xs, y_encoded)
         self.history_ = self.net_.history
         self.n_iter_ = len(self.net_.history)
         return self

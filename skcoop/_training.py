@@ -25,6 +25,7 @@ from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
 
 from .exceptions import TrainingDivergedError
+from .nn.dropout import seed_dropout
 
 __all__ = [
     "AcceleratedModalityNet",
@@ -195,7 +196,8 @@ class ModalityNet(NeuralNet):
     penalty_weight : float, default=1.0
         Weight of the module's penalty in the loss (``kl_weight`` for NMCL).
     seed : int, default=0
-        Seed of the batch order; epoch ``e`` shuffles with ``seed + e``.
+        Seed of the batch order (epoch ``e`` shuffles with ``seed + e``) and
+        of the dropout masks (:func:`skcoop.nn.seed_dropout`).
     precision : {"float32", "bfloat16"}, default="float32"
         ``"bfloat16"`` runs the module's forward under ``torch.autocast``
         (mixed precision); parameters, optimiser state and the loss stay
@@ -209,6 +211,17 @@ class ModalityNet(NeuralNet):
         self.penalty_weight = penalty_weight
         self.seed = seed
         self.precision = precision
+
+    def initialize_module(self):
+        """Build the module, then seed its dropout layers from ``seed``.
+
+        The masks then come from generators of the net's own, not from
+        torch's process-wide one, which concurrent fits in other threads
+        would draw from too.
+        """
+        super().initialize_module()
+        seed_dropout(self.module_, self.seed)
+        return self
 
     def _input_device(self):
         """Return the device the batches are moved to."""

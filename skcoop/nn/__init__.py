@@ -6,6 +6,7 @@ PyTorch training loop.
 
 from .attention import AttentionNet
 from .cooperative import CooperativeBlock, RelationScore, SmoothGate
+from .dropout import Dropout, seed_dropout
 from .fusion import EarlyFusionNet, LateFusionNet, MLPClassifierNet
 from .nmcl import NMCL, mean_log_proba, symmetric_kl
 
@@ -13,11 +14,13 @@ __all__ = [
     "NMCL",
     "AttentionNet",
     "CooperativeBlock",
+    "Dropout",
     "EarlyFusionNet",
     "LateFusionNet",
     "MLPClassifierNet",
     "RelationScore",
     "SmoothGate",
     "mean_log_proba",
+    "seed_dropout",
     "symmetric_kl",
 ]

@@ -25,6 +25,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .dropout import Dropout
+
 __all__ = ["AttentionNet"]
 
 
@@ -67,7 +69,7 @@ class AttentionNet(nn.Module):
         nn.init.xavier_uniform_(self.proj.weight)
         nn.init.zeros_(self.proj.bias)
         nn.init.xavier_uniform_(self.z)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         # ((Omega, W) the cache was built from, class-scaled weights)
         self._cache: tuple[tuple, torch.Tensor] | None = None
 

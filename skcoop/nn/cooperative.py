@@ -14,6 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .dropout import Dropout
+
 __all__ = ["RELATIONS", "CooperativeBlock", "RelationScore", "SmoothGate"]
 
 RELATIONS = ("sigmoid", "softmax")
@@ -180,7 +182,7 @@ class CooperativeBlock(nn.Module):
             self.enhance = nn.Linear(total, hidden_size)  # W_beta (H, D)
             nn.init.xavier_uniform_(self.enhance.weight)
             nn.init.zeros_(self.enhance.bias)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         self.out_features = total + hidden_size  # width of x_hat
 
     def relation_scores(

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .attention import AttentionNet
+from .dropout import Dropout
 from .nmcl import mean_log_proba
 
 __all__ = ["EarlyFusionNet", "LateFusionNet", "MLPClassifierNet"]
@@ -69,7 +70,7 @@ class MLPClassifierNet(nn.Module):
         width = in_features
         for _ in range(n_layers):
             linear = nn.Linear(width, hidden_size)  # (H, D_in)
-            layers += [linear, nn.ReLU(), nn.Dropout(dropout)]
+            layers += [linear, nn.ReLU(), Dropout(dropout)]
             width = hidden_size
         layers.append(nn.Linear(width, n_classes))  # (K, H)
         for layer in layers:
