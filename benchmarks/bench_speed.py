@@ -79,8 +79,12 @@ def _sync(device: str) -> None:
 def step_time_by_path(batch: int, repeats: int = 2) -> dict[str, float]:
     """Seconds of one NMCL training step with each attention contraction path.
 
-    The module picks the path by batch size; here each is forced in turn, in
-    the same process, so that their ratio is measured under the same load.
+    ``chunked`` is :class:`skcoop.nn.attention.ClassScaledProjection` (the
+    module's CPU training path), ``psi`` the whole ``(B, K, D)`` product (its
+    path on a GPU or under autocast), ``class_weights`` the ``(K, H, D)``
+    weights times ``x_hat`` (its inference path, here with gradients). Each
+    is forced in turn, in the same process, so that their ratios are
+    measured under the same load.
     """
     from skcoop.nn import NMCL, attention
 
@@ -100,11 +104,15 @@ def step_time_by_path(batch: int, repeats: int = 2) -> dict[str, float]:
     original = attention.AttentionNet.hidden
     times = {}
     try:
-        for path in ("class_weights", "psi"):
+        for path in ("chunked", "psi", "class_weights"):
 
             def hidden(self, x_hat, path=path):
                 k, h = self.z.shape
-                if path == "psi":
+                if path == "chunked":  # the module's CPU training path
+                    pre = attention.ClassScaledProjection.apply(
+                        x_hat, self.omega, self.proj.weight
+                    )
+                elif path == "psi":
                     pre = (x_hat.unsqueeze(1) * self.omega.t()) @ self.proj.weight.t()
                 else:
                     w = self.class_weights().reshape(k * h, -1)
@@ -163,15 +171,21 @@ def train_speed(args) -> dict:
 
 
 def peak_memory(batch_size: int, args) -> float:
-    """Peak RSS (MiB) of a short fit with ``batch_size``, in a fresh process."""
+    """Peak RSS (MiB) of a short fit with ``batch_size``, in a fresh process.
+
+    Read from ``VmHWM`` in ``/proc/self/status``: ``getrusage``'s
+    ``ru_maxrss`` survives ``exec`` on Linux, so a child started from this
+    (large) process would report the parent's peak.
+    """
     code = (
-        "import resource, sys; sys.argv = sys.argv[:1];"
+        "import sys; sys.argv = sys.argv[:1];"
         "import bench_speed as b;"
         f"X, y = b.paper_data({max(batch_size * 2, 512)});"
         "from skcoop import CooperativeClassifier;"
         f"CooperativeClassifier(hidden_size={HIDDEN}, max_epochs=1, "
         f"batch_size={batch_size}, device='cpu').fit(X, y);"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "print([l.split()[1] for l in open('/proc/self/status') "
+        "if l.startswith('VmHWM')][0])"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],

@@ -195,3 +195,26 @@ def test_load_benchmark_data_rejects_other_files(tmp_path):
     np.savez(tmp_path / "no_y.npz", a=np.zeros((3, 2)))
     with pytest.raises(ValueError, match="no 'y'"):
         benchmark.load_benchmark_data(tmp_path / "no_y.npz")
+
+
+def test_demo_prints_table_2_with_every_method(tmp_path, capsys):
+    # the README's demo, shortened: every method of Table 2 on the bundled data
+    status = cli_main(
+        [
+            "demo",
+            "--epochs",
+            "1",
+            "--hidden-size",
+            "4",
+            "--hgb-max-iter",
+            "2",
+            "--no-progress",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert status == 0
+    out = capsys.readouterr().out
+    rows = [line.split("|")[1].strip() for line in out.splitlines() if line[:2] == "| "]
+    assert rows[1:] == list(benchmark.METHODS)  # header, then one row per method
+    assert (tmp_path / "demo_tables.md").exists()

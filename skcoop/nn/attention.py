@@ -9,15 +9,17 @@ connected layer (Eq. 16) and scored by a class vector ``z_j`` (Eq. 17):
     logit_j = z_j . theta_j
 
 The network costs ``K * D * H`` multiply-adds per sample whichever way the
-contraction is ordered (PAPER-NOTES, "The cost that dominates"). It runs as
-one dense matrix product: on ``x_hat`` times the class-scaled weights
-``W_j = W diag(Omega[:, j])`` of shape ``(K * H, D)``, whose size does not
-grow with the batch, or, for batches smaller than a quarter of the hidden
-size, on the scored inputs ``psi`` of shape ``(B, K, D)`` times ``W^T``
-(smaller temporaries there); the two paths' speeds were not told apart by the
-measurements so far (``docs/benchmarks/speed.md``). At inference the
-class-scaled weights do not depend on the input (paper Sec. 3.4), so they are
-computed once and cached until a parameter changes.
+contraction is ordered (PAPER-NOTES, "The cost that dominates"); what
+differs is the memory the temporaries take. Training on the CPU runs
+:class:`ClassScaledProjection`: classes in chunks, each chunk's scored
+inputs ``psi`` of shape ``(B, k, D)`` built, multiplied by ``W^T`` and
+dropped while they still sit in the cache, and rebuilt in the backward pass
+instead of being stored. Elsewhere (a GPU, mixed precision) training
+multiplies the whole ``psi`` of shape ``(B, K, D)`` by ``W^T`` in one
+product. At inference the class-scaled weights ``W diag(Omega[:, j])`` do
+not depend on the input (paper Sec. 3.4), so they are computed once, cached
+until a parameter changes, and the network is one dense product of ``x_hat``
+with them. Measured in ``docs/benchmarks/speed.md``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,81 @@ from torch import nn
 
 from .dropout import Dropout
 
-__all__ = ["AttentionNet"]
+__all__ = ["AttentionNet", "ClassScaledProjection"]
+
+# rows (batch x classes) of one chunk of scored inputs: about 1,024 rows,
+# 8 classes at most, kept the chunk near 10 MB at paper width and was the
+# fastest setting at batch 32, 128 and 256 (docs/benchmarks/speed.md)
+_CHUNK_ROWS, _MAX_CHUNK_CLASSES = 1024, 8
+
+
+class ClassScaledProjection(torch.autograd.Function):
+    """``pre[b, j] = W (Omega[:, j] * x_hat[b])`` (Eq. 15-16), chunked over classes.
+
+    A :class:`torch.autograd.Function` whose forward and backward loop over
+    chunks of classes, so that the scored inputs ``psi`` of one chunk, of
+    shape ``(B, k, D)``, are the only temporary; they are recomputed in the
+    backward pass rather than saved. The products are the same as those of
+    ``(x_hat.unsqueeze(1) * Omega.t()) @ W.t()``; only the order in which the
+    memory is visited changes.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x, omega, w = torch.randn(3, 5), torch.randn(5, 4), torch.randn(2, 5)
+    >>> pre = ClassScaledProjection.apply(x, omega, w)
+    >>> torch.allclose(pre, (x.unsqueeze(1) * omega.t()) @ w.t(), atol=1e-6)
+    True
+    """
+
+    @staticmethod
+    def forward(ctx, x_hat, omega, weight):
+        """Return ``pre`` (B, K, H) from ``x_hat`` (B, D), Omega (D, K) and W (H, D)."""
+        ctx.save_for_backward(x_hat, omega, weight)
+        batch, n_classes = x_hat.shape[0], omega.shape[1]
+        step = _chunk_classes(batch)
+        ctx.step = step
+        out = x_hat.new_empty(batch, n_classes, weight.shape[0])  # (B, K, H)
+        omega_t, weight_t = omega.t().contiguous(), weight.t()  # (K, D), (D, H)
+        for start in range(0, n_classes, step):
+            stop = min(n_classes, start + step)
+            psi = x_hat.unsqueeze(1) * omega_t[start:stop]  # (B, k, D); Eq. 15
+            out[:, start:stop] = psi @ weight_t  # (B, k, H); Eq. 16
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_pre):
+        """Return the gradients of ``x_hat``, Omega and W, chunk by chunk."""
+        x_hat, omega, weight = ctx.saved_tensors
+        need_x, need_omega, need_weight = ctx.needs_input_grad
+        batch, width = x_hat.shape
+        n_classes = omega.shape[1]
+        omega_t = omega.t().contiguous()  # (K, D)
+        grad_x = torch.zeros_like(x_hat) if need_x else None  # (B, D)
+        grad_omega_t = omega_t.new_empty(omega_t.shape) if need_omega else None
+        grad_weight = torch.zeros_like(weight) if need_weight else None  # (H, D)
+        x_rows = x_hat.unsqueeze(1)  # (B, 1, D)
+        for start in range(0, n_classes, ctx.step):
+            stop = min(n_classes, start + ctx.step)
+            k = stop - start
+            grad = grad_pre[:, start:stop].reshape(batch * k, -1)  # (B k, H)
+            if need_weight:
+                psi = (x_rows * omega_t[start:stop]).view(batch * k, width)  # (B k, D)
+                grad_weight.addmm_(grad.t(), psi)  # (H, D)
+            if need_x or need_omega:
+                grad_psi = (grad @ weight).view(batch, k, width)  # (B, k, D)
+                if need_omega:
+                    grad_omega_t[start:stop] = (grad_psi * x_rows).sum(0)  # (k, D)
+                if need_x:
+                    grad_x += (grad_psi * omega_t[start:stop]).sum(1)  # (B, D)
+        grad_omega = grad_omega_t.t() if need_omega else None
+        return grad_x, grad_omega, grad_weight
+
+
+def _chunk_classes(batch: int) -> int:
+    """Return the number of classes per chunk for a batch of ``batch`` rows."""
+    return max(1, min(_MAX_CHUNK_CLASSES, _CHUNK_ROWS // max(batch, 1)))
 
 
 class AttentionNet(nn.Module):
@@ -86,7 +162,10 @@ class AttentionNet(nn.Module):
         weights : torch.Tensor of shape (K, H, D)
             ``weights[j] = W * Omega[:, j]``: Eq. 15 folded into Eq. 16.
         """
-        return self.omega.t().unsqueeze(1) * self.proj.weight  # (K, 1, D) * (H, D)
+        # a contiguous Omega^T keeps the product contiguous: otherwise it takes
+        # the transposed layout and every reshape to (K * H, D) copies it
+        omega_t = self.omega.t().contiguous()  # (K, D)
+        return omega_t.unsqueeze(1) * self.proj.weight  # (K, 1, D) * (H, D)
 
     def _inference_weights(self) -> torch.Tensor:
         # Valid while Omega and W hold the values the cache was built from.
@@ -127,14 +206,13 @@ class AttentionNet(nn.Module):
             ``theta_j = relu(W (Omega[:, j] * x_hat) + b)`` for every class.
         """
         n_classes, hidden_size = self.z.shape
+        device = x_hat.device.type
         if not (self.training or torch.is_grad_enabled()):
             weights = self._inference_weights()  # (K, H, D), cached
             pre = x_hat @ weights.reshape(n_classes * hidden_size, -1).t()  # (B, K*H)
             pre = pre.view(-1, n_classes, hidden_size)  # (B, K, H)
-        elif 4 * x_hat.shape[0] > hidden_size:
-            weights = self.class_weights()  # (K, H, D), Eq. 15 folded into W
-            pre = x_hat @ weights.reshape(n_classes * hidden_size, -1).t()  # (B, K*H)
-            pre = pre.view(-1, n_classes, hidden_size)  # (B, K, H)
+        elif device == "cpu" and not torch.is_autocast_enabled(device):
+            pre = ClassScaledProjection.apply(x_hat, self.omega, self.proj.weight)
         else:
             psi = x_hat.unsqueeze(1) * self.omega.t()  # (B, K, D); Eq. 15
             pre = psi @ self.proj.weight.t()  # (B, K, H); Eq. 16
