@@ -246,13 +246,21 @@ class _ValidationLoss(Callback):
         self.y = np.searchsorted(classes, y[keep]).astype(np.int64)
 
     def on_epoch_end(self, net, **kwargs):
-        """Record ``valid_loss`` in the net's history."""
+        """Record ``valid_loss`` (the training objective) and ``valid_nll``.
+
+        ``valid_nll`` leaves out the module's penalty (NMCL's weighted KL
+        term), so it compares across methods; for the fusion baselines the
+        two are equal.
+        """
         if not len(self.y):
             return
         log_proba, penalty = net.infer_method(self.blocks, "forward")
+        target = torch.as_tensor(self.y)
         with torch.no_grad():
-            loss = net.get_loss((log_proba, penalty), torch.as_tensor(self.y))
+            loss = net.get_loss((log_proba, penalty), target)
+            nll = torch.nn.functional.nll_loss(log_proba, target)
         net.history.record("valid_loss", float(loss))
+        net.history.record("valid_nll", float(nll))
 
 
 def _make_estimator(method: str, params: Mapping, config: dict, seed: int, callbacks):
@@ -427,8 +435,9 @@ class BenchmarkResult:
     splits : list of dict
         The ``train``, ``valid`` and ``test`` indices of every seed.
     curves : dict
-        Seed 0's material for the figures: test ROC inputs and per-epoch
-        losses of the neural methods.
+        Seed 0's material for the figures: test ROC inputs and, per neural
+        method, the per-epoch training loss, validation loss and validation
+        NLL (the loss without NMCL's KL term).
     config : dict
         The settings of the run.
     """
@@ -662,6 +671,7 @@ def run_benchmark(
                     curves["loss"][method] = (
                         list(history[:, "train_loss"]),
                         list(history[:, "valid_loss"]),
+                        list(history[:, "valid_nll"]),
                     )
         nmcl_params, nmcl_est, nmcl_score, nmcl_seconds, nmcl_proba = nmcl
         fixed = {
@@ -960,12 +970,15 @@ def _plot(result: BenchmarkResult, out: Path, prefix: str) -> list[Path]:
         fig, axes = plt.subplots(
             1, n, figsize=(3.2 * n, 3), layout="constrained", squeeze=False
         )
-        for ax, (method, (train, valid)) in zip(
+        for ax, (method, (train, valid, valid_nll)) in zip(
             axes[0], result.curves["loss"].items(), strict=True
         ):
             epochs = np.arange(1, len(train) + 1)
             ax.plot(epochs, train, label="train")
             ax.plot(epochs, valid, label="validation")
+            if not np.allclose(valid, valid_nll):  # NMCL: NLL + weighted KL
+                ax.plot(epochs, valid_nll, "--", label="validation NLL")
+                ax.legend(fontsize=8)
             ax.set(title=method, xlabel="epoch")
         axes[0, 0].set_ylabel("loss")
         axes[0, 0].legend()

@@ -160,9 +160,12 @@ def test_write_results_writes_tables_and_figures(tiny_result, tmp_path):
 
 
 def test_learning_curves_record_validation_loss(tiny_result):
-    train, valid = tiny_result.curves["loss"]["NMCL"]
-    assert len(train) == len(valid) == TINY["max_epochs"]
+    train, valid, valid_nll = tiny_result.curves["loss"]["NMCL"]
+    assert len(train) == len(valid) == len(valid_nll) == TINY["max_epochs"]
     assert all(np.isfinite(valid))
+    # NMCL's objective adds the weighted symmetric KL (>= 0) to the NLL
+    assert all(v >= n for v, n in zip(valid, valid_nll, strict=True))
+    assert any(v > n for v, n in zip(valid, valid_nll, strict=True))
 
 
 def test_cli_benchmark_on_npz_exits_zero(tiny_data, tmp_path, capsys):
