@@ -868,11 +868,15 @@ def format_tables(result: BenchmarkResult) -> str:
             lines.append("| " + " | ".join(cells) + " |")
         if name == "table2":
             pv = result.p_value
+            p = pv.get("p_value", math.nan)
+            verdict = (
+                f"p = {p:.3g}" if np.isfinite(p) else "no p-value (needs 2+ seeds)"
+            )
             lines += [
                 "",
                 f"Paired test: {pv.get('test')}; NMCL vs {pv.get('against')}: "
                 f"mean difference {100 * pv.get('nmcl_minus_best', math.nan):+.2f} "
-                f"points, p = {pv.get('p_value', math.nan):.3g}.",
+                f"points, {verdict}.",
             ]
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"
