@@ -30,7 +30,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
 from skcoop import CooperativeClassifier, EarlyFusion
-from skcoop.benchmark import _preprocess, _split, load_benchmark_data
+from skcoop.benchmark import load_benchmark_data
+from skcoop.benchmark._data import _preprocess, _split
 
 CHANGES = [
     {},

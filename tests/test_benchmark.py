@@ -7,6 +7,8 @@ import pytest
 
 from skcoop import benchmark
 from skcoop.__main__ import main as cli_main
+from skcoop.benchmark import _protocol
+from skcoop.benchmark._protocol import _subsets
 from skcoop.datasets import make_multimodal_classification
 
 TINY = {
@@ -86,7 +88,7 @@ def test_selection_never_sees_the_test_split(tiny_data, monkeypatch):
         # the selection may read the rows it is given, and only those
         return real(make, grid, X, y, train, valid, **kwargs)
 
-    monkeypatch.setattr(benchmark, "select_hyperparameters", spy)
+    monkeypatch.setattr(_protocol, "select_hyperparameters", spy)
     result = benchmark.run_benchmark(
         X, y, methods=("NMCL", "LogisticRegression"), tables=(2,), **TINY
     )
@@ -135,12 +137,12 @@ def test_missing_blocks_are_imputed(tmp_path):
 
 def test_subsets_default_and_chosen():
     names = ["a", "b", "c", "d"]
-    default = benchmark._subsets(names, None)
+    default = _subsets(names, None)
     assert len(default) == 2 * 4 + 1
     assert default[-1] == tuple(names)
-    assert len(benchmark._subsets(names, ["a", "c"])) == 3
+    assert len(_subsets(names, ["a", "c"])) == 3
     with pytest.raises(ValueError, match="Unknown modalities"):
-        benchmark._subsets(names, ["z"])
+        _subsets(names, ["z"])
 
 
 def test_write_results_writes_tables_and_figures(tiny_result, tmp_path):

@@ -1,0 +1,148 @@
+"""The command line: ``python -m skcoop benchmark`` / ``python -m skcoop.benchmark``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+
+from ._data import load_benchmark_data
+from ._methods import DEFAULT_GRIDS, METHODS
+from ._protocol import run_benchmark
+from ._report import format_tables, write_results
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the benchmark's command-line arguments to ``parser``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The parser (or subcommand parser) to extend.
+    """
+    parser.add_argument(
+        "data", help="'mfeat', 'paper' or a .npz file (arrays per modality + y)"
+    )
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--max-epochs", type=int, default=20)
+    parser.add_argument("--hidden-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--tables", default="2,3,4,5", help="comma-separated, e.g. 2,3")
+    parser.add_argument(
+        "--methods", default=",".join(METHODS), help="comma-separated Table 2 methods"
+    )
+    parser.add_argument(
+        "--subset-modalities",
+        default=None,
+        help="comma-separated modalities whose subsets Table 3 covers",
+    )
+    parser.add_argument(
+        "--n-samples", type=int, default=3000, help="samples of the 'paper' data"
+    )
+    parser.add_argument("--hgb-max-iter", type=int, default=100)
+    parser.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="METHOD:PARAM=V1,V2",
+        help="replace a grid, e.g. NMCL:lr=0.001,0.003 (repeatable)",
+    )
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", default="benchmark_results")
+    parser.add_argument("--prefix", default="")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="1 seed, 2 epochs, hidden size 16, first grid value only",
+    )
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def _parse_grids(specs: Sequence[str]) -> dict:
+    grids: dict[str, dict[str, list]] = {}
+    for spec in specs:
+        method, _, rest = spec.partition(":")
+        param, _, values = rest.partition("=")
+        if not (method and param and values):
+            raise SystemExit(f"--grid expects METHOD:PARAM=V1,V2; got {spec!r}")
+        parsed = [
+            json.loads(v) if v[:1].isdigit() or v[:1] in "-." else v
+            for v in values.split(",")
+        ]
+        grids.setdefault(method, {})[param] = parsed
+    return grids
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """Run the benchmark described by parsed command-line arguments.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Arguments parsed by a parser set up with :func:`add_arguments`.
+
+    Returns
+    -------
+    status : int
+        The exit status, 0 on success.
+    """
+    X, y, description = load_benchmark_data(args.data, n_samples=args.n_samples)
+    grids = _parse_grids(args.grid)
+    seeds, epochs, hidden = args.seeds, args.max_epochs, args.hidden_size
+    if args.quick:
+        seeds, epochs, hidden = 1, 2, 16
+        grids = {
+            m: {k: v[:1] for k, v in g.items()}
+            for m, g in {**DEFAULT_GRIDS, **grids}.items()
+        }
+    print(description)
+    start = time.perf_counter()
+    result = run_benchmark(
+        X,
+        y,
+        seeds=seeds,
+        tables=[int(t) for t in args.tables.split(",") if t],
+        methods=[m for m in args.methods.split(",") if m],
+        grids=grids,
+        max_epochs=epochs,
+        hidden_size=hidden,
+        batch_size=args.batch_size,
+        hgb_max_iter=args.hgb_max_iter,
+        subset_modalities=args.subset_modalities.split(",")
+        if args.subset_modalities
+        else None,
+        device=args.device,
+        progress=not args.no_progress,
+    )
+    seconds = time.perf_counter() - start
+    result.config.update(
+        {"data": description, "wall_seconds": seconds, "command": sys.argv}
+    )
+    paths = write_results(result, args.out, prefix=args.prefix)
+    print(format_tables(result))
+    print(f"{seconds:.0f} s; wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``python -m skcoop.benchmark``.
+
+    Parameters
+    ----------
+    argv : sequence of str, default=None
+        Arguments; ``None`` reads ``sys.argv``.
+
+    Returns
+    -------
+    status : int
+        The exit status.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m skcoop.benchmark",
+        description=sys.modules[__package__].__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_arguments(parser)
+    return run_from_args(parser.parse_args(argv))

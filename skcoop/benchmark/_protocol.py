@@ -1,0 +1,415 @@
+"""The protocol: Tables 2-5 over seeds (:func:`run_benchmark`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import math
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from skorch.helper import SliceDict
+
+from ._data import _preprocess, _split
+from ._methods import (
+    _NEURAL,
+    DEFAULT_GRIDS,
+    METHODS,
+    _make_estimator,
+    _proba,
+    _scores,
+    _ValidationLoss,
+    select_hyperparameters,
+)
+
+
+@dataclasses.dataclass
+class BenchmarkResult:
+    """Per-seed records and summary tables of a benchmark run.
+
+    Attributes
+    ----------
+    records : list of dict
+        One row per (table, seed, method): the selected parameters, the
+        validation Micro-F1, the test scores and the fit time.
+    tables : dict of str to list of dict
+        The summary tables ``"table2"`` ... ``"table5"``: one row per method
+        with the mean and standard deviation over seeds.
+    p_value : dict
+        Table 2's paired test: the method compared with NMCL, the test's
+        name and its p-value (NaN with fewer than 2 seeds).
+    splits : list of dict
+        The ``train``, ``valid`` and ``test`` indices of every seed.
+    curves : dict
+        Seed 0's material for the figures: test ROC inputs and, per neural
+        method, the per-epoch training loss, validation loss and validation
+        NLL (the loss without NMCL's KL term).
+    config : dict
+        The settings of the run.
+    """
+
+    records: list[dict]
+    tables: dict[str, list[dict]]
+    p_value: dict
+    splits: list[dict]
+    curves: dict
+    config: dict
+
+
+def _subsets(names: list[str], chosen: Sequence[str] | None) -> list[tuple[str, ...]]:
+    """Return the modality subsets of Table 3."""
+    if chosen:
+        unknown = sorted(set(chosen) - set(names))
+        if unknown:
+            raise ValueError(f"Unknown modalities {unknown}; the data has {names}.")
+        pool = [n for n in names if n in chosen]
+        return [
+            c for r in range(1, len(pool) + 1) for c in itertools.combinations(pool, r)
+        ]
+    if len(names) <= 3:
+        return [
+            c
+            for r in range(1, len(names) + 1)
+            for c in itertools.combinations(names, r)
+        ]
+    singles = [(n,) for n in names]
+    leave_one_out = [tuple(m for m in names if m != n) for n in names]
+    return [*singles, *leave_one_out, tuple(names)]
+
+
+def run_benchmark(
+    X: Mapping[str, np.ndarray],
+    y: np.ndarray,
+    *,
+    seeds: int = 5,
+    tables: Sequence[int] = (2, 3, 4, 5),
+    methods: Sequence[str] = METHODS,
+    grids: Mapping[str, Mapping[str, Sequence]] | None = None,
+    max_epochs: int = 20,
+    hidden_size: int = 64,
+    batch_size: int = 128,
+    hgb_max_iter: int = 100,
+    subset_modalities: Sequence[str] | None = None,
+    train_size: float = 0.6,
+    valid_size: float = 0.2,
+    device: str = "cpu",
+    progress: bool = True,
+) -> BenchmarkResult:
+    """Run the paper's protocol (Tables 2-5) over several seeds.
+
+    Parameters
+    ----------
+    X : mapping of str to ndarray of shape (n_samples, n_features_m)
+        The modalities; NaN marks missing values (imputed by
+        :class:`~skcoop.impute.LowRankImputer` fitted on the training split).
+    y : ndarray of shape (n_samples,)
+        Class labels.
+    seeds : int, default=5
+        Number of seeds; seed ``s`` draws the split and seeds every model.
+    tables : sequence of int, default=(2, 3, 4, 5)
+        Tables to compute. NMCL is always fitted (Tables 3-5 use its
+        selected hyperparameters).
+    methods : sequence of str, default=METHODS
+        Table 2's methods; NMCL is always included.
+    grids : mapping, default=None
+        Hyperparameter grids per method, replacing :data:`DEFAULT_GRIDS`
+        entries.
+    max_epochs : int, default=20
+        Epochs of every neural model.
+    hidden_size : int, default=64
+        Hidden size of every neural model.
+    batch_size : int, default=128
+        Mini-batch size of every neural model.
+    hgb_max_iter : int, default=100
+        Boosting iterations of the gradient-boosted baseline.
+    subset_modalities : sequence of str, default=None
+        Table 3 fits NMCL on every non-empty subset of these modalities.
+        None takes every subset of the modalities when there are at most
+        three, otherwise each single modality, each leave-one-out set and
+        the full set (``2M + 1`` subsets).
+    train_size, valid_size : float, default=0.6, 0.2
+        Fractions of the training and validation splits; the rest is test.
+    device : str, default="cpu"
+        Torch device of the neural models.
+    progress : bool, default=True
+        Show a tqdm progress bar over the fits.
+
+    Returns
+    -------
+    result : BenchmarkResult
+        Records, tables, the paired test, splits and figure material.
+
+    Examples
+    --------
+    >>> from skcoop.benchmark import run_benchmark
+    >>> from skcoop.datasets import make_multimodal_classification
+    >>> X, y = make_multimodal_classification(
+    ...     120, n_classes=3, n_features=(6, 4), random_state=0
+    ... )
+    >>> result = run_benchmark(
+    ...     X,
+    ...     y,
+    ...     seeds=1,
+    ...     tables=(2,),
+    ...     methods=("NMCL", "LogisticRegression"),
+    ...     grids={"NMCL": {"lr": [0.01]}},
+    ...     max_epochs=2,
+    ...     hidden_size=4,
+    ...     progress=False,
+    ... )
+    >>> [row["method"] for row in result.tables["table2"]]
+    ['NMCL', 'LogisticRegression']
+    """
+    from tqdm.auto import tqdm
+
+    X = SliceDict(**{k: np.asarray(v) for k, v in X.items()})
+    y = np.asarray(y)
+    labels = np.unique(y)
+    names = list(X)
+    methods = ["NMCL", *[m for m in methods if m != "NMCL"]]
+    for m in methods:
+        if m not in METHODS:
+            raise ValueError(f"Unknown method {m!r}; choose from {list(METHODS)}.")
+    all_grids = {**DEFAULT_GRIDS, **(grids or {})}
+    tables = sorted(set(tables))
+    subsets = _subsets(names, subset_modalities) if 3 in tables else []
+    variants = ["I", "II", "III", "IV"] if 5 in tables and len(names) > 1 else []
+    config = {
+        "seeds": seeds,
+        "tables": tables,
+        "methods": methods,
+        "grids": {m: dict(all_grids[m]) for m in methods},
+        "max_epochs": max_epochs,
+        "hidden_size": hidden_size,
+        "batch_size": batch_size,
+        "hgb_max_iter": hgb_max_iter,
+        "subsets": [list(s) for s in subsets],
+        "train_size": train_size,
+        "valid_size": valid_size,
+        "device": device,
+        "selection": "validation Micro-F1",
+        "test": "scipy.stats.ttest_rel (two-sided) on test Micro-F1 over seeds",
+    }
+    per_seed = sum(math.prod(len(v) for v in all_grids[m].values()) for m in methods)
+    per_seed += len(subsets) + len(variants)
+    bar = tqdm(total=seeds * per_seed, desc="benchmark fits", disable=not progress)
+
+    records: list[dict] = []
+    splits: list[dict] = []
+    curves: dict = {"roc": {}, "loss": {}, "labels": labels}
+    for seed in range(seeds):
+        train, valid, test = _split(y, seed, train_size, valid_size)
+        splits.append({"train": train, "valid": valid, "test": test})
+        Xp = _preprocess(X, train, seed)
+        train_classes = np.unique(y[train])
+
+        def callbacks(keys, valid=valid, train_classes=train_classes, Xp=Xp):
+            return [
+                (
+                    "benchmark_valid_loss",
+                    _ValidationLoss(
+                        [Xp[k][valid] for k in keys], y[valid], train_classes
+                    ),
+                )
+            ]
+
+        def record(
+            table,
+            method,
+            params,
+            est,
+            score_valid,
+            seconds,
+            proba,
+            seed=seed,
+            test=test,
+            **extra,
+        ):
+            row = {
+                "table": table,
+                "seed": seed,
+                "method": method,
+                "params": json.dumps(params, sort_keys=True),
+                "valid_micro_f1": score_valid,
+                **_scores(y[test], proba, labels),
+                "fit_seconds": seconds,
+                **extra,
+            }
+            records.append(row)
+            return row
+
+        # Table 2 (NMCL always: Tables 3-5 build on its selection)
+        nmcl = None
+        for method in methods:
+            start = time.perf_counter()
+            cb = callbacks(names) if method in _NEURAL else None
+            params, est, score = select_hyperparameters(
+                lambda p, method=method, cb=cb, seed=seed: _make_estimator(
+                    method,
+                    p,
+                    {
+                        "hidden_size": hidden_size,
+                        "max_epochs": max_epochs,
+                        "batch_size": batch_size,
+                        "device": device,
+                        "hgb_max_iter": hgb_max_iter,
+                    },
+                    seed,
+                    cb,
+                ),
+                all_grids[method],
+                Xp,
+                y,
+                train,
+                valid,
+                on_fit=bar.update,
+            )
+            seconds = time.perf_counter() - start
+            proba = _proba(est, Xp[test], labels)
+            if 2 in tables:
+                record("table2", method, params, est, score, seconds, proba)
+            if method == "NMCL":
+                nmcl = (params, est, score, seconds, proba)
+            if seed == 0:
+                curves["roc"][method] = (y[test], proba)
+                if method in _NEURAL:
+                    history = est.history_
+                    curves["loss"][method] = (
+                        list(history[:, "train_loss"]),
+                        list(history[:, "valid_loss"]),
+                        list(history[:, "valid_nll"]),
+                    )
+        nmcl_params, nmcl_est, nmcl_score, nmcl_seconds, nmcl_proba = nmcl
+        fixed = {
+            "hidden_size": hidden_size,
+            "max_epochs": max_epochs,
+            "batch_size": batch_size,
+            "device": device,
+            "hgb_max_iter": hgb_max_iter,
+        }
+
+        # Table 4: each modality's enhanced prediction
+        if 4 in tables and len(names) > 1:
+            for name, proba in _proba(
+                nmcl_est, Xp[test], labels, "predict_proba_per_modality"
+            ).items():
+                record("table4", name, nmcl_params, nmcl_est, math.nan, 0.0, proba)
+
+        # Table 3: NMCL on modality subsets, with the selected parameters
+        from sklearn.metrics import f1_score
+
+        for subset in subsets:
+            start = time.perf_counter()
+            Xs = SliceDict(**{k: Xp[k] for k in subset})
+            if subset == tuple(names):
+                est, seconds, proba = nmcl_est, nmcl_seconds, nmcl_proba
+            else:
+                est = _make_estimator(
+                    "NMCL", nmcl_params, fixed, seed, callbacks(subset)
+                )
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", category=UserWarning)
+                    est.fit(Xs[train], y[train])
+                seconds = time.perf_counter() - start
+                proba = _proba(est, Xs[test], labels)
+            score = float(f1_score(y[valid], est.predict(Xs[valid]), average="micro"))
+            record(
+                "table3", " + ".join(subset), nmcl_params, est, score, seconds, proba
+            )
+            bar.update()
+
+        # Table 5: variants I-IV against the full model
+        if variants:
+            record(
+                "table5",
+                "full",
+                nmcl_params,
+                nmcl_est,
+                nmcl_score,
+                nmcl_seconds,
+                nmcl_proba,
+            )
+        for variant in variants:
+            start = time.perf_counter()
+            est = _make_estimator(
+                "NMCL", {**nmcl_params, "variant": variant}, fixed, seed, None
+            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", category=UserWarning)
+                est.fit(Xp[train], y[train])
+            seconds = time.perf_counter() - start
+            proba = _proba(est, Xp[test], labels)
+            score = float(f1_score(y[valid], est.predict(Xp[valid]), average="micro"))
+            record(
+                "table5", f"Variant-{variant}", nmcl_params, est, score, seconds, proba
+            )
+            bar.update()
+    bar.close()
+
+    summary = {
+        t: _summarise([r for r in records if r["table"] == t])
+        for t in ("table2", "table3", "table4", "table5")
+    }
+    summary = {t: rows for t, rows in summary.items() if rows}
+    p_value = _paired_test(records)
+    if "table2" in summary:
+        for row in summary["table2"]:
+            row["p_value"] = (
+                p_value["p_value"]
+                if row["method"] == p_value.get("against")
+                else math.nan
+            )
+    return BenchmarkResult(records, summary, p_value, splits, curves, config)
+
+
+def _summarise(rows: list[dict]) -> list[dict]:
+    """Return one row per method with the mean and std of every score."""
+    out = []
+    for method in dict.fromkeys(r["method"] for r in rows):
+        mine = [r for r in rows if r["method"] == method]
+        row = {"method": method, "n_seeds": len(mine)}
+        for key in ("micro_f1", "macro_f1", "auc", "valid_micro_f1", "fit_seconds"):
+            values = np.array([r[key] for r in mine], dtype=float)
+            row[f"{key}_mean"] = (
+                float(np.nanmean(values)) if np.isfinite(values).any() else math.nan
+            )
+            row[f"{key}_std"] = (
+                float(np.nanstd(values)) if np.isfinite(values).any() else math.nan
+            )
+        row["params"] = "; ".join(sorted({r["params"] for r in mine}))
+        out.append(row)
+    return out
+
+
+def _paired_test(records: list[dict]) -> dict:
+    """Return the paired t-test of NMCL's Micro-F1 against the best other method."""
+    from scipy.stats import ttest_rel
+
+    rows = [r for r in records if r["table"] == "table2"]
+    others = {r["method"] for r in rows} - {"NMCL"}
+    if not others:
+        return {"test": "ttest_rel", "against": None, "p_value": math.nan}
+
+    def scores(method):
+        return np.array(
+            [
+                r["micro_f1"]
+                for r in sorted(rows, key=lambda r: r["seed"])
+                if r["method"] == method
+            ]
+        )
+
+    best = max(sorted(others), key=lambda m: scores(m).mean())
+    a, b = scores("NMCL"), scores(best)
+    p = math.nan
+    if len(a) > 1 and not np.allclose(a, b):
+        p = float(ttest_rel(a, b).pvalue)
+    return {
+        "test": "scipy.stats.ttest_rel, two-sided, test Micro-F1 over seeds",
+        "against": best,
+        "nmcl_minus_best": float((a - b).mean()),
+        "p_value": p,
+    }

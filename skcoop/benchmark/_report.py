@@ -1,0 +1,197 @@
+"""The tables (markdown, CSV) and figures (ROC, learning curves) of a run."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ._methods import _scores
+from ._protocol import BenchmarkResult
+
+_TITLES = {
+    "table2": "Table 2: methods compared (test split)",
+    "table3": "Table 3: NMCL on modality subsets (test split)",
+    "table4": "Table 4: each modality's enhanced prediction (test split)",
+    "table5": "Table 5: variants of NMCL (test split)",
+}
+
+
+def _pm(mean: float, std: float) -> str:
+    if not np.isfinite(mean):
+        return "-"
+    return f"{100 * mean:.2f} ± {100 * std:.2f}"
+
+
+def format_tables(result: BenchmarkResult) -> str:
+    """Return the summary tables as markdown.
+
+    Parameters
+    ----------
+    result : BenchmarkResult
+        The output of :func:`run_benchmark`.
+
+    Returns
+    -------
+    markdown : str
+        One markdown table per computed table; scores in percent, mean ±
+        standard deviation over seeds.
+    """
+    parts = []
+    for name, rows in result.tables.items():
+        header = ["method", "Micro-F1 (%)", "Macro-F1 (%)"]
+        if name != "table4":
+            header += ["AUC (%)", "valid Micro-F1 (%)", "fit s"]
+        if name == "table2":
+            header.append("p-value")
+        lines = [
+            f"### {_TITLES[name]}",
+            "",
+            "| " + " | ".join(header) + " |",
+            "|" + "|".join("---" for _ in header) + "|",
+        ]
+        for row in rows:
+            cells = [
+                row["method"],
+                _pm(row["micro_f1_mean"], row["micro_f1_std"]),
+                _pm(row["macro_f1_mean"], row["macro_f1_std"]),
+            ]
+            if name != "table4":
+                cells += [
+                    _pm(row["auc_mean"], row["auc_std"]),
+                    _pm(row["valid_micro_f1_mean"], row["valid_micro_f1_std"]),
+                    f"{row['fit_seconds_mean']:.1f}",
+                ]
+            if name == "table2":
+                p = row.get("p_value", math.nan)
+                cells.append("-" if not np.isfinite(p) else f"{p:.2g}")
+            lines.append("| " + " | ".join(cells) + " |")
+        if name == "table2":
+            pv = result.p_value
+            p = pv.get("p_value", math.nan)
+            verdict = (
+                f"p = {p:.3g}" if np.isfinite(p) else "no p-value (needs 2+ seeds)"
+            )
+            lines += [
+                "",
+                f"Paired test: {pv.get('test')}; NMCL vs {pv.get('against')}: "
+                f"mean difference {100 * pv.get('nmcl_minus_best', math.nan):+.2f} "
+                f"points, {verdict}.",
+            ]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"
+
+
+def write_results(
+    result: BenchmarkResult, out: str | os.PathLike, *, prefix: str = ""
+) -> list[Path]:
+    """Write the tables (markdown, CSV), per-seed records (CSV) and figures (PNG).
+
+    Parameters
+    ----------
+    result : BenchmarkResult
+        The output of :func:`run_benchmark`.
+    out : str or path-like
+        Folder to write to; created if needed.
+    prefix : str, default=""
+        Prefix of every file name, for example ``"mfeat_"``.
+
+    Returns
+    -------
+    paths : list of Path
+        The files written: ``{prefix}tables.md``, ``{prefix}tables.csv``,
+        ``{prefix}runs.csv``, ``{prefix}config.json``, and when matplotlib is
+        installed ``{prefix}roc.png`` (paper Fig. 4) and
+        ``{prefix}learning_curves.png`` (Fig. 5).
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    md = out / f"{prefix}tables.md"
+    md.write_text(format_tables(result), encoding="utf-8")
+    paths.append(md)
+    rows = [{"table": t, **r} for t, table in result.tables.items() for r in table]
+    for name, data in (
+        (f"{prefix}tables.csv", rows),
+        (f"{prefix}runs.csv", result.records),
+    ):
+        path = out / name
+        keys = list(dict.fromkeys(k for r in data for k in r))
+        with path.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=keys)
+            writer.writeheader()
+            writer.writerows(data)
+        paths.append(path)
+    config = out / f"{prefix}config.json"
+    config.write_text(
+        json.dumps(
+            {**result.config, "paired_test": result.p_value}, indent=2, default=str
+        ),
+        encoding="utf-8",
+    )
+    paths.append(config)
+    try:
+        import matplotlib
+    except ImportError:  # pragma: no cover - optional
+        return paths
+    matplotlib.use("Agg")
+    paths += _plot(result, out, prefix)
+    return paths
+
+
+def _plot(result: BenchmarkResult, out: Path, prefix: str) -> list[Path]:
+    """Draw the ROC curves (Fig. 4) and learning curves (Fig. 5) of seed 0."""
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import roc_curve
+
+    paths = []
+    labels = result.curves["labels"]
+    if result.curves["roc"]:
+        fig, ax = plt.subplots(figsize=(5.5, 5), layout="constrained")
+        grid = np.linspace(0, 1, 201)
+        for method, (y, proba) in result.curves["roc"].items():
+            tprs = []
+            for j, label in enumerate(labels):
+                positive = y == label
+                if 0 < positive.sum() < len(y):
+                    fpr, tpr, _ = roc_curve(positive, proba[:, j])
+                    tprs.append(np.interp(grid, fpr, tpr))
+            auc = _scores(y, proba, labels)["auc"]
+            ax.plot(grid, np.mean(tprs, axis=0), label=f"{method} (AUC {auc:.3f})")
+        ax.plot([0, 1], [0, 1], "k:", lw=0.8)
+        ax.set(
+            xlabel="false positive rate",
+            ylabel="true positive rate",
+            title="Macro-average ROC, test split, seed 0",
+        )
+        ax.legend(fontsize=8)
+        path = out / f"{prefix}roc.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        paths.append(path)
+    if result.curves["loss"]:
+        n = len(result.curves["loss"])
+        fig, axes = plt.subplots(
+            1, n, figsize=(3.2 * n, 3), layout="constrained", squeeze=False
+        )
+        for ax, (method, (train, valid, valid_nll)) in zip(
+            axes[0], result.curves["loss"].items(), strict=True
+        ):
+            epochs = np.arange(1, len(train) + 1)
+            ax.plot(epochs, train, label="train")
+            ax.plot(epochs, valid, label="validation")
+            if not np.allclose(valid, valid_nll):  # NMCL: NLL + weighted KL
+                ax.plot(epochs, valid_nll, "--", label="validation NLL")
+                ax.legend(fontsize=8)
+            ax.set(title=method, xlabel="epoch")
+        axes[0, 0].set_ylabel("loss")
+        axes[0, 0].legend()
+        path = out / f"{prefix}learning_curves.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        paths.append(path)
+    return paths
