@@ -1,5 +1,6 @@
 """Tests of the training path: batching, the holdout split, the skorch net."""
 
+import shutil
 import subprocess
 import sys
 
@@ -314,3 +315,29 @@ def test_bfloat16_precision_matches_float32_within_tolerance():
         hidden_size=16, max_epochs=5, precision="bfloat16", random_state=0
     ).fit(X, y)
     np.testing.assert_allclose(trained_mixed.predict_proba(X), reference, atol=0.05)
+
+
+@pytest.mark.skipif(
+    not any(shutil.which(cc) for cc in ("g++", "c++", "clang++")),
+    reason="torch.compile on the CPU (inductor) needs a C++ compiler",
+)
+# torch 2.13's compile stack warns about its own internals (torch.jit helpers,
+# instantiating autograd Functions while tracing them): not ours to fix
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_compiled_fit_matches_the_eager_fit():
+    # issue 5: compile=True wraps the module in torch.compile (skorch's
+    # `compile`); the training path, with its hand-written autograd Function
+    # (ClassScaledProjection), must trace and give the eager fit's model.
+    # About 45 s of compilation on the 2-core machine.
+    from skcoop import CooperativeClassifier
+
+    rng = np.random.RandomState(0)
+    X = {"a": rng.randn(64, 5).astype(np.float32), "b": rng.randn(64, 3)}
+    y = (X["a"][:, 0] > 0).astype(int)
+    params = {"hidden_size": 8, "max_epochs": 2, "dropout": 0.0, "random_state": 0}
+    eager = CooperativeClassifier(**params).fit(X, y)
+    compiled = CooperativeClassifier(**params, compile=True).fit(X, y)
+    assert isinstance(compiled.net_.module_, torch._dynamo.eval_frame.OptimizedModule)
+    np.testing.assert_allclose(
+        compiled.predict_proba(X), eager.predict_proba(X), atol=1e-5
+    )
