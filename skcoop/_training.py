@@ -220,8 +220,12 @@ class ModalityNet(NeuralNet):
         would draw from too.
         """
         super().initialize_module()
-        seed_dropout(self.module_, self.seed)
+        seed_dropout(self.module_, self._dropout_seed())
         return self
+
+    def _dropout_seed(self) -> int:
+        """Return the seed of the dropout masks."""
+        return self.seed
 
     def _input_device(self):
         """Return the device the batches are moved to."""
@@ -308,9 +312,12 @@ class AcceleratedModalityNet(AccelerateMixin, ModalityNet):
     Accelerate places the module and wraps it for distributed data-parallel
     training; each process takes its shard of every batch
     (:class:`ModalityBatches` with ``rank``/``world``), so a run on ``P``
-    processes takes the same optimisation steps as one process with the same
-    ``batch_size``. After training the module is unwrapped, so prediction is
-    that of a plain :class:`ModalityNet`.
+    processes visits the same batches as one process with the same
+    ``batch_size``. Without dropout it takes the same optimisation steps;
+    with dropout each process draws its own masks (the dropout seed is
+    offset by the process index), so the steps differ by the masks. After
+    training the module is unwrapped, so prediction is that of a plain
+    :class:`ModalityNet`.
 
     Parameters
     ----------
@@ -323,6 +330,10 @@ class AcceleratedModalityNet(AccelerateMixin, ModalityNet):
 
     def _input_device(self):
         return self.accelerator.device
+
+    def _dropout_seed(self) -> int:
+        # independent masks on every process, as for independent batches
+        return self.seed + 1_000_003 * self.accelerator.process_index
 
     def get_iterator(self, dataset, training=False):
         """Return this process's shard of the whole-tensor batches."""

@@ -743,6 +743,18 @@ def test_fit_is_deterministic_with_random_state(name):
         np.testing.assert_array_equal(first, second)
 
 
+@pytest.mark.parametrize("variant", ["full", "I", "II", "III", "IV"])
+def test_fit_repeats_and_leaves_the_global_generator_alone(variant):
+    # every variant's dropout draws from the net's own generators (variant
+    # III once kept torch.nn.Dropout and drew from the caller's generator)
+    X, y = _data()
+    before = torch.random.get_rng_state()
+    first = _est("cooperative", variant=variant, dropout=0.5).fit(X, y)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    second = _est("cooperative", variant=variant, dropout=0.5).fit(X, y)
+    np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+
+
 @pytest.mark.parametrize("name", NEURAL)
 def test_fits_in_parallel_threads_equal_serial_fits(name):
     # joblib's threading backend, a Dask cluster of threads: fits share one

@@ -327,14 +327,15 @@ def test_bfloat16_precision_matches_float32_within_tolerance():
 def test_compiled_fit_matches_the_eager_fit():
     # issue 5: compile=True wraps the module in torch.compile (skorch's
     # `compile`); the training path, with its hand-written autograd Function
-    # (ClassScaledProjection), must trace and give the eager fit's model.
+    # (ClassScaledProjection) and its seeded dropout (the same masks), must
+    # trace and give the eager fit's model.
     # About 45 s of compilation on the 2-core machine.
     from skcoop import CooperativeClassifier
 
     rng = np.random.RandomState(0)
     X = {"a": rng.randn(64, 5).astype(np.float32), "b": rng.randn(64, 3)}
     y = (X["a"][:, 0] > 0).astype(int)
-    params = {"hidden_size": 8, "max_epochs": 2, "dropout": 0.0, "random_state": 0}
+    params = {"hidden_size": 8, "max_epochs": 2, "dropout": 0.2, "random_state": 0}
     eager = CooperativeClassifier(**params).fit(X, y)
     compiled = CooperativeClassifier(**params, compile=True).fit(X, y)
     assert isinstance(compiled.net_.module_, torch._dynamo.eval_frame.OptimizedModule)

@@ -87,7 +87,9 @@ class ClassScaledProjection(torch.autograd.Function):
         for start in range(0, n_classes, ctx.step):
             stop = min(n_classes, start + ctx.step)
             k = stop - start
-            grad = grad_pre[:, start:stop].reshape(batch * k, -1)  # (B k, H)
+            grad = grad_pre[:, start:stop].reshape(
+                batch * k, weight.shape[0]
+            )  # (B k, H)
             if need_weight:
                 psi = (x_rows * omega_t[start:stop]).view(batch * k, width)  # (B k, D)
                 grad_weight.addmm_(grad.t(), psi)  # (H, D)

@@ -30,6 +30,8 @@ class Dropout(nn.Dropout):
     ----------
     p : float, default=0.5
         Probability of zeroing an element.
+    inplace : bool, default=False
+        As in :class:`torch.nn.Dropout`; only used while unseeded.
 
     Examples
     --------
@@ -42,8 +44,8 @@ class Dropout(nn.Dropout):
     True
     """
 
-    def __init__(self, p: float = 0.5) -> None:
-        super().__init__(p)
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__(p, inplace)
         self.seed: int | None = None
         self._generator: torch.Generator | None = None
         self._pending_state: torch.Tensor | None = None
@@ -61,7 +63,7 @@ class Dropout(nn.Dropout):
             g = torch.Generator(device=device).manual_seed(self.seed)
             state = self._pending_state
             if state is not None and state.numel() == g.get_state().numel():
-                g.set_state(state)  # a restored stream, from the same device type
+                g.set_state(state.cpu())  # a restored stream, same device type
             self._generator, self._pending_state = g, None
         return g
 
@@ -87,9 +89,25 @@ class Dropout(nn.Dropout):
 
     def set_extra_state(self, extra: dict) -> None:
         """Restore the seed and the stream from :meth:`get_extra_state`."""
+        state = extra["state"]
+        # load_state_dict with map_location="cuda" moves it to the GPU, but
+        # Generator.set_state only takes a CPU byte tensor
         self.seed = extra["seed"]
         self._generator = None
-        self._pending_state = extra["state"]
+        self._pending_state = None if state is None else state.detach().cpu()
+
+    def _load_from_state_dict(
+        self, state_dict, prefix, local_metadata, strict, missing, unexpected, errors
+    ):
+        # parameters saved before this layer had extra state still load: the
+        # layer then keeps the seed it was given
+        key = prefix + "_extra_state"
+        absent = key not in state_dict
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing, unexpected, errors
+        )
+        if absent and key in missing:
+            missing.remove(key)
 
     def __getstate__(self) -> dict:
         # a CUDA generator cannot be unpickled on a CPU-only machine: keep

@@ -20,6 +20,7 @@ from torch import nn
 
 from .attention import AttentionNet
 from .cooperative import CooperativeBlock
+from .dropout import Dropout
 
 __all__ = ["NMCL", "VARIANTS", "mean_log_proba", "symmetric_kl"]
 
@@ -168,7 +169,7 @@ class NMCL(nn.Module):
             self.shared_enhance = nn.Linear(total, hidden_size)  # (H, sum D_h)
             nn.init.xavier_uniform_(self.shared_enhance.weight)
             nn.init.zeros_(self.shared_enhance.bias)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
         if not hosts:
             attention_in = [self.widths[0]]
         elif variant == "I":

@@ -102,12 +102,21 @@ def test_class_scaled_projection_skips_gradients_not_asked_for():
     torch.testing.assert_close(grad, ref)
 
 
-def test_mixed_precision_training_path_matches_transcription():
-    # under autocast the module multiplies the whole psi (B, K, D) by W^T
+def test_mixed_precision_training_path_matches_transcription(monkeypatch):
+    # under autocast the module multiplies the whole psi (B, K, D) by W^T:
+    # the hand-written float32 function is not used
+    calls = []
+    apply = ClassScaledProjection.apply
+    monkeypatch.setattr(
+        ClassScaledProjection, "apply", lambda *a: calls.append(1) or apply(*a)
+    )
     net = _make_net()
     x_hat = _inputs(6)
+    net(x_hat)
+    assert calls == [1]  # float32 training on the CPU takes the function
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = net(x_hat)
+    assert calls == [1]
     torch.testing.assert_close(
         out.float(), _transcription(net, x_hat), rtol=0.05, atol=0.05
     )
@@ -246,3 +255,16 @@ def test_class_weights_are_contiguous_so_inference_never_copies_them():
         net(_inputs(3))
     cached = net._cache[1]
     assert cached.reshape(K * H, D).data_ptr() == cached.data_ptr()  # a view
+
+
+def test_class_scaled_projection_takes_an_empty_batch():
+    # a process's shard of a short last batch can be empty
+    x = torch.randn(0, 6, requires_grad=True)
+    omega = torch.randn(6, 3, requires_grad=True)
+    w = torch.randn(2, 6, requires_grad=True)
+    out = ClassScaledProjection.apply(x, omega, w)
+    assert out.shape == (0, 3, 2)
+    out.sum().backward()
+    assert x.grad.shape == (0, 6)
+    assert torch.equal(omega.grad, torch.zeros_like(omega))
+    assert torch.equal(w.grad, torch.zeros_like(w))

@@ -92,3 +92,45 @@ def test_seed_dropout_gives_layers_distinct_reproducible_seeds():
     assert a[0].seed != a[2].seed
     seed_dropout(b, 11)
     assert b[0].seed != a[0].seed
+
+
+def _all_modules():
+    from skcoop.nn import NMCL, AttentionNet, EarlyFusionNet, LateFusionNet
+
+    nets = [NMCL([5, 3], 4, hidden_size=4, dropout=0.5, variant=v) for v in VARIANTS]
+    nets += [
+        NMCL([5], 4, hidden_size=4, dropout=0.5),
+        AttentionNet(5, 4, 4, dropout=0.5),
+        EarlyFusionNet([5, 3], 4, hidden_size=4, n_layers=2, dropout=0.5),
+        EarlyFusionNet([5, 3], 4, hidden_size=4, attention=True, dropout=0.5),
+        LateFusionNet([5, 3], 4, hidden_size=4, n_layers=[1, 2], dropout=0.5),
+        LateFusionNet([5, 3], 4, hidden_size=4, attention=True, dropout=0.5),
+    ]
+    return nets
+
+
+VARIANTS = ["full", "I", "II", "III", "IV"]
+
+
+@pytest.mark.parametrize("index", range(11))
+def test_every_dropout_layer_of_the_package_is_seedable(index):
+    # Regression: variant III kept a torch.nn.Dropout, which drew from the
+    # process-wide generator: its fits were neither reproducible nor
+    # thread-safe once training ran outside torch.random.fork_rng
+    net = _all_modules()[index]
+    layers = [m for m in net.modules() if isinstance(m, torch.nn.Dropout)]
+    assert layers
+    assert all(isinstance(m, Dropout) for m in layers)
+
+
+def test_parameters_saved_without_dropout_state_still_load():
+    # a state_dict written before the layer had extra state (no key for it)
+    layer = Dropout(0.5)
+    layer.reseed(4)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 3), layer)
+    old = {k: v for k, v in net.state_dict().items() if "_extra_state" not in k}
+    fresh = torch.nn.Sequential(torch.nn.Linear(3, 3), Dropout(0.5))
+    fresh[1].reseed(9)
+    fresh.load_state_dict(old)  # strict: no missing key
+    assert fresh[1].seed == 9
+    torch.testing.assert_close(fresh[0].weight, net[0].weight)
