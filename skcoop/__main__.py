@@ -22,12 +22,12 @@ __all__ = ["main"]
 
 def _demo(args: argparse.Namespace) -> int:
     from skcoop.benchmark import (
-        DEFAULT_GRIDS,
         METHODS,
         format_tables,
         run_benchmark,
         write_results,
     )
+    from skcoop.benchmark._methods import _first_points
     from skcoop.datasets import load_mfeat
 
     X, y = load_mfeat(return_X_y=True)
@@ -44,8 +44,7 @@ def _demo(args: argparse.Namespace) -> int:
         y,
         seeds=args.seeds,
         tables=(2,),
-        # the first point of every default grid: no selection, a short run
-        grids={m: {k: v[:1] for k, v in g.items()} for m, g in DEFAULT_GRIDS.items()},
+        grids=_first_points(),  # one setting per method: no selection
         max_epochs=args.epochs,
         hidden_size=args.hidden_size,
         hgb_max_iter=args.hgb_max_iter,

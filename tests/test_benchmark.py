@@ -223,3 +223,15 @@ def test_demo_prints_table_2_with_every_method(tmp_path, capsys):
     rows = [line.split("|")[1].strip() for line in out.splitlines() if line[:2] == "| "]
     assert rows[1:] == list(benchmark.METHODS)  # header, then one row per method
     assert (tmp_path / "demo_tables.md").exists()
+
+
+def test_first_points_cut_default_and_user_grids_to_one_setting():
+    from skcoop.benchmark._methods import DEFAULT_GRIDS, _first_points
+
+    grids = _first_points({"NMCL": {"lr": [0.05, 0.01]}})
+    assert set(grids) == set(DEFAULT_GRIDS)
+    assert grids["NMCL"] == {"lr": [0.05]}  # the user's grid replaces the default
+    assert grids["LogisticRegression"] == {
+        "C": [DEFAULT_GRIDS["LogisticRegression"]["C"][0]]
+    }
+    assert all(len(v) == 1 for g in grids.values() for v in g.values())

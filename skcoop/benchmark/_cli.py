@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 
 from ._data import load_benchmark_data
-from ._methods import DEFAULT_GRIDS, METHODS
+from ._methods import METHODS, _first_points
 from ._protocol import run_benchmark
 from ._report import format_tables, write_results
 
@@ -93,10 +93,7 @@ def run_from_args(args: argparse.Namespace) -> int:
     seeds, epochs, hidden = args.seeds, args.max_epochs, args.hidden_size
     if args.quick:
         seeds, epochs, hidden = 1, 2, 16
-        grids = {
-            m: {k: v[:1] for k, v in g.items()}
-            for m, g in {**DEFAULT_GRIDS, **grids}.items()
-        }
+        grids = _first_points(grids)
     print(description)
     start = time.perf_counter()
     result = run_benchmark(

@@ -40,6 +40,16 @@ DEFAULT_GRIDS: dict[str, dict[str, list]] = {
 }
 
 
+def _first_points(grids: Mapping[str, Mapping[str, Sequence]] | None = None) -> dict:
+    """Return :data:`DEFAULT_GRIDS`, updated with ``grids``, cut to each first value.
+
+    One setting per method: no selection, the shortest run (``--quick``, the
+    demo).
+    """
+    merged = {**DEFAULT_GRIDS, **(grids or {})}
+    return {m: {k: list(v)[:1] for k, v in g.items()} for m, g in merged.items()}
+
+
 class _ValidationLoss(Callback):
     """Record the loss on a fixed validation set after every epoch.
 
