@@ -8,10 +8,10 @@ import sys
 import time
 from collections.abc import Sequence
 
-from ._data import load_benchmark_data
-from ._methods import METHODS, _first_points
+from ._data import DATA_DIR_ENV, DATASETS, SUITE, load_benchmark_data
+from ._methods import DEFAULT_GRIDS, METHODS, _first_points
 from ._protocol import run_benchmark
-from ._report import format_tables, write_results
+from ._report import format_suite, format_tables, write_results
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +23,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         The parser (or subcommand parser) to extend.
     """
     parser.add_argument(
-        "data", help="'mfeat', 'paper' or a .npz file (arrays per modality + y)"
+        "data",
+        help="'suite' (every data set of the suite, defaults and tuned), "
+        f"one of {list(DATASETS)} or a .npz file (arrays per modality + y)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help=f"folder holding aloi.npz (default: ${DATA_DIR_ENV}, ../shared/data)",
+    )
+    parser.add_argument(
+        "--suite-data",
+        default=",".join(SUITE),
+        help="comma-separated data sets of 'suite'",
+    )
+    parser.add_argument(
+        "--protocols",
+        default="defaults,tuned",
+        help="'suite' protocols: defaults (package defaults, no grid, no "
+        "learning curves, fit times comparable) and tuned (grids on validation)",
     )
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--max-epochs", type=int, default=20)
@@ -88,7 +106,11 @@ def run_from_args(args: argparse.Namespace) -> int:
     status : int
         The exit status, 0 on success.
     """
-    X, y, description = load_benchmark_data(args.data, n_samples=args.n_samples)
+    if args.data == "suite":
+        return _run_suite(args)
+    X, y, description = load_benchmark_data(
+        args.data, n_samples=args.n_samples, data_dir=args.data_dir
+    )
     grids = _parse_grids(args.grid)
     seeds, epochs, hidden = args.seeds, args.max_epochs, args.hidden_size
     if args.quick:
@@ -120,6 +142,57 @@ def run_from_args(args: argparse.Namespace) -> int:
     paths = write_results(result, args.out, prefix=args.prefix)
     print(format_tables(result))
     print(f"{seconds:.0f} s; wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _run_suite(args: argparse.Namespace) -> int:
+    """Run every data set of the suite under each protocol; write suite.md."""
+    from pathlib import Path
+
+    methods = [m for m in args.methods.split(",") if m]
+    protocols = [p for p in args.protocols.split(",") if p]
+    grids = {**DEFAULT_GRIDS, **_parse_grids(args.grid)}
+    results = {}
+    for data in (d for d in args.suite_data.split(",") if d):
+        X, y, description = load_benchmark_data(data, data_dir=args.data_dir)
+        for protocol in protocols:
+            if protocol not in ("defaults", "tuned"):
+                raise SystemExit(f"--protocols: 'defaults' or 'tuned'; got {protocol}")
+            print(f"{description}; protocol {protocol}", flush=True)
+            start = time.perf_counter()
+            result = run_benchmark(
+                X,
+                y,
+                seeds=1 if args.quick else args.seeds,
+                tables=(2,),
+                methods=methods,
+                grids={m: {} for m in methods} if protocol == "defaults" else grids,
+                # package defaults for every neural model's sizes
+                max_epochs=2 if args.quick else None,
+                hidden_size=16 if args.quick else None,
+                batch_size=None,
+                hgb_max_iter=args.hgb_max_iter,
+                device=args.device,
+                learning_curves=protocol == "tuned",
+                progress=not args.no_progress,
+            )
+            seconds = time.perf_counter() - start
+            result.config.update(
+                {
+                    "data": description,
+                    "protocol": protocol,
+                    "wall_seconds": seconds,
+                    "command": sys.argv,
+                }
+            )
+            write_results(result, args.out, prefix=f"{args.prefix}{data}_{protocol}_")
+            results[data, protocol] = result
+            print(format_tables(result), flush=True)
+    text = format_suite(results)
+    path = Path(args.out) / f"{args.prefix}suite.md"
+    path.write_text(text, encoding="utf-8")
+    print(text)
+    print(f"wrote {path}")
     return 0
 
 

@@ -17,16 +17,129 @@ PAPER_DATA: dict = {
     "missing_rate": {"acoustic": 0.01, "textual": 0.09},
 }
 
+#: The suite's generated data (issue 10). These settings were fixed on
+#: 2026-12-02, before any method was run on either data set, and are not to
+#: be changed after seeing results: the same widths, factors and separation
+#: for both, which differ only in ``structure``.
+SUITE_GENERATED: dict = {
+    "n_samples": 4000,
+    "n_classes": 10,
+    "n_features": {"visual": 256, "acoustic": 64, "textual": 32},
+    "n_shared": 8,
+    "n_specific": 4,
+    "n_nuisance": 4,
+    "class_sep": 0.75,
+    "noise": 1.0,
+}
+
+#: Number of ALOI objects drawn for the ``"aloi100"`` data, and their seed.
+ALOI_SUBSET = (100, 0)
+
+#: Environment variable naming the folder that holds ``aloi.npz``.
+DATA_DIR_ENV = "SKCOOP_DATA_DIR"
+
+
+def find_data_file(filename: str, data_dir: str | os.PathLike | None = None) -> Path:
+    """Return the path of a data file that is not bundled with the package.
+
+    Parameters
+    ----------
+    filename : str
+        The file's name, for example ``"aloi.npz"``.
+    data_dir : str or path-like, default=None
+        The folder to look in. ``None`` reads the environment variable
+        ``SKCOOP_DATA_DIR``, then tries ``../shared/data`` and ``data``
+        relative to the working directory.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The existing file.
+
+    Raises
+    ------
+    FileNotFoundError
+        When no candidate folder holds the file; the message lists them.
+    """
+    if data_dir is not None:
+        candidates = [Path(data_dir)]
+    elif os.environ.get(DATA_DIR_ENV):
+        candidates = [Path(os.environ[DATA_DIR_ENV])]
+    else:
+        candidates = [Path("../shared/data"), Path("data")]
+    for folder in candidates:
+        if (folder / filename).is_file():
+            return folder / filename
+    raise FileNotFoundError(
+        f"{filename} was not found in {[str(c) for c in candidates]}. Set "
+        f"{DATA_DIR_ENV} to the folder that holds it or pass --data-dir."
+    )
+
+
+def load_aloi(
+    n_objects: int | None = None,
+    *,
+    random_state: int = 0,
+    data_dir: str | os.PathLike | None = None,
+) -> tuple[SliceDict, np.ndarray]:
+    """Return the ALOI object images as four feature views (not bundled).
+
+    Parameters
+    ----------
+    n_objects : int or None, default=None
+        Keep the images of this many objects, drawn without replacement from
+        ``random_state``; ``None`` keeps all 1,000.
+    random_state : int, default=0
+        Seed of the draw of objects.
+    data_dir : str or path-like, default=None
+        Folder holding ``aloi.npz``; see :func:`find_data_file`.
+
+    Returns
+    -------
+    X : SliceDict of ndarray of shape (n_samples, n_features_m)
+        The views ``rgb27``, ``rgb64``, ``haralick`` and ``hsb27`` (float32).
+    y : ndarray of shape (n_samples,)
+        Object ids.
+    """
+    path = find_data_file("aloi.npz", data_dir)
+    views = ("rgb27", "rgb64", "haralick", "hsb27")
+    with np.load(path, allow_pickle=False) as npz:
+        y = npz["y"]
+        keep = slice(None)
+        if n_objects is not None:
+            rng = np.random.default_rng(random_state)
+            objects = rng.choice(np.unique(y), size=n_objects, replace=False)
+            keep = np.flatnonzero(np.isin(y, objects))
+        X = SliceDict(**{v: np.asarray(npz[v][keep], dtype=np.float32) for v in views})
+        y = np.asarray(y[keep])
+    return X, y
+
+
+#: Names :func:`load_benchmark_data` knows, beside paths of ``.npz`` files.
+DATASETS = ("mfeat", "aloi100", "aloi", "gen-linear", "gen-nonlinear", "paper")
+
+#: The data sets of ``python -m skcoop benchmark suite`` (issue 10).
+SUITE = ("mfeat", "aloi100", "gen-linear", "gen-nonlinear")
+
 
 def load_benchmark_data(
-    name: str | os.PathLike, *, n_samples: int = 3000, random_state: int = 0
+    name: str | os.PathLike,
+    *,
+    n_samples: int = 3000,
+    random_state: int = 0,
+    data_dir: str | os.PathLike | None = None,
 ) -> tuple[SliceDict, np.ndarray, str]:
     """Return a benchmark dataset as modalities, labels and a description.
 
     Parameters
     ----------
     name : str or path-like
-        ``"mfeat"`` (the bundled six-view digits), ``"paper"`` (data shaped
+        ``"mfeat"`` (the bundled six-view digits), ``"aloi100"`` (100 ALOI
+        objects drawn with seed 0, about 11,000 images, four views; needs
+        ``aloi.npz``, see :func:`load_aloi`), ``"aloi"`` (all 1,000 objects),
+        ``"gen-linear"`` and ``"gen-nonlinear"`` (generated data of the
+        suite, :data:`SUITE_GENERATED`, with ``structure`` linear or
+        nonlinear, seeded by ``random_state``), ``"paper"`` (data shaped
         like the paper's, from
         :func:`~skcoop.datasets.make_multimodal_classification`: widths
         2048/200/100, 188 Zipf-distributed classes, 1% of the acoustic and
@@ -35,7 +148,9 @@ def load_benchmark_data(
     n_samples : int, default=3000
         Number of samples of the ``"paper"`` data.
     random_state : int, default=0
-        Seed of the ``"paper"`` data.
+        Seed of the ``"paper"`` and generated data.
+    data_dir : str or path-like, default=None
+        Folder holding ``aloi.npz``; see :func:`find_data_file`.
 
     Returns
     -------
@@ -63,6 +178,18 @@ def load_benchmark_data(
     if str(name) == "mfeat":
         X, y = load_mfeat(return_X_y=True)
         label = "mfeat"
+    elif str(name) in ("aloi", "aloi100"):
+        n_objects, seed = ALOI_SUBSET if str(name) == "aloi100" else (None, 0)
+        X, y = load_aloi(n_objects, random_state=seed, data_dir=data_dir)
+        label = str(name)
+    elif str(name) in ("gen-linear", "gen-nonlinear"):
+        X, y = make_multimodal_classification(
+            dtype=np.float32,
+            structure=str(name).removeprefix("gen-"),
+            random_state=random_state,
+            **SUITE_GENERATED,
+        )
+        label = f"{name} (random_state={random_state})"
     elif str(name) == "paper":
         X, y = make_multimodal_classification(
             n_samples, dtype=np.float32, random_state=random_state, **PAPER_DATA
@@ -72,8 +199,8 @@ def load_benchmark_data(
         path = Path(name)
         if path.suffix != ".npz":
             raise ValueError(
-                f"Benchmark data must be 'mfeat', 'paper' or an .npz file with one "
-                f"2-D array per modality and a 1-D array 'y'; got {str(name)!r}."
+                f"Benchmark data must be one of {list(DATASETS)} or an .npz file with "
+                f"one 2-D array per modality and a 1-D array 'y'; got {str(name)!r}."
             )
         with np.load(path, allow_pickle=False) as npz:
             if "y" not in npz.files:

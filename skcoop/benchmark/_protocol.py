@@ -88,14 +88,15 @@ def run_benchmark(
     tables: Sequence[int] = (2, 3, 4, 5),
     methods: Sequence[str] = METHODS,
     grids: Mapping[str, Mapping[str, Sequence]] | None = None,
-    max_epochs: int = 20,
-    hidden_size: int = 64,
-    batch_size: int = 128,
+    max_epochs: int | None = 20,
+    hidden_size: int | None = 64,
+    batch_size: int | None = 128,
     hgb_max_iter: int = 100,
     subset_modalities: Sequence[str] | None = None,
     train_size: float = 0.6,
     valid_size: float = 0.2,
     device: str = "cpu",
+    learning_curves: bool = True,
     progress: bool = True,
 ) -> BenchmarkResult:
     """Run the paper's protocol (Tables 2-5) over several seeds.
@@ -117,12 +118,14 @@ def run_benchmark(
     grids : mapping, default=None
         Hyperparameter grids per method, replacing :data:`DEFAULT_GRIDS`
         entries.
-    max_epochs : int, default=20
-        Epochs of every neural model.
-    hidden_size : int, default=64
-        Hidden size of every neural model.
-    batch_size : int, default=128
-        Mini-batch size of every neural model.
+    max_epochs : int or None, default=20
+        Epochs of every neural model; None keeps each estimator's default.
+    hidden_size : int or None, default=64
+        Hidden size of every neural model; None keeps each estimator's
+        default.
+    batch_size : int or None, default=128
+        Mini-batch size of every neural model; None keeps each estimator's
+        default.
     hgb_max_iter : int, default=100
         Boosting iterations of the gradient-boosted baseline.
     subset_modalities : sequence of str, default=None
@@ -134,6 +137,11 @@ def run_benchmark(
         Fractions of the training and validation splits; the rest is test.
     device : str, default="cpu"
         Torch device of the neural models.
+    learning_curves : bool, default=True
+        Record every neural model's loss on the validation split after each
+        epoch (the learning-curve figure). It costs one pass over the
+        validation split per epoch, so the fit times of a run without it are
+        the ones to compare.
     progress : bool, default=True
         Show a tqdm progress bar over the fits.
 
@@ -245,7 +253,7 @@ def run_benchmark(
         nmcl = None
         for method in methods:
             start = time.perf_counter()
-            cb = callbacks(names) if method in _NEURAL else None
+            cb = callbacks(names) if method in _NEURAL and learning_curves else None
             params, est, score = select_hyperparameters(
                 lambda p, method=method, cb=cb, seed=seed: _make_estimator(
                     method,
@@ -275,7 +283,7 @@ def run_benchmark(
                 nmcl = (params, est, score, seconds, proba)
             if seed == 0:
                 curves["roc"][method] = (y[test], proba)
-                if method in _NEURAL:
+                if method in _NEURAL and learning_curves:
                     history = est.history_
                     curves["loss"][method] = (
                         list(history[:, "train_loss"]),
@@ -308,7 +316,11 @@ def run_benchmark(
                 est, seconds, proba = nmcl_est, nmcl_seconds, nmcl_proba
             else:
                 est = _make_estimator(
-                    "NMCL", nmcl_params, fixed, seed, callbacks(subset)
+                    "NMCL",
+                    nmcl_params,
+                    fixed,
+                    seed,
+                    callbacks(subset) if learning_curves else None,
                 )
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", category=UserWarning)

@@ -195,3 +195,96 @@ def _plot(result: BenchmarkResult, out: Path, prefix: str) -> list[Path]:
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+#: The suite's goals (issue 10): NMCL with defaults against the best fusion
+#: baseline and the best of the other baselines, in macro-F1 points.
+SUITE_MARGINS = {"fusion": 0.5, "other": 1.0}
+_FUSION = ("EarlyFusion", "LateFusion")
+_OTHER = ("LogisticRegression", "HistGradientBoosting", "MLPClassifier")
+
+
+def format_suite(results: dict) -> str:
+    """Return the suite's Markdown tables: every data set, both protocols.
+
+    Parameters
+    ----------
+    results : dict of (str, str) to BenchmarkResult
+        The result of each (data set, protocol) pair, protocol ``"defaults"``
+        or ``"tuned"``.
+
+    Returns
+    -------
+    text : str
+        One table per data set: test macro-F1 (mean +- std over seeds) under
+        each protocol, the fit time under the defaults protocol and its ratio
+        to EarlyFusion's, then the goals of the defaults protocol and the
+        paired test (``scipy.stats.ttest_rel``, two-sided, test macro-F1
+        over seeds) of NMCL against the best other method under each
+        protocol.
+    """
+    from scipy.stats import ttest_rel
+
+    lines = []
+    for data in dict.fromkeys(d for d, _ in results):
+        protocols = [p for p in ("defaults", "tuned") if (data, p) in results]
+        first = results[data, protocols[0]]
+        lines += [
+            f"### {first.config.get('data', data)}",
+            "",
+            "| method | "
+            + " | ".join(f"macro-F1 {p} (%)" for p in protocols)
+            + " | fit s (defaults) | fit / EarlyFusion |",
+            "|---" * (len(protocols) + 3) + "|",
+        ]
+        by = {
+            p: {r["method"]: r for r in results[data, p].tables["table2"]}
+            for p in protocols
+        }
+        defaults = by.get("defaults", {})
+        ef_time = defaults.get("EarlyFusion", {}).get("fit_seconds_mean", math.nan)
+        for method in dict.fromkeys(m for p in protocols for m in by[p]):
+            cells = [
+                _pm(by[p][method]["macro_f1_mean"], by[p][method]["macro_f1_std"])
+                if method in by[p]
+                else ""
+                for p in protocols
+            ]
+            fit = defaults.get(method, {}).get("fit_seconds_mean", math.nan)
+            cells += [f"{fit:.1f}", f"{fit / ef_time:.1f}"]
+            lines.append(f"| {method} | " + " | ".join(cells) + " |")
+        lines.append("")
+        for p in protocols:
+            records = [r for r in results[data, p].records if r["table"] == "table2"]
+            scores = {}
+            for r in sorted(records, key=lambda r: r["seed"]):
+                scores.setdefault(r["method"], []).append(100 * r["macro_f1"])
+            if "NMCL" not in scores:
+                continue
+            nmcl = np.array(scores.pop("NMCL"))
+            if p == "defaults":
+                for group, margin in SUITE_MARGINS.items():
+                    names = _FUSION if group == "fusion" else _OTHER
+                    present = [m for m in names if m in scores]
+                    if not present:
+                        continue
+                    best = max(present, key=lambda m: np.mean(scores[m]))
+                    gap = float(nmcl.mean() - np.mean(scores[best]))
+                    verdict = "met" if gap >= -margin else "**missed**"
+                    lines.append(
+                        f"- defaults: NMCL - {best} = {gap:+.2f} points "
+                        f"(goal >= -{margin}): {verdict}"
+                    )
+            if scores:
+                best = max(scores, key=lambda m: np.mean(scores[m]))
+                other = np.array(scores[best])
+                p_value = math.nan
+                if len(nmcl) > 1 and not np.allclose(nmcl, other):
+                    p_value = float(ttest_rel(nmcl, other).pvalue)
+                lines.append(
+                    f"- {p}: NMCL - best other ({best}) = "
+                    f"{float((nmcl - other).mean()):+.2f} points, paired t-test "
+                    f"p = {p_value:.3f} over {len(nmcl)} seed(s)"
+                )
+        lines.append("")
+    return "\n".join(lines)

@@ -10,6 +10,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     Interval,
     InvalidParameterError,
+    StrOptions,
     validate_params,
 )
 from skorch.helper import SliceDict
@@ -131,6 +132,7 @@ def _missing_mask(
         "class_sep": [Interval(Real, 0, None, closed="left")],
         "noise": [Interval(Real, 0, None, closed="left"), Mapping],
         "missing_rate": [None, Interval(Real, 0, 1, closed="left"), Mapping],
+        "structure": [StrOptions({"linear", "nonlinear"})],
         "shuffle": ["boolean"],
         "dtype": "no_validation",
         "random_state": ["random_state"],
@@ -149,6 +151,7 @@ def make_multimodal_classification(
     class_sep: float = 0.5,
     noise: float | Mapping[str, float] = 1.0,
     missing_rate: float | Mapping[str, float] | None = None,
+    structure: str = "linear",
     shuffle: bool = True,
     dtype=np.float64,
     random_state=None,
@@ -200,6 +203,18 @@ def make_multimodal_classification(
         modality (absent names get 0). No sample misses every modality, so
         the rates must satisfy ``sum_m r_m <= M - 1`` (no missing data with
         a single modality). None means no missing data.
+    structure : {"linear", "nonlinear"}, default="linear"
+        How the class reaches the modalities. ``"linear"``: each latent
+        factor is its class centroid plus noise, so the class-conditional
+        blocks are Gaussians with a shared covariance and the Bayes-optimal
+        classifier of the concatenation is linear. ``"nonlinear"``: the
+        specific factors of every modality carry their class centroid
+        multiplied by a sign that the *shared* factors decide,
+        ``u_i^(m) = s_i nu_{y_i}^(m) + eta_i^(m)`` with
+        ``s_i = sign(a^T z_i)`` for one random direction ``a``: reading a
+        modality's complementary signal needs the consistent signal, which
+        every modality sees only noisily and which is best estimated from
+        all of them together (see Notes).
     shuffle : bool, default=True
         Shuffle the samples. If False, they are sorted by class.
     dtype : {np.float64, np.float32}, default=np.float64
@@ -273,9 +288,28 @@ def make_multimodal_classification(
     one of its blocks with a random sample that keeps another block
     observed, which leaves the per-modality counts exact.
 
+    Nonlinear structure (``structure="nonlinear"``): the shared factors are
+    as above, but each specific factor is
+    :math:`u_i^{(m)} = s_i \nu_{y_i}^{(m)} + \eta_i^{(m)}` with
+    :math:`s_i = \operatorname{sign}(a^\top z_i)` and
+    :math:`a \sim N(0, I_S)` drawn once. The class-conditional mean of
+    :math:`u^{(m)}` shrinks by the factor :math:`E[s_i \mid y_i]`, so a
+    linear model of the concatenation recovers the shared signal but little
+    of the specific one; the Bayes-optimal classifier has to estimate the
+    sign :math:`s_i` from the shared part of *all* modalities (each sees
+    :math:`z_i` through its own loading and noise) and read every
+    modality's specific factors with that sign: a product of a consistent
+    and a complementary quantity, across modalities. No single modality
+    reaches it (it lacks the others' specific factors) and no linear model
+    of the concatenation does (the sign enters multiplicatively). The
+    loadings stay linear, so any difference between methods on these data
+    comes from that interaction. The benchmark's settings for these data
+    were fixed before any method was run on them (``docs/benchmarks.md``).
+
     The random draws, in order: centroids, labels (shuffle), shared
-    factors, then per modality the loading matrix, specific and nuisance
-    factors and noise, then the missing mask; all come from one
+    factors, the sign direction ``a`` (nonlinear structure only), then per
+    modality the loading matrix, specific and nuisance factors and noise,
+    then the missing mask; all come from one
     :class:`numpy.random.Generator` seeded from ``random_state``.
 
     Examples
@@ -358,6 +392,16 @@ def make_multimodal_classification(
     if shuffle:
         y = rng.permutation(y)
     z = shared_centroids[y] + rng.standard_normal((n_samples, n_shared))  # (n, S)
+    sign = np.ones((n_samples, 1))  # (n, 1); s_i of the nonlinear structure
+    if structure == "nonlinear":
+        if n_shared == 0 or not any(specific.values()):
+            raise ValueError(
+                "structure='nonlinear' lets the shared factors decide the sign of "
+                f"the specific ones; it needs n_shared >= 1 (got {n_shared}) and "
+                f"n_specific >= 1 for some modality (got {specific})."
+            )
+        direction = rng.standard_normal(n_shared)  # a (S,)
+        sign = np.where(z @ direction >= 0, 1.0, -1.0)[:, None]  # (n, 1)
 
     blocks = {}
     for name in names:
@@ -365,7 +409,7 @@ def make_multimodal_classification(
         loading = rng.standard_normal((n_latent, widths[name])) / np.sqrt(
             max(n_latent, 1)
         )  # W^(m) (S + P_m + Q, D_m)
-        u = specific_centroids[name][y] + rng.standard_normal(
+        u = sign * specific_centroids[name][y] + rng.standard_normal(
             (n_samples, specific[name])
         )  # (n, P_m)
         v = rng.standard_normal((n_samples, n_nuisance))  # (n, Q)

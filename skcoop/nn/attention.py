@@ -20,6 +20,14 @@ product. At inference the class-scaled weights ``W diag(Omega[:, j])`` do
 not depend on the input (paper Sec. 3.4), so they are computed once, cached
 until a parameter changes, and the network is one dense product of ``x_hat``
 with them. Measured in ``docs/benchmarks/speed.md``.
+
+A low-rank memory (``memory_rank=R``) writes ``Omega = 1 + A C`` with
+``A`` of shape ``(D, R)`` and ``C`` of shape ``(R, K)``, ``C`` starting at
+zero so that ``Omega`` starts at 1 as the full memory does. Then
+``W (Omega[:, j] * x_hat) = W x_hat + sum_r C[r, j] W (A[:, r] * x_hat)``:
+``(R + 1) * D * H + K * R * H`` multiply-adds per sample instead of
+``K * D * H``, the difference between minutes and hours at 100 or 1,000
+classes. The paper's memory is the full one (``memory_rank=None``).
 """
 
 from __future__ import annotations
@@ -121,12 +129,26 @@ class AttentionNet(nn.Module):
         Width ``H`` of the per-class hidden vector ``theta_j``.
     dropout : float, default=0.0
         Dropout on ``theta`` (a hidden layer).
+    memory_rank : int or None, default=None
+        ``None`` learns the full memory ``Omega`` of shape ``(D, K)`` (the
+        paper). An int ``R`` learns ``Omega = 1 + A C`` of rank ``R`` above
+        the all-ones start, which costs ``(R + 1) D H + K R H`` instead of
+        ``K D H`` per sample (see the module's docstring).
+
+    Attributes
+    ----------
+    omega : torch.Tensor of shape (D, K)
+        The memory matrix: a parameter for the full memory, computed from
+        ``memory_basis`` ``A`` (D, R) and ``memory_coef`` ``C`` (R, K) for
+        the low-rank one.
 
     Notes
     -----
     ``Omega`` starts at 1, so that the attention starts as the identity and
     the network starts as a plain one-hidden-layer classifier (the paper
-    leaves its initialisation open; PAPER-NOTES item 4).
+    leaves its initialisation open; PAPER-NOTES item 4). The low-rank
+    memory's basis ``A`` is drawn from a standard normal and its
+    coefficients ``C`` start at 0.
 
     Examples
     --------
@@ -138,18 +160,39 @@ class AttentionNet(nn.Module):
     """
 
     def __init__(
-        self, in_features: int, n_classes: int, hidden_size: int, dropout: float = 0.0
+        self,
+        in_features: int,
+        n_classes: int,
+        hidden_size: int,
+        dropout: float = 0.0,
+        memory_rank: int | None = None,
     ) -> None:
         super().__init__()
-        self.omega = nn.Parameter(torch.ones(in_features, n_classes))  # Omega (D, K)
+        self.memory_rank = memory_rank
+        if memory_rank is None:
+            self.omega = nn.Parameter(torch.ones(in_features, n_classes))  # (D, K)
         self.proj = nn.Linear(in_features, hidden_size)  # W (H, D), b (H,)
         self.z = nn.Parameter(torch.empty(n_classes, hidden_size))  # z_j rows (K, H)
         nn.init.xavier_uniform_(self.proj.weight)
         nn.init.zeros_(self.proj.bias)
         nn.init.xavier_uniform_(self.z)
+        if memory_rank is not None:
+            # drawn after the full memory's parameters, so that memory_rank=None
+            # keeps the random stream (and the weights) of earlier versions
+            self.memory_basis = nn.Parameter(
+                torch.randn(in_features, memory_rank)
+            )  # A (D, R)
+            self.memory_coef = nn.Parameter(
+                torch.zeros(memory_rank, n_classes)
+            )  # C (R, K)
         self.dropout = Dropout(dropout)
         # ((Omega, W) the cache was built from, class-scaled weights)
         self._cache: tuple[tuple, torch.Tensor] | None = None
+
+    def __getattr__(self, name: str):
+        if name == "omega" and self.__dict__.get("memory_rank") is not None:
+            return 1.0 + self.memory_basis @ self.memory_coef  # (D, K)
+        return super().__getattr__(name)
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -209,7 +252,15 @@ class AttentionNet(nn.Module):
         """
         n_classes, hidden_size = self.z.shape
         device = x_hat.device.type
-        if not (self.training or torch.is_grad_enabled()):
+        if self.memory_rank is not None:
+            weight = self.proj.weight  # W (H, D)
+            base = x_hat @ weight.t()  # (B, H); W x_hat
+            scaled = x_hat.unsqueeze(1) * self.memory_basis.t()  # (B, R, D)
+            per_rank = scaled @ weight.t()  # (B, R, H); W (A[:, r] * x_hat)
+            pre = base.unsqueeze(1) + torch.einsum(
+                "brh,rk->bkh", per_rank, self.memory_coef
+            )  # (B, K, H)
+        elif not (self.training or torch.is_grad_enabled()):
             weights = self._inference_weights()  # (K, H, D), cached
             pre = x_hat @ weights.reshape(n_classes * hidden_size, -1).t()  # (B, K*H)
             pre = pre.view(-1, n_classes, hidden_size)  # (B, K, H)
