@@ -167,7 +167,7 @@ class EarlyFusion(NeuralClassifierMixin):
             "widths": tuple(widths),
             "n_classes": n_classes,
             "hidden_size": self.hidden_size,
-            "n_layers": self.n_layers,
+            "n_layers": None if self.attention else self.n_layers,
             "attention": self.attention,
             "dropout": self.dropout,
         }
@@ -352,11 +352,12 @@ class LateFusion(NeuralClassifierMixin):
         return [int(d) for d in depths]
 
     def _module_params(self, widths, n_classes):
+        depths = self._depths()  # checked even with attention, which has no depth
         return LateFusionNet, {
             "widths": tuple(widths),
             "n_classes": n_classes,
             "hidden_size": self.hidden_size,
-            "n_layers": tuple(self._depths()),
+            "n_layers": None if self.attention else tuple(depths),
             "attention": self.attention,
             "dropout": self.dropout,
         }

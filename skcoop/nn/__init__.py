@@ -7,7 +7,7 @@ PyTorch training loop.
 from .attention import AttentionNet
 from .cooperative import CooperativeBlock, RelationScore, SmoothGate
 from .dropout import Dropout, seed_dropout
-from .fusion import EarlyFusionNet, LateFusionNet, MLPClassifierNet
+from .fusion import EarlyFusionNet, FeedForwardNet, LateFusionNet
 from .nmcl import NMCL, mean_log_proba, symmetric_kl
 
 __all__ = [
@@ -16,8 +16,8 @@ __all__ = [
     "CooperativeBlock",
     "Dropout",
     "EarlyFusionNet",
+    "FeedForwardNet",
     "LateFusionNet",
-    "MLPClassifierNet",
     "RelationScore",
     "SmoothGate",
     "mean_log_proba",

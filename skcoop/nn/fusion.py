@@ -1,11 +1,12 @@
 """The baselines' networks: early and late fusion, with or without attention.
 
 Both return ``(log_proba, penalty)`` like :class:`~skcoop.nn.NMCL`, with a
-zero penalty, so one training path serves every neural estimator. With
-``attention=True`` the classifier on a vector is NMCL's attention network
-(Eq. 15-17) instead of a stack of fully connected layers: the paper's
-Early+Att and Late+Att baselines (Sec. 5.1.2). Shapes: ``B`` batch, ``M``
-modalities, ``K`` classes, ``H`` hidden size.
+zero penalty, so one training path serves every neural estimator. The
+classifier on a vector is either a :class:`FeedForwardNet` (``n_layers``
+fully connected hidden layers) or, with ``attention=True``, NMCL's
+:class:`~skcoop.nn.AttentionNet` (Eq. 15-17, one per-class hidden layer):
+the paper's Early+Att and Late+Att baselines (Sec. 5.1.2). Shapes: ``B``
+batch, ``M`` modalities, ``D`` features, ``K`` classes, ``H`` hidden size.
 """
 
 from __future__ import annotations
@@ -19,36 +20,38 @@ from .attention import AttentionNet
 from .dropout import Dropout
 from .nmcl import mean_log_proba
 
-__all__ = ["EarlyFusionNet", "LateFusionNet", "MLPClassifierNet"]
+__all__ = ["EarlyFusionNet", "FeedForwardNet", "LateFusionNet"]
 
 
-class MLPClassifierNet(nn.Module):
-    """Fully connected classifier, or the attention network, on one vector.
+class FeedForwardNet(nn.Module):
+    """Fully connected classifier on one vector.
+
+    ``n_layers`` hidden layers (linear, ReLU, dropout) of width
+    ``hidden_size``, then a linear layer to the class logits; Xavier-uniform
+    weights and zero biases.
 
     Parameters
     ----------
     in_features : int
-        Width of the input vector.
+        Width ``D`` of the input vector.
     n_classes : int
         Number of classes ``K``.
     hidden_size : int
-        Width of every hidden layer.
+        Width ``H`` of every hidden layer.
     n_layers : int
-        Number of hidden layers (ReLU, dropout) before the linear output;
-        unused with ``attention=True``.
-    attention : bool
-        Use :class:`~skcoop.nn.AttentionNet` (one per-class hidden layer)
-        on the input instead of the fully connected stack.
-    dropout : float
-        Dropout on every hidden layer.
+        Number of hidden layers; 0 gives a linear classifier.
+    dropout : float, default=0.0
+        Dropout after every hidden layer.
+
+    See Also
+    --------
+    AttentionNet : The classifier the ``attention=True`` baselines use instead.
 
     Examples
     --------
     >>> import torch
-    >>> from skcoop.nn import MLPClassifierNet
-    >>> net = MLPClassifierNet(
-    ...     5, 3, hidden_size=8, n_layers=2, attention=False, dropout=0.0
-    ... )
+    >>> from skcoop.nn import FeedForwardNet
+    >>> net = FeedForwardNet(5, 3, hidden_size=8, n_layers=2)
     >>> net(torch.randn(4, 5)).shape
     torch.Size([4, 3])
     """
@@ -59,17 +62,13 @@ class MLPClassifierNet(nn.Module):
         n_classes: int,
         hidden_size: int,
         n_layers: int,
-        attention: bool,
-        dropout: float,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        if attention:
-            self.net = AttentionNet(in_features, n_classes, hidden_size, dropout)
-            return
         layers: list[nn.Module] = []
         width = in_features
         for _ in range(n_layers):
-            linear = nn.Linear(width, hidden_size)  # (H, D_in)
+            linear = nn.Linear(width, hidden_size)  # (H, D) first, then (H, H)
             layers += [linear, nn.ReLU(), Dropout(dropout)]
             width = hidden_size
         layers.append(nn.Linear(width, n_classes))  # (K, H)
@@ -77,14 +76,14 @@ class MLPClassifierNet(nn.Module):
             if isinstance(layer, nn.Linear):
                 nn.init.xavier_uniform_(layer.weight)
                 nn.init.zeros_(layer.bias)
-        self.net = nn.Sequential(*layers)
+        self.layers = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return class logits.
 
         Parameters
         ----------
-        x : torch.Tensor of shape (B, D_in)
+        x : torch.Tensor of shape (B, D)
             Input vectors.
 
         Returns
@@ -92,7 +91,32 @@ class MLPClassifierNet(nn.Module):
         logits : torch.Tensor of shape (B, K)
             Unnormalised class scores.
         """
-        return self.net(x)  # (B, K)
+        return self.layers(x)  # (B, K)
+
+
+def _check_n_layers(n_layers, attention: bool) -> None:
+    """Refuse a depth for the attention network, which has a fixed one."""
+    if attention and n_layers is not None:
+        raise ValueError(
+            f"n_layers={n_layers!r} sets the depth of the fully connected "
+            "classifier, but attention=True classifies with the attention "
+            "network, which has one hidden layer of its own; leave "
+            "n_layers=None with attention=True."
+        )
+
+
+def _classifier(
+    in_features: int,
+    n_classes: int,
+    hidden_size: int,
+    depth: int,
+    attention: bool,
+    dropout: float,
+) -> nn.Module:
+    """Return an AttentionNet, or a FeedForwardNet of ``depth`` hidden layers."""
+    if attention:  # depth was checked unset by _check_n_layers
+        return AttentionNet(in_features, n_classes, hidden_size, dropout)
+    return FeedForwardNet(in_features, n_classes, hidden_size, depth, dropout)
 
 
 class EarlyFusionNet(nn.Module):
@@ -106,10 +130,11 @@ class EarlyFusionNet(nn.Module):
         Number of classes ``K``.
     hidden_size : int, default=256
         Width of the hidden layers.
-    n_layers : int, default=3
-        Number of hidden layers (the paper uses three).
+    n_layers : int or None, default=None
+        Hidden layers of the :class:`FeedForwardNet`; ``None`` gives 3 (the
+        paper's). Must be None with ``attention=True``.
     attention : bool, default=False
-        Classify with the attention network (Early+Att).
+        Classify with an :class:`AttentionNet` instead (Early+Att).
     dropout : float, default=0.0
         Dropout on every hidden layer.
 
@@ -128,13 +153,15 @@ class EarlyFusionNet(nn.Module):
         widths: Sequence[int],
         n_classes: int,
         hidden_size: int = 256,
-        n_layers: int = 3,
+        n_layers: int | None = None,
         attention: bool = False,
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
-        self.classifier = MLPClassifierNet(
-            sum(widths), n_classes, hidden_size, n_layers, attention, dropout
+        _check_n_layers(n_layers, attention)
+        depth = 3 if n_layers is None else n_layers
+        self.classifier = _classifier(  # on (B, D), D = sum(widths)
+            sum(widths), n_classes, hidden_size, depth, attention, dropout
         )
 
     def forward(self, xs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -168,10 +195,12 @@ class LateFusionNet(nn.Module):
         Number of classes ``K``.
     hidden_size : int, default=256
         Width of the hidden layers.
-    n_layers : sequence of int, default=None
-        Hidden layers of each modality's network; ``None`` gives 2 each.
+    n_layers : sequence of int or None, default=None
+        Hidden layers of each modality's :class:`FeedForwardNet`; ``None``
+        gives 2 each. Must be None with ``attention=True``.
     attention : bool, default=False
-        Classify each modality with the attention network (Late+Att).
+        Classify each modality with an :class:`AttentionNet` instead
+        (Late+Att).
     dropout : float, default=0.0
         Dropout on every hidden layer.
 
@@ -194,9 +223,10 @@ class LateFusionNet(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
+        _check_n_layers(n_layers, attention)
         depths = [2] * len(widths) if n_layers is None else list(n_layers)
-        self.classifiers = nn.ModuleList(
-            MLPClassifierNet(w, n_classes, hidden_size, d, attention, dropout)
+        self.classifiers = nn.ModuleList(  # one on (B, D_m) per modality
+            _classifier(w, n_classes, hidden_size, d, attention, dropout)
             for w, d in zip(widths, depths, strict=True)
         )
 

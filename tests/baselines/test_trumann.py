@@ -87,8 +87,8 @@ def test_fitted_attributes_shapes(fitted):
     r = fitted.n_components_
     assert r == 12
     assert fitted.modality_names_ == ["audio", "text"]
-    assert fitted.components_["audio"].shape == (r, 10)
-    assert fitted.components_["text"].shape == (r, 8)
+    assert fitted.components_.shape == (r, 18)
+    assert fitted.mean_.shape == fitted.scale_.shape == (18,)
     assert fitted.coef_.shape == (4, r)
     assert fitted.intercept_.shape == (4,)
     assert fitted.n_features_in_ == 18
@@ -109,7 +109,7 @@ def test_wide_modality_uses_dual_form_and_predicts_well():
     y = (z[:, 0] > 0).astype(int)
     X = {"wide": z @ rng.randn(2, 300) + 0.1 * rng.randn(80, 300), "narrow": z}
     clf = TRUMANNLike(n_components=10, random_state=0).fit(X, y)
-    assert clf.components_["wide"].shape == (10, 300)
+    assert clf.components_.shape == (10, 302)
     assert clf.score(X, y) > 0.9
 
 
@@ -255,6 +255,63 @@ def test_input_is_not_modified(data):
     for k in X:
         np.testing.assert_array_equal(X[k], X_copy[k])
     np.testing.assert_array_equal(y, y_copy)
+
+
+def test_mean_and_scale_follow_the_concatenated_modalities(data):
+    X, y = data
+    X = {"audio": X["audio"], "text": X["text"].copy()}
+    X["text"][:, 2] = 3.0  # a constant feature keeps scale 1
+    clf = TRUMANNLike(n_components=4, max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    Z = np.hstack([X["audio"], X["text"]]).astype(np.float64)
+    np.testing.assert_allclose(clf.mean_, Z.mean(axis=0))
+    expected = Z.std(axis=0)
+    expected[10 + 2] = 1.0
+    np.testing.assert_allclose(clf.scale_, expected)
+
+
+def test_latent_is_the_mean_of_the_modality_projections(fitted, data):
+    X, _ = data
+    Z = (np.hstack([X["audio"], X["text"]]) - fitted.mean_) / fitted.scale_
+    latent = Z @ fitted.components_.T / 2  # (n, r), S = 2 modalities
+    scores = latent @ fitted.coef_.T + fitted.intercept_
+    np.testing.assert_allclose(fitted.decision_function(X), scores, atol=1e-10)
+
+
+def test_predict_uses_the_column_split_learned_at_fit(data):
+    # issue #11: after fit, set_params(modalities=...) must not change predictions
+    X, y = data
+    flat = np.hstack([X["audio"], X["text"]])
+    clf = TRUMANNLike(
+        n_components=6,
+        random_state=0,
+        modalities={"a": slice(0, 10), "t": [*range(10, 18)]},
+    ).fit(flat, y)
+    proba = clf.predict_proba(flat)
+    for modalities in [
+        {"a": slice(0, 5)},
+        {"x": slice(0, 9), "y": [9], "z": [3]},
+        None,
+    ]:
+        clf.set_params(modalities=modalities)
+        np.testing.assert_array_equal(clf.predict_proba(flat), proba)
+    clf.set_params(n_components=2, lambda1=5.0, hierarchy={0: None, 1: None})
+    np.testing.assert_array_equal(clf.predict_proba(flat), proba)
+
+
+def test_fit_leaves_hierarchy_unchanged(data):
+    X, y = data
+    hierarchy = {"low": [0, 1], "high": {"mid": [2], "top": [3]}}
+    frozen = repr(hierarchy)
+    clf = TRUMANNLike(n_components=6, max_iter=20, hierarchy=hierarchy, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert repr(hierarchy) == frozen
+    assert clf.hierarchy is hierarchy
+    assert "root" in clf.hierarchy_  # the added root lives in the fitted tree only
 
 
 def test_fit_is_deterministic_with_random_state(data):
