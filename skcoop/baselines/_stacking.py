@@ -151,14 +151,16 @@ class StackingFusion(ClassifierMixin, BaseEstimator):
     **The default per-modality classifier** is a standardised multinomial
     logistic regression: strong on the dense, medium-width tabular features
     of multi-view data, free of tuning, and its cost grows gently with the
-    number of classes. Gradient-boosted trees
-    (``HistGradientBoostingClassifier(early_stopping=False)``) are often
-    stronger on heterogeneous tabular features but build one tree per class
-    and iteration: with hundreds of classes (the paper-shaped data has 188,
-    the paper 1000) that is ``M * (cv + 1)`` times a fit that already takes
-    minutes; pass it (or a ``RandomForestClassifier``, whose cost barely
-    depends on the number of classes) as ``estimators`` where it fits the
-    budget.
+    number of classes. On the bundled mfeat data (half for training, one
+    core) the default stacks the six views to 0.982 macro-F1 in 1.2 s of
+    fitting (best single view 0.964); 100-tree random forests reach 0.991
+    in 13 s, and ``HistGradientBoostingClassifier(early_stopping=False,
+    max_iter=50)`` 0.984 in 100 s. Boosting builds one tree per class and
+    iteration, so with hundreds of classes (the paper-shaped data has 188,
+    the paper 1000) each of the ``M * (cv + 1)`` fits takes minutes; a
+    ``RandomForestClassifier``, whose cost grows far less with the number
+    of classes, is the stronger choice to pass as ``estimators`` where its
+    extra time fits the budget.
 
     **When to prefer it.** Stacking is the strong classical multi-view
     baseline: each modality keeps a model suited to it, the meta-learner
@@ -328,12 +330,12 @@ class StackingFusion(ClassifierMixin, BaseEstimator):
             )
             for name in names
         ]  # M x (n, K)
+        self._passthrough_stats = None  # (mean, scale) with passthrough=True
         if self.passthrough:
             features = np.hstack([b.astype(np.float64) for b in blocks.values()])
-            self._mean = features.mean(axis=0)
-            scale = features.std(axis=0)
-            scale[scale < 10 * np.finfo(np.float64).eps * (1 + np.abs(self._mean))] = 1
-            self._scale = scale
+            mean, scale = features.mean(axis=0), features.std(axis=0)  # (D,), (D,)
+            scale[scale < 10 * np.finfo(np.float64).eps * (1 + np.abs(mean))] = 1.0
+            self._passthrough_stats = (mean, scale)
         self.final_estimator_ = final.fit(self._stack(oof, blocks), y_encoded)
 
         fitted = Parallel(n_jobs=self.n_jobs)(
@@ -347,10 +349,11 @@ class StackingFusion(ClassifierMixin, BaseEstimator):
         """Return the meta-learner's features from per-modality probabilities."""
         if len(self.classes_) == 2:  # the columns sum to 1: keep the second
             probas = [p[:, 1:] for p in probas]
-        parts = list(probas)  # M x (n, K) or M x (n, 1)
-        if self.passthrough:
+        parts = [np.asarray(p, dtype=np.float64) for p in probas]  # M x (n, K or 1)
+        if self._passthrough_stats is not None:  # fitted state, not the parameter
+            mean, scale = self._passthrough_stats
             features = np.hstack([b.astype(np.float64) for b in blocks.values()])
-            parts.append((features - self._mean) / self._scale)  # (n, D)
+            parts.append((features - mean) / scale)  # (n, D)
         return np.hstack(parts)
 
     # -------------------------------------------------------------- predict
