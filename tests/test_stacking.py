@@ -224,3 +224,22 @@ def test_beats_the_best_single_view_on_mfeat():
     }
     best = max(views.values())
     assert stacked > best + 0.01, (stacked, views)
+
+
+def test_cv_accepts_a_splitter_its_folds_and_none(data):
+    X, y = data
+    folds = StratifiedKFold(3, shuffle=True, random_state=2)
+    by_splitter = StackingFusion(cv=folds).fit(X, y).predict_proba(X)
+    by_list = StackingFusion(cv=list(folds.split(X["audio"], y))).fit(X, y)
+    np.testing.assert_allclose(by_list.predict_proba(X), by_splitter)
+    assert StackingFusion(cv=None, random_state=0).fit(X, y).predict(X).shape == y.shape
+
+
+def test_n_jobs_does_not_change_the_fit(data):
+    from joblib import parallel_config
+
+    X, y = data
+    serial = StackingFusion(cv=3, random_state=0).fit(X, y).predict_proba(X)
+    with parallel_config(backend="threading"):
+        threaded = StackingFusion(cv=3, n_jobs=2, random_state=0).fit(X, y)
+    np.testing.assert_allclose(threaded.predict_proba(X), serial)

@@ -81,10 +81,10 @@ class StackingFusion(ClassifierMixin, BaseEstimator):
         (and the standardised features with ``passthrough=True``). None means
         :class:`~sklearn.linear_model.LogisticRegression`, as in
         ``StackingClassifier``.
-    cv : int, cross-validation generator or iterable, default=5
+    cv : int, cross-validation generator, iterable or None, default=5
         How the out-of-fold probabilities are made. An int is the number of
         folds of a shuffled :class:`~sklearn.model_selection.StratifiedKFold`
-        seeded by ``random_state``; a splitter or an iterable of
+        seeded by ``random_state`` (None means 5); a splitter or an iterable of
         ``(train, test)`` index pairs is used as given (each sample must be in
         exactly one test fold). The folds are drawn once and shared by all
         modalities.
@@ -254,9 +254,11 @@ class StackingFusion(ClassifierMixin, BaseEstimator):
 
     def _folds(self, y, rng):
         """Return the cross-validation folds, drawn once for every modality."""
-        if isinstance(self.cv, Integral):
+        if self.cv is None or isinstance(self.cv, Integral):
             cv = StratifiedKFold(
-                self.cv, shuffle=True, random_state=rng.randint(np.iinfo(np.int32).max)
+                5 if self.cv is None else self.cv,
+                shuffle=True,
+                random_state=rng.randint(np.iinfo(np.int32).max),
             )
         else:
             cv = check_cv(self.cv, y, classifier=True)
