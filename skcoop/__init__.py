@@ -3,7 +3,7 @@
 from skorch.helper import SliceDict
 
 from . import datasets
-from .baselines import EarlyFusion, LateFusion, TRUMANNLike
+from .baselines import EarlyFusion, LateFusion, StackingFusion, TRUMANNLike
 from .cooperative import CooperativeClassifier
 from .exceptions import TrainingDivergedError
 from .impute import LowRankImputer
@@ -18,6 +18,7 @@ __all__ = [
     "LowRankImputer",
     "PerModalityTransformer",
     "SliceDict",
+    "StackingFusion",
     "TRUMANNLike",
     "TrainingDivergedError",
     "__version__",

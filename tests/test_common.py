@@ -12,6 +12,7 @@ from skcoop import (
     LateFusion,
     LowRankImputer,
     PerModalityTransformer,
+    StackingFusion,
     TRUMANNLike,
 )
 
@@ -25,6 +26,7 @@ ESTIMATORS = [
     LateFusion(**_FAST, random_state=0),
     LateFusion(**_FAST, attention=True, random_state=0),
     TRUMANNLike(n_components=12, random_state=0),
+    StackingFusion(cv=3, random_state=0),
     LowRankImputer(n_components=5, random_state=0),
     PerModalityTransformer(),
 ]

@@ -1,6 +1,7 @@
 """Baselines the paper compares NMCL with (section 5.1.2)."""
 
 from ._fusion import EarlyFusion, LateFusion
+from ._stacking import StackingFusion
 from ._trumann import TRUMANNLike
 
-__all__ = ["EarlyFusion", "LateFusion", "TRUMANNLike"]
+__all__ = ["EarlyFusion", "LateFusion", "StackingFusion", "TRUMANNLike"]

@@ -1,0 +1,443 @@
+"""StackingFusion: one classifier per modality, a meta-learner on their outputs.
+
+Multi-view stacking (Wolpert 1992, per view): each modality gets its own
+classifier, whose out-of-fold class probabilities (scikit-learn's
+:func:`~sklearn.model_selection.cross_val_predict`) train a meta-learner;
+afterwards every per-modality classifier is refitted on all the training data,
+as :class:`~sklearn.ensemble.StackingClassifier` does. ``StackingClassifier``
+itself takes one 2-D ``X``; this estimator takes the package's input forms
+and keeps each modality's fitted classifier by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, check_cv, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import LabelEncoder, StandardScaler
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import check_is_fitted
+
+from .._modalities import check_modalities
+
+__all__ = ["StackingFusion"]
+
+_CLASSIFIER = HasMethods(["fit", "predict_proba"])
+
+
+def _default_estimator():
+    """Return the default per-modality classifier (see the class Notes)."""
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+
+
+def _seed(estimator, rng):
+    """Set every ``random_state`` of ``estimator`` (nested ones too) from ``rng``."""
+    keys = sorted(
+        key
+        for key in estimator.get_params(deep=True)
+        if key == "random_state" or key.endswith("__random_state")
+    )
+    if keys:
+        estimator.set_params(
+            **{k: int(rng.randint(np.iinfo(np.int32).max)) for k in keys}
+        )
+    return estimator
+
+
+def _fit_one(estimator, X, y):
+    return estimator.fit(X, y)
+
+
+class StackingFusion(ClassifierMixin, BaseEstimator):
+    """Multi-view stacking: one classifier per modality and a meta-learner.
+
+    Each modality is classified by its own scikit-learn classifier; their
+    out-of-fold class probabilities, from
+    :func:`~sklearn.model_selection.cross_val_predict`, are the features of a
+    final classifier (the meta-learner). The per-modality classifiers are
+    then refitted on all the training data, which is what :meth:`predict`
+    uses, as in :class:`~sklearn.ensemble.StackingClassifier`. Takes every
+    input form of the package (a mapping or ``SliceDict`` of modalities, a
+    DataFrame or 2-D array split by ``modalities``, or one 2-D array).
+
+    Parameters
+    ----------
+    estimators : classifier, dict of str to classifier, or None, default=None
+        The per-modality classifiers: one classifier (with ``fit`` and
+        ``predict_proba``), cloned for every modality, or a mapping of
+        modality name to classifier that names every modality exactly once.
+        None means ``make_pipeline(StandardScaler(),
+        LogisticRegression(max_iter=1000))`` for every modality (see Notes).
+    final_estimator : classifier or None, default=None
+        The meta-learner, fitted on the stacked out-of-fold probabilities
+        (and the standardised features with ``passthrough=True``). None means
+        :class:`~sklearn.linear_model.LogisticRegression`, as in
+        ``StackingClassifier``.
+    cv : int, cross-validation generator, iterable or None, default=5
+        How the out-of-fold probabilities are made. An int is the number of
+        folds of a shuffled :class:`~sklearn.model_selection.StratifiedKFold`
+        seeded by ``random_state`` (None means 5); a splitter or an iterable of
+        ``(train, test)`` index pairs is used as given (each sample must be in
+        exactly one test fold). The folds are drawn once and shared by all
+        modalities.
+    stack_method : {"predict_proba"}, default="predict_proba"
+        What the meta-learner sees of each modality's classifier; only class
+        probabilities, kept as a parameter for parity with
+        ``StackingClassifier``. With two classes only the second class's
+        column is kept (the two columns sum to one), as ``StackingClassifier``
+        does.
+    passthrough : bool, default=False
+        Also give the meta-learner the modalities' features, concatenated in
+        the fitted order and standardised on their training mean and
+        standard deviation.
+    n_jobs : int or None, default=None
+        Number of jobs for the cross-validation fits (per modality) and for
+        the refits (across modalities); None means 1 unless in a
+        :func:`joblib.parallel_backend` context, -1 all processors.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the shuffling of an int ``cv`` and, when not None, sets every
+        ``random_state`` parameter of the per-modality classifiers and the
+        meta-learner (each one its own seed), overriding theirs. With None
+        the folds differ between fits and the classifiers keep their own
+        ``random_state``.
+    modalities : dict of str to column selector, default=None
+        Split a DataFrame or 2-D array into modalities (a slice, integer
+        positions, a boolean mask or column names per modality). Leave None
+        for a mapping of modalities or a plain 2-D array.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen during :meth:`fit`.
+    estimators_ : dict of str to estimator
+        Each modality's classifier, refitted on all the training data; they
+        were fitted on labels encoded as ``0 .. n_classes - 1``.
+    final_estimator_ : estimator
+        The meta-learner fitted on the out-of-fold probabilities.
+    modality_names_ : list of str
+        Modality names in the order the model uses them (and in which their
+        probabilities are stacked).
+    n_features_per_modality_ : dict of str to int
+        Width of each modality.
+    n_features_in_ : int
+        Number of features seen during :meth:`fit`, all modalities together.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names seen during :meth:`fit`, for DataFrame input whose
+        column names are all strings.
+
+    See Also
+    --------
+    sklearn.ensemble.StackingClassifier : Stacking of classifiers on one 2-D X.
+    skcoop.baselines.LateFusion : One network per modality, outputs averaged.
+    skcoop.baselines.EarlyFusion : One network on the concatenated modalities.
+    skcoop.CooperativeClassifier : The NMCL model.
+
+    Notes
+    -----
+    **Cost.** With ``M`` modalities, fitting takes ``M * (cv + 1)`` fits of
+    a per-modality classifier (``cv`` for the out-of-fold probabilities, one
+    refit on all the data) plus one fit of the meta-learner on
+    ``M * n_classes`` features (``M`` with two classes); predicting takes
+    ``M`` predictions and one of the meta-learner.
+
+    **The default per-modality classifier** is a standardised multinomial
+    logistic regression: strong on the dense, medium-width tabular features
+    of multi-view data, free of tuning, and its cost grows gently with the
+    number of classes. On the bundled mfeat data (half for training, one
+    core) the default stacks the six views to 0.982 macro-F1 in 1.2 s of
+    fitting (best single view 0.964); 100-tree random forests reach 0.991
+    in 13 s, and ``HistGradientBoostingClassifier(early_stopping=False,
+    max_iter=50)`` 0.984 in 100 s. Boosting builds one tree per class and
+    iteration, so with hundreds of classes (the paper-shaped data has 188,
+    the paper 1000) each of the ``M * (cv + 1)`` fits takes minutes; a
+    ``RandomForestClassifier``, whose cost grows far less with the number
+    of classes, is the stronger choice to pass as ``estimators`` where its
+    extra time fits the budget.
+
+    **When to prefer it.** Stacking is the strong classical multi-view
+    baseline: each modality keeps a model suited to it, the meta-learner
+    learns how far to trust each one (and which classes each one separates),
+    and it needs no neural training. Prefer it with few samples, with
+    modalities of very different kinds or widths, or as the reference a
+    multimodal network must beat. It does not model interactions between
+    features of different modalities (``passthrough=True`` lets the
+    meta-learner see them, linearly by default); NMCL or early fusion can.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcoop.baselines import StackingFusion
+    >>> rng = np.random.RandomState(0)
+    >>> X = {"audio": rng.randn(80, 4), "text": rng.randn(80, 3)}
+    >>> y = (X["audio"][:, 0] + X["text"][:, 0] > 0).astype(int)
+    >>> clf = StackingFusion(cv=3, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X).shape
+    (80, 2)
+    >>> sorted(clf.predict_proba_per_modality(X))
+    ['audio', 'text']
+    """
+
+    _parameter_constraints: dict = {
+        "estimators": [_CLASSIFIER, Mapping, None],
+        "final_estimator": [_CLASSIFIER, None],
+        "cv": ["cv_object"],
+        "stack_method": [StrOptions({"predict_proba"})],
+        "passthrough": ["boolean"],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "modalities": [Mapping, None],
+    }
+
+    def __init__(
+        self,
+        *,
+        estimators=None,
+        final_estimator=None,
+        cv=5,
+        stack_method="predict_proba",
+        passthrough=False,
+        n_jobs=None,
+        random_state=None,
+        modalities=None,
+    ):
+        self.estimators = estimators
+        self.final_estimator = final_estimator
+        self.cv = cv
+        self.stack_method = stack_method
+        self.passthrough = passthrough
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.modalities = modalities
+
+    def _resolve_estimators(self, names, rng):
+        """Return one unfitted classifier per modality, seeded if asked."""
+        if isinstance(self.estimators, Mapping):
+            missing = [n for n in names if n not in self.estimators]
+            unknown = [n for n in self.estimators if n not in names]
+            if missing or unknown:
+                parts = []
+                if missing:
+                    parts.append(f"has no classifier for modalities {missing}")
+                if unknown:
+                    parts.append(f"names modalities {unknown} that are not in X")
+                raise ValueError(
+                    f"`estimators` {' and '.join(parts)}; X has modalities "
+                    f"{names}. Give one classifier per modality, or one "
+                    "classifier for all."
+                )
+            chosen = {n: self.estimators[n] for n in names}
+            for name, est in chosen.items():
+                if not (hasattr(est, "fit") and hasattr(est, "predict_proba")):
+                    raise TypeError(
+                        f"The classifier for modality {name!r} in `estimators` "
+                        "must have `fit` and `predict_proba`; got "
+                        f"{type(est).__name__}."
+                    )
+        else:
+            template = self.estimators
+            if template is None:
+                template = _default_estimator()
+            chosen = dict.fromkeys(names, template)
+        estimators = {n: clone(est) for n, est in chosen.items()}
+        if self.random_state is not None:
+            for est in estimators.values():
+                _seed(est, rng)
+        return estimators
+
+    def _folds(self, y, rng):
+        """Return the cross-validation folds, drawn once for every modality."""
+        if self.cv is None or isinstance(self.cv, Integral):
+            cv = StratifiedKFold(
+                5 if self.cv is None else self.cv,
+                shuffle=True,
+                random_state=rng.randint(np.iinfo(np.int32).max),
+            )
+        else:
+            cv = check_cv(self.cv, y, classifier=True)
+        return list(cv.split(np.zeros((len(y), 1)), y))
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(
+        # the per-modality classifiers and the meta-learner validate themselves
+        prefer_skip_nested_validation=False
+    )
+    def fit(self, X, y):
+        """Fit the per-modality classifiers and the meta-learner.
+
+        Parameters
+        ----------
+        X : dict of array-like of shape (n_samples, n_features_m) or \
+                array-like of shape (n_samples, n_features)
+            The modalities: a mapping (``dict`` or
+            :class:`~skorch.helper.SliceDict`) of 2-D blocks, a DataFrame or
+            2-D array split by ``modalities``, or one 2-D array.
+        y : array-like of shape (n_samples,)
+            Class labels of any type, at least two distinct ones.
+
+        Returns
+        -------
+        self : StackingFusion
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            For input the modality layer refuses (the message names the
+            modality), fewer than 2 classes, an ``estimators`` mapping that
+            does not name every modality exactly once, or folds the classes
+            cannot fill.
+        """
+        blocks, y = check_modalities(
+            self, X, y, reset=True, modalities=self.modalities, dtype="numeric"
+        )
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in y; "
+                f"got 1 class: {self.classes_.tolist()}."
+            )
+        y_encoded = encoder.transform(y)
+        rng = check_random_state(self.random_state)
+        names = list(blocks)
+        estimators = self._resolve_estimators(names, rng)
+        final = (
+            LogisticRegression()
+            if self.final_estimator is None
+            else self.final_estimator
+        )
+        final = clone(final)
+        if self.random_state is not None:
+            _seed(final, rng)
+        folds = self._folds(y_encoded, rng)
+
+        # out-of-fold probabilities: the same folds for every modality
+        oof = [
+            cross_val_predict(
+                clone(estimators[name]),
+                blocks[name],
+                y_encoded,
+                cv=folds,
+                method="predict_proba",
+                n_jobs=self.n_jobs,
+            )
+            for name in names
+        ]  # M x (n, K)
+        self._passthrough_stats = None  # (mean, scale) with passthrough=True
+        if self.passthrough:
+            features = np.hstack([b.astype(np.float64) for b in blocks.values()])
+            mean, scale = features.mean(axis=0), features.std(axis=0)  # (D,), (D,)
+            scale[scale < 10 * np.finfo(np.float64).eps * (1 + np.abs(mean))] = 1.0
+            self._passthrough_stats = (mean, scale)
+        self.final_estimator_ = final.fit(self._stack(oof, blocks), y_encoded)
+
+        fitted = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fit_one)(estimators[name], blocks[name], y_encoded)
+            for name in names
+        )
+        self.estimators_ = dict(zip(names, fitted, strict=True))
+        return self
+
+    def _stack(self, probas, blocks):
+        """Return the meta-learner's features from per-modality probabilities."""
+        if len(self.classes_) == 2:  # the columns sum to 1: keep the second
+            probas = [p[:, 1:] for p in probas]
+        parts = [np.asarray(p, dtype=np.float64) for p in probas]  # M x (n, K or 1)
+        if self._passthrough_stats is not None:  # fitted state, not the parameter
+            mean, scale = self._passthrough_stats
+            features = np.hstack([b.astype(np.float64) for b in blocks.values()])
+            parts.append((features - mean) / scale)  # (n, D)
+        return np.hstack(parts)
+
+    # -------------------------------------------------------------- predict
+    def _check_blocks(self, X):
+        """Validate ``X`` against the fitted specification (not the parameters)."""
+        spec = self._modality_spec
+        fitted_modalities = (
+            dict(zip(spec.names, spec.columns, strict=True))
+            if spec.kind == "columns"
+            else None
+        )
+        blocks, _ = check_modalities(
+            self, X, reset=False, modalities=fitted_modalities, dtype="numeric"
+        )
+        return blocks
+
+    def predict_proba_per_modality(self, X) -> dict[str, np.ndarray]:
+        """Return each modality's own class prediction.
+
+        Parameters
+        ----------
+        X : dict of array-like of shape (n_samples, n_features_m) or \
+                array-like of shape (n_samples, n_features)
+            The modalities, in the form used at fit.
+
+        Returns
+        -------
+        proba : dict of str to ndarray of shape (n_samples, n_classes)
+            For each modality, the class probabilities of its refitted
+            classifier in ``estimators_``, columns ordered as ``classes_``.
+        """
+        check_is_fitted(self)
+        blocks = self._check_blocks(X)
+        return {
+            name: self.estimators_[name].predict_proba(block)
+            for name, block in blocks.items()
+        }
+
+    def predict_proba(self, X):
+        """Return class probabilities from the meta-learner.
+
+        Parameters
+        ----------
+        X : dict of array-like of shape (n_samples, n_features_m) or \
+                array-like of shape (n_samples, n_features)
+            The modalities, in the form used at fit.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities of the classes in ``classes_``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before :meth:`fit`.
+        ValueError
+            When the modalities' names or widths differ from those at fit.
+        """
+        check_is_fitted(self)
+        blocks = self._check_blocks(X)
+        probas = [self.estimators_[n].predict_proba(b) for n, b in blocks.items()]
+        return self.final_estimator_.predict_proba(self._stack(probas, blocks))
+
+    def predict(self, X):
+        """Return the most probable class of each sample.
+
+        Parameters
+        ----------
+        X : dict of array-like of shape (n_samples, n_features_m) or \
+                array-like of shape (n_samples, n_features)
+            The modalities, in the form used at fit.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted labels, taken from ``classes_``.
+        """
+        check_is_fitted(self)
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.dict = True
+        return tags

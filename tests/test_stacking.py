@@ -1,0 +1,245 @@
+"""StackingFusion: multi-view stacking on the package's input forms (issue 15)."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.model_selection import (
+    GridSearchCV,
+    StratifiedKFold,
+    cross_val_predict,
+    train_test_split,
+)
+from sklearn.naive_bayes import GaussianNB
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVC
+from sklearn.tree import DecisionTreeClassifier
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skcoop import SliceDict, StackingFusion
+from skcoop.baselines import StackingFusion as BaselineStackingFusion
+from skcoop.datasets import load_mfeat
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.fixture(scope="module")
+def data(make_modalities):
+    return make_modalities(n_samples=90, widths=(4, 3), n_classes=3)
+
+
+def test_exported_from_package_and_baselines():
+    assert StackingFusion is BaselineStackingFusion
+
+
+@pytest.mark.parametrize("n_classes", [2, 3], ids=["binary", "multiclass"])
+def test_final_estimator_is_fitted_on_out_of_fold_probabilities(
+    make_modalities, n_classes
+):
+    X, y = make_modalities(n_samples=90, widths=(4, 3), n_classes=n_classes)
+    folds = StratifiedKFold(3, shuffle=True, random_state=1)
+    clf = StackingFusion(cv=folds).fit(X, y)
+
+    base = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    oof = [
+        cross_val_predict(clone(base), X[name], y, cv=folds, method="predict_proba")
+        for name in ("audio", "text")
+    ]
+    if n_classes == 2:  # as StackingClassifier: the first column is dropped
+        oof = [p[:, 1:] for p in oof]
+    meta = LogisticRegression().fit(np.hstack(oof).astype(np.float64), y)
+
+    assert clf.final_estimator_.n_features_in_ == 2 * (1 if n_classes == 2 else 3)
+    np.testing.assert_allclose(clf.final_estimator_.coef_, meta.coef_, rtol=1e-5)
+    np.testing.assert_allclose(
+        clf.final_estimator_.intercept_, meta.intercept_, rtol=1e-5, atol=1e-8
+    )
+
+
+def test_estimators_are_refitted_on_all_training_data(data):
+    X, y = data
+    clf = StackingFusion(cv=3, random_state=0).fit(X, y)
+    for name, est in clf.estimators_.items():
+        ref = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+        ref.fit(X[name], y)
+        np.testing.assert_allclose(
+            est.predict_proba(X[name]), ref.predict_proba(X[name]), rtol=1e-6
+        )
+
+
+def test_predict_proba_per_modality_gives_each_refitted_estimator(data):
+    X, y = data
+    clf = StackingFusion(cv=3, random_state=0).fit(X, y)
+    per = clf.predict_proba_per_modality(X)
+    assert list(per) == clf.modality_names_ == ["audio", "text"]
+    for name, proba in per.items():
+        assert proba.shape == (len(y), 3)
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+        np.testing.assert_array_equal(
+            proba, clf.estimators_[name].predict_proba(X[name])
+        )
+    np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1.0)
+
+
+def test_dict_of_estimators_is_honoured(data):
+    X, y = data
+    tree = DecisionTreeClassifier(max_depth=2)
+    clf = StackingFusion(
+        estimators={"text": GaussianNB(), "audio": tree}, cv=3, random_state=0
+    ).fit(X, y)
+    assert isinstance(clf.estimators_["audio"], DecisionTreeClassifier)
+    assert isinstance(clf.estimators_["text"], GaussianNB)
+    assert clf.estimators_["audio"] is not tree  # cloned, the parameter untouched
+    assert not hasattr(tree, "tree_")
+    assert clf.estimators_["audio"].get_depth() <= 2
+
+
+def test_one_estimator_is_cloned_for_every_modality(data):
+    X, y = data
+    clf = StackingFusion(estimators=GaussianNB(), cv=3).fit(X, y)
+    assert all(isinstance(e, GaussianNB) for e in clf.estimators_.values())
+    assert clf.estimators_["audio"] is not clf.estimators_["text"]
+
+
+@pytest.mark.parametrize(
+    ("estimators", "named"),
+    [
+        ({"audio": GaussianNB()}, "'text'"),
+        ({"audio": GaussianNB(), "text": GaussianNB(), "video": GaussianNB()}, "video"),
+    ],
+    ids=["missing", "unknown"],
+)
+def test_estimators_dict_errors_name_the_modality(data, estimators, named):
+    X, y = data
+    with pytest.raises(ValueError, match=named):
+        StackingFusion(estimators=estimators, cv=3).fit(X, y)
+
+
+def test_estimator_without_predict_proba_is_refused(data):
+    X, y = data
+    with pytest.raises(InvalidParameterError, match="estimators"):
+        StackingFusion(estimators=LinearSVC()).fit(X, y)
+    with pytest.raises(TypeError, match="modality 'text'"):
+        StackingFusion(
+            estimators={"audio": GaussianNB(), "text": LinearSVC()}, cv=3
+        ).fit(X, y)
+
+
+def test_passthrough_appends_the_standardised_features(data):
+    X, y = data
+    plain = StackingFusion(cv=3, random_state=0).fit(X, y)
+    through = StackingFusion(cv=3, passthrough=True, random_state=0).fit(X, y)
+    assert plain.final_estimator_.n_features_in_ == 2 * 3
+    assert through.final_estimator_.n_features_in_ == 2 * 3 + 4 + 3
+    assert through.predict_proba(X).shape == (len(y), 3)
+
+
+def test_fit_is_deterministic_with_random_state(data):
+    X, y = data
+    forest = RandomForestClassifier(n_estimators=5)
+    a = StackingFusion(estimators=forest, cv=3, random_state=0).fit(X, y)
+    b = StackingFusion(estimators=forest, cv=3, random_state=0).fit(X, y)
+    c = StackingFusion(estimators=forest, cv=3, random_state=1).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert not np.array_equal(a.predict_proba(X), c.predict_proba(X))
+    seeds = [e.random_state for e in a.estimators_.values()]
+    assert all(isinstance(s, int) for s in seeds)
+    assert seeds[0] != seeds[1]  # each modality its own seed
+    assert forest.random_state is None  # the parameter is left alone
+
+
+def test_random_state_none_keeps_the_estimators_own_seed(data):
+    X, y = data
+    forest = RandomForestClassifier(n_estimators=5, random_state=7)
+    clf = StackingFusion(estimators=forest, cv=3).fit(X, y)
+    assert {e.random_state for e in clf.estimators_.values()} == {7}
+
+
+def test_works_in_grid_search_with_slicedict(data):
+    X, y = data
+    search = GridSearchCV(
+        StackingFusion(cv=3, random_state=0),
+        {"passthrough": [False, True]},
+        cv=3,
+    ).fit(SliceDict(**X), y)
+    assert search.best_estimator_.modality_names_ == ["audio", "text"]
+    assert search.predict(SliceDict(**X)).shape == y.shape
+
+
+def test_predict_reads_fitted_state_not_parameters(data):
+    X, y = data
+    Z = np.hstack([X["audio"], X["text"]])
+    clf = StackingFusion(
+        cv=3, modalities={"audio": slice(0, 4), "text": slice(4, 7)}, random_state=0
+    ).fit(Z, y)
+    before = clf.predict_proba(Z)
+    assert clf.n_features_in_ == 7
+    clf.set_params(
+        modalities={"a": [0], "b": [1, 2]}, passthrough=True, estimators=GaussianNB()
+    )
+    np.testing.assert_array_equal(clf.predict_proba(Z), before)
+    np.testing.assert_array_equal(
+        clf.predict_proba_per_modality(Z)["text"].shape, (90, 3)
+    )
+
+
+def test_dataframe_with_modalities_sets_feature_names(data):
+    pd = pytest.importorskip("pandas")
+    X, y = data
+    frame = pd.DataFrame(
+        np.hstack([X["audio"], X["text"]]), columns=[f"c{i}" for i in range(7)]
+    )
+    spec = {"audio": ["c0", "c1", "c2", "c3"], "text": ["c4", "c5", "c6"]}
+    clf = StackingFusion(cv=3, modalities=spec, random_state=0).fit(frame, y)
+    assert list(clf.feature_names_in_) == list(frame.columns)
+    reordered = frame[list(reversed(frame.columns))]
+    np.testing.assert_allclose(clf.predict_proba(reordered), clf.predict_proba(frame))
+
+
+def test_plain_array_is_one_modality_and_labels_keep_their_type(data):
+    X, y = data
+    labels = np.array(["low", "mid", "high"])[y]
+    clf = StackingFusion(cv=3, random_state=0).fit(X["audio"], labels)
+    assert clf.modality_names_ == ["X"]
+    assert set(clf.predict(X["audio"])) <= set(labels)
+    assert list(clf.classes_) == ["high", "low", "mid"]
+
+
+def test_beats_the_best_single_view_on_mfeat():
+    # Measured at this seed: stacking 0.98 macro-F1, the best view (fac) 0.96.
+    X, y = load_mfeat(return_X_y=True)
+    train, test = train_test_split(
+        np.arange(len(y)), test_size=0.5, stratify=y, random_state=0
+    )
+    X_train = SliceDict(**{k: v[train] for k, v in X.items()})
+    X_test = SliceDict(**{k: v[test] for k, v in X.items()})
+    clf = StackingFusion(random_state=0).fit(X_train, y[train])
+    stacked = f1_score(y[test], clf.predict(X_test), average="macro")
+    views = {
+        name: f1_score(y[test], clf.classes_[p.argmax(axis=1)], average="macro")
+        for name, p in clf.predict_proba_per_modality(X_test).items()
+    }
+    best = max(views.values())
+    assert stacked > best + 0.01, (stacked, views)
+
+
+def test_cv_accepts_a_splitter_its_folds_and_none(data):
+    X, y = data
+    folds = StratifiedKFold(3, shuffle=True, random_state=2)
+    by_splitter = StackingFusion(cv=folds).fit(X, y).predict_proba(X)
+    by_list = StackingFusion(cv=list(folds.split(X["audio"], y))).fit(X, y)
+    np.testing.assert_allclose(by_list.predict_proba(X), by_splitter)
+    assert StackingFusion(cv=None, random_state=0).fit(X, y).predict(X).shape == y.shape
+
+
+def test_n_jobs_does_not_change_the_fit(data):
+    from joblib import parallel_config
+
+    X, y = data
+    serial = StackingFusion(cv=3, random_state=0).fit(X, y).predict_proba(X)
+    with parallel_config(backend="threading"):
+        threaded = StackingFusion(cv=3, n_jobs=2, random_state=0).fit(X, y)
+    np.testing.assert_allclose(threaded.predict_proba(X), serial)
