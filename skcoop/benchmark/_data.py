@@ -49,7 +49,7 @@ def find_data_file(filename: str, data_dir: str | os.PathLike | None = None) -> 
     data_dir : str or path-like, default=None
         The folder to look in. ``None`` reads the environment variable
         ``SKCOOP_DATA_DIR``, then tries ``../shared/data`` and ``data``
-        relative to the working directory.
+        relative to the working directory and to the source checkout.
 
     Returns
     -------
@@ -66,7 +66,13 @@ def find_data_file(filename: str, data_dir: str | os.PathLike | None = None) -> 
     elif os.environ.get(DATA_DIR_ENV):
         candidates = [Path(os.environ[DATA_DIR_ENV])]
     else:
-        candidates = [Path("../shared/data"), Path("data")]
+        checkout = Path(__file__).resolve().parents[2]
+        candidates = [
+            Path("../shared/data"),
+            Path("data"),
+            checkout.parent / "shared" / "data",
+            checkout / "data",
+        ]
     for folder in candidates:
         if (folder / filename).is_file():
             return folder / filename

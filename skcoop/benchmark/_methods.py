@@ -24,6 +24,7 @@ METHODS: tuple[str, ...] = (
     "LogisticRegression",
     "HistGradientBoosting",
     "MLPClassifier",
+    "StackingFusion",
 )
 
 _NEURAL = ("NMCL", "EarlyFusion", "LateFusion", "Early+Att", "Late+Att")
@@ -41,6 +42,9 @@ DEFAULT_GRIDS: dict[str, dict[str, list]] = {
     # 30 or 100 iterations collapsed at 188 rare classes); the grid covers the
     # step size and the size of the trees
     "HistGradientBoosting": {"learning_rate": [0.05, 0.1], "max_leaf_nodes": [15, 31]},
+    # per-view learners: the package's default (standardised logistic
+    # regression) or random forests, the peer packages' multi-view stacking
+    "StackingFusion": {"estimators": ["logistic", "forest"]},
     "MLPClassifier": {
         "alpha": [1e-4, 1e-2],
         "hidden_layer_sizes": [(256,), (256, 256)],
@@ -127,6 +131,18 @@ def _make_estimator(method: str, params: Mapping, config: dict, seed: int, callb
                 **params,
             ),
         )
+    if method == "StackingFusion":
+        from sklearn.ensemble import RandomForestClassifier
+
+        from ..baselines import StackingFusion
+
+        params = dict(params)
+        per_view = params.pop("estimators", "logistic")
+        if per_view == "forest":
+            params["estimators"] = RandomForestClassifier(
+                n_estimators=200, random_state=seed
+            )
+        return StackingFusion(random_state=seed, **params)
     if method == "MLPClassifier":
         return make_pipeline(
             concat,
