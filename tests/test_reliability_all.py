@@ -594,7 +594,7 @@ def test_extreme_feature_scales_train_to_sensible_outputs(name):
 
 
 @pytest.mark.parametrize("name", NEURAL)
-def test_unstandardised_extreme_scales_train_or_fail_clearly(name):
+def test_unstandardized_extreme_scales_train_or_fail_clearly(name):
     X, y = _data()
     for scale in (1e6, 1e30):
         huge = {n: b * np.float32(scale) for n, b in X.items()}
