@@ -96,7 +96,7 @@ def test_consistency_is_sum_over_modalities_of_symmetric_kl():
         for m, block in enumerate(model.cooperative):
             host = xs[m]
             guests = torch.cat([x for i, x in enumerate(xs) if i != m], dim=1)
-            _, beta_h, beta_g = block(host, guests)
+            _, beta_h, _, beta_g = block(host, guests)
             p_h = torch.softmax(model.host_heads[m](beta_h), dim=-1)  # Eq. 12
             p_g = torch.softmax(model.guest_heads[m](beta_g), dim=-1)
             expected += ((p_h - p_g) * (p_h.log() - p_g.log())).sum(dim=1)
