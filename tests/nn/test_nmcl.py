@@ -1,5 +1,7 @@
 """Tests of the whole NMCL network (paper Eq. 2-20)."""
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -178,3 +180,27 @@ def test_dropout_is_off_in_eval_mode():
     model.eval()
     with torch.no_grad():
         assert torch.equal(model(xs)[0], model(xs)[0])
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_prediction_names_and_augmented_sections_cover_each_memory(variant):
+    model = _model(variant=variant)
+    names = ["visual", "audio", "text"]
+    keys = model.prediction_names(names)
+    if variant == "IV":
+        assert keys == ["complementary", "consistent"]
+    else:
+        assert keys == names
+    for key, attention in zip(keys, model.attention, strict=True):
+        sections = model.augmented_sections(names, key)
+        # contiguous parts that cover every row of the memory Omega
+        assert sections[0][1] == 0
+        assert sections[-1][2] == attention.omega.shape[0]
+        for (_, _, stop), (_, start, _) in itertools.pairwise(sections):
+            assert stop == start
+
+
+def test_single_modality_has_one_prediction_and_one_section():
+    model = _model(widths=(4,))
+    assert model.prediction_names(["only"]) == ["only"]
+    assert model.augmented_sections(["only"], "only") == [("'only'", 0, 4)]
