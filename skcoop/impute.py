@@ -441,12 +441,7 @@ class LowRankImputer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         blocks, _ = check_modalities(
-            self,
-            X,
-            reset=False,
-            modalities=self.modalities,
-            dtype=FLOAT_DTYPES,
-            allow_nan=True,
+            self, X, reset=False, dtype=FLOAT_DTYPES, allow_nan=True
         )
         out = {name: np.array(block) for name, block in blocks.items()}
         missing_rows = np.zeros(next(iter(out.values())).shape[0], dtype=bool)

@@ -257,12 +257,7 @@ class PerModalityTransformer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         blocks, _ = check_modalities(
-            self,
-            X,
-            reset=False,
-            modalities=self.modalities,
-            dtype=FLOAT_DTYPES,
-            allow_nan=True,
+            self, X, reset=False, dtype=FLOAT_DTYPES, allow_nan=True
         )
         out = {}
         for name, block in blocks.items():
