@@ -3,7 +3,7 @@
 Each neural estimator keeps its own ``__init__``, docstring and
 ``_module_params`` (the module it builds and its arguments); this base class
 validates the data through :mod:`skcoop._modalities`, encodes the labels,
-optionally standardises each modality, seeds torch, builds a
+optionally standardizes each modality, seeds torch, builds a
 :class:`~skcoop._training.ModalityNet` (kept as ``net_``) and trains it.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Mapping
 from numbers import Integral, Real
 
 import numpy as np
@@ -24,16 +25,17 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import EarlyStopping, ProgressBar
 
+from ._docstring import parameter_docs
 from ._modalities import check_modalities
+from ._scaling import mean_and_scale
 from ._training import (
     AcceleratedModalityNet,
-    DivergenceCheck,
     HoldoutSplit,
     ModalityNet,
     resolve_device,
 )
 
-__all__ = ["NeuralClassifierMixin"]
+__all__ = ["NEURAL_DOCS", "_BaseNeuralClassifier"]
 
 # Building a module draws its initial weights from torch's process-wide
 # generator; fits running in parallel threads would interleave their draws.
@@ -41,8 +43,85 @@ __all__ = ["NeuralClassifierMixin"]
 # from the net's own generators (batch order, dropout), so it runs unlocked.
 _GLOBAL_RNG_LOCK = threading.Lock()
 
+# The parameters and attributes the neural estimators share, described once;
+# each estimator's docstring names them as ``%(name)s`` (see ``_docstring``).
+NEURAL_DOCS = parameter_docs(
+    """
+    dropout : float, default=0.2
+        Dropout on every hidden layer.
+    lr : float, default=1e-3
+        Learning rate of Adam.
+    weight_decay : float, default=0.0
+        L2 penalty of Adam.
+    batch_size : int, default=128
+        Samples per mini-batch.
+    max_epochs : int, default=30
+        Number of passes over the training data.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, as in scikit-learn's classifiers:
+        a dict of class label to weight, or ``"balanced"`` for weights
+        inversely proportional to the class frequencies in ``y``. None gives
+        every class the weight 1.
+    standardize : bool, default=True
+        Standardize each feature on its training mean and standard deviation
+        before the network; the statistics are learned at fit, and a
+        constant feature is only centred, not scaled.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data and stop when
+        the validation loss has not improved for ``n_iter_no_change``
+        epochs, keeping the best weights.
+    validation_fraction : float or None, default=None
+        Fraction held out for validation, stratified and drawn from
+        ``random_state`` (at random, with a warning, when a class is too
+        small to stratify). ``None`` holds out nothing, or 0.1 when
+        ``early_stopping`` is on. The validation loss is then recorded in
+        ``history_`` for callbacks to use.
+    n_iter_no_change : int, default=5
+        Patience of early stopping, in epochs.
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Extra skorch callbacks, for example ``Checkpoint``, ``LRScheduler``
+        or ``EarlyStopping``; copied at fit, so the ones passed stay unused.
+    modalities : dict of str to column selector, default=None
+        Split a DataFrame or 2-D array into modalities: each name maps to a
+        slice, integer positions, a boolean mask or DataFrame column names.
+        Leave None for a mapping of modalities or a plain 2-D array.
+    device : str, default="auto"
+        Torch device; ``"auto"`` uses CUDA when available.
+    precision : {"float32", "bfloat16"}, default="float32"
+        ``"bfloat16"`` trains and predicts with mixed precision
+        (``torch.autocast``); parameters and the loss stay float32.
+    compile : bool, default=False
+        Compile the module with ``torch.compile`` (skorch's ``compile``).
+    accelerator : dict, accelerate.Accelerator or None, default=None
+        Train through Hugging Face Accelerate (skorch's ``AccelerateMixin``),
+        for data-parallel training on several GPUs under ``accelerate
+        launch``: an ``Accelerator`` or the keyword arguments to build one at
+        fit (a dict survives :func:`~sklearn.base.clone`). ``device`` is then
+        left to Accelerate.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout, batch order and the validation
+        split. Pass an int for reproducible results on CPU.
+    verbose : int, default=0
+        1 prints skorch's table of epochs; 2 also shows a progress bar.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen during :meth:`fit`.
+    n_features_in_ : int
+        Number of features seen during :meth:`fit`, all modalities together.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Column names, when ``X`` was a DataFrame with string column names.
+    modality_names_ : list of str
+        Modality names in the order the model uses them.
+    n_features_per_modality_ : dict of str to int
+        Width of each modality.
+    history_ : skorch.History
+        Per-epoch training (and validation) loss.
+    n_iter_ : int
+        Number of epochs run.
+    """
+)
 
-class NeuralClassifierMixin(ClassifierMixin, BaseEstimator):
+
+class _BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
     """Base class of the package's skorch-driven classifiers.
 
     Subclasses define ``__init__`` (storing the shared parameters below and
@@ -63,7 +142,7 @@ class NeuralClassifierMixin(ClassifierMixin, BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "callbacks": [list, None],
-        "modalities": [dict, None],
+        "modalities": [Mapping, None],
         "device": [str],
         "precision": [StrOptions({"float32", "bfloat16"})],
         "accelerator": [dict, HasMethods(["prepare", "backward"]), None],
@@ -106,8 +185,48 @@ class NeuralClassifierMixin(ClassifierMixin, BaseEstimator):
             unavailable ``device``.
         skcoop.TrainingDivergedError
             When the training loss becomes NaN or infinite.
+
+        Warns
+        -----
+        UserWarning
+            When the validation split cannot be stratified and is drawn at
+            random instead.
         """
         blocks, y = check_modalities(self, X, y, reset=True, modalities=self.modalities)
+        y_encoded = self._initialize_labels(y)
+        xs = self._initialize_standardization(blocks)
+        init_seed, split_seed, batch_seed = self._initialize_seeds()
+        net_class, placement, fork_devices = self._initialize_devices()
+        module, module_params = self._module_params(
+            [x.shape[1] for x in xs], len(self.classes_)
+        )
+        self.net_ = net_class(
+            module,
+            **placement,
+            **{f"module__{k}": v for k, v in module_params.items()},
+            criterion=torch.nn.NLLLoss,
+            **self._initialize_criterion(y),
+            optimizer=torch.optim.Adam,
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=self._initialize_split(split_seed),
+            callbacks=self._initialize_callbacks(),
+            penalty_weight=self._penalty_weight(),
+            seed=batch_seed,
+            precision=self.precision,
+            compile=self.compile,
+            verbose=int(bool(self.verbose)),
+        )
+        self._initialize_module(init_seed, fork_devices)
+        self.net_.partial_fit(xs, y_encoded)
+        self.history_ = self.net_.history
+        self.n_iter_ = len(self.net_.history)
+        return self
+
+    def _initialize_labels(self, y):
+        """Set ``classes_`` and return the labels as int64 class codes."""
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
         self.classes_ = encoder.classes_
@@ -116,113 +235,108 @@ class NeuralClassifierMixin(ClassifierMixin, BaseEstimator):
                 f"{type(self).__name__} needs samples of at least 2 classes in y; "
                 f"got 1 class: {self.classes_.tolist()}."
             )
-        y_encoded = encoder.transform(y).astype(np.int64)
-        device = resolve_device(self.device)
+        return encoder.transform(y).astype(np.int64)
 
+    def _initialize_standardization(self, blocks):
+        """Learn each modality's mean and scale if ``standardize``; return inputs.
+
+        The statistics (float32, :func:`skcoop._scaling.mean_and_scale`) are
+        kept in ``_standardization``, or None without standardisation: the
+        fitted state, which prediction reads instead of ``standardize``.
+        """
+        self._standardization = None
         if self.standardize:
-            # statistics in float64, kept in float32 so that _prepare (also on
-            # the predict path) never upcasts a block to float64
-            self._means, self._scales = {}, {}
-            for name, block in blocks.items():
-                mean = block.mean(axis=0, dtype=np.float64)
-                scale = block.std(axis=0, dtype=np.float64)
-                scale[scale < 1e-12 * max(1.0, float(np.abs(mean).max()))] = 1.0
-                self._means[name] = mean.astype(np.float32)
-                self._scales[name] = scale.astype(np.float32)
-        xs = self._prepare(blocks)
+            self._standardization = {
+                name: mean_and_scale(block, dtype=np.float32)
+                for name, block in blocks.items()
+            }
+        return self._prepare(blocks)
 
+    def _initialize_seeds(self):
+        """Return the seeds of initialisation, validation split and batch order."""
         rng = check_random_state(self.random_state)
-        init_seed, split_seed, batch_seed = (
-            int(s) for s in rng.randint(2**31 - 1, size=3)
-        )
-        module, module_params = self._module_params(
-            [x.shape[1] for x in xs], len(self.classes_)
-        )
-        callbacks = [("divergence_check", DivergenceCheck())]
-        fraction = self.validation_fraction
+        return tuple(int(s) for s in rng.randint(2**31 - 1, size=3))
+
+    def _initialize_devices(self):
+        """Return the net class, its placement arguments and the devices to fork.
+
+        Without ``accelerator`` the net trains on ``device``; with it,
+        Accelerate places the module and the batches. The devices are those
+        whose random generators :meth:`_initialize_module` leaves untouched.
+        """
+        if self.accelerator is None:
+            device = resolve_device(self.device)
+            cuda = device.startswith("cuda")
+            fork_devices = [torch.device(device).index or 0] if cuda else []
+            return ModalityNet, {"device": device}, fork_devices
+        accelerator = _make_accelerator(self.accelerator)
+        placement = {"accelerator": accelerator, "device": None}
+        if not self.verbose:  # the mixin's own sink would print regardless
+            placement["callbacks__print_log__sink"] = _silent
+        placed = accelerator.device
+        fork_devices = [placed.index or 0] if placed.type == "cuda" else []
+        return AcceleratedModalityNet, placement, fork_devices
+
+    def _initialize_criterion(self, y):
+        """Return the criterion's class weights as net arguments (``class_weight``)."""
+        if self.class_weight is None:
+            return {}
+        weights = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+        return {"criterion__weight": torch.as_tensor(weights, dtype=torch.float32)}
+
+    def _validation_fraction(self):
+        """Return the fraction held out (0.1 for early stopping when unset)."""
+        if self.early_stopping and self.validation_fraction is None:
+            return 0.1
+        return self.validation_fraction
+
+    def _initialize_split(self, seed):
+        """Return the net's ``train_split``: None, or a seeded stratified holdout."""
+        fraction = self._validation_fraction()
+        return None if fraction is None else HoldoutSplit(fraction, seed)
+
+    def _initialize_callbacks(self):
+        """Return early stopping, the progress bar and copies of ``callbacks``.
+
+        The divergence check is one of the net's default callbacks
+        (:meth:`skcoop._training.ModalityNet.get_default_callbacks`).
+        """
+        callbacks = []
         if self.early_stopping:
-            fraction = 0.1 if fraction is None else fraction
-            callbacks.append(
-                (
-                    "early_stopping",
-                    EarlyStopping(
-                        monitor="valid_loss",
-                        patience=self.n_iter_no_change,
-                        load_best=True,
-                        sink=print if self.verbose else _silent,
-                    ),
-                )
+            early_stopping = EarlyStopping(
+                monitor="valid_loss",
+                patience=self.n_iter_no_change,
+                load_best=True,
+                sink=print if self.verbose else _silent,
             )
+            callbacks.append(("early_stopping", early_stopping))
         if self.verbose and self.verbose > 1:
             callbacks.append(("progress_bar", ProgressBar()))
         callbacks.extend(copy.deepcopy(self.callbacks or []))
-        criterion_params = {}
-        if self.class_weight is not None:
-            weights = compute_class_weight(
-                self.class_weight, classes=self.classes_, y=y
-            )
-            criterion_params["criterion__weight"] = torch.as_tensor(
-                weights, dtype=torch.float32
-            )
+        return callbacks
 
-        net_class, accelerate_params = ModalityNet, {}
-        if self.accelerator is not None:
-            net_class = AcceleratedModalityNet
-            accelerate_params["accelerator"] = _make_accelerator(self.accelerator)
-            if not self.verbose:  # the mixin's own sink would print regardless
-                accelerate_params["callbacks__print_log__sink"] = _silent
-            device = None  # Accelerate places the module and the batches
-            placed = accelerate_params["accelerator"].device
-            devices = [placed.index or 0] if placed.type == "cuda" else []
-        else:
-            devices = (
-                [torch.device(device).index or 0] if device.startswith("cuda") else []
-            )
-        self.net_ = net_class(
-            module,
-            **accelerate_params,
-            **{f"module__{k}": v for k, v in module_params.items()},
-            criterion=torch.nn.NLLLoss,
-            **criterion_params,
-            optimizer=torch.optim.Adam,
-            optimizer__weight_decay=self.weight_decay,
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            train_split=None
-            if fraction is None
-            else HoldoutSplit(fraction, split_seed),
-            callbacks=callbacks,
-            device=device,
-            penalty_weight=self._penalty_weight(),
-            seed=batch_seed,
-            precision=self.precision,
-            compile=self.compile,
-            verbose=int(bool(self.verbose)),
-        )
+    def _initialize_module(self, seed, fork_devices):
+        """Build the net and its module, the initial weights drawn from ``seed``."""
         # leave the caller's RNG untouched, and other threads' draws out
-        with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=devices):
-            torch.manual_seed(init_seed)
+        with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=fork_devices):
+            torch.manual_seed(seed)
             self.net_.initialize()
-        self.net_.partial_fit(xs, y_encoded)
-        self.history_ = self.net_.history
-        self.n_iter_ = len(self.net_.history)
-        return self
 
     def _prepare(self, blocks):
-        """Return the float32 blocks the module takes, standardised if asked."""
-        if not self.standardize:
+        """Return the float32 blocks the module takes, standardised as at fit."""
+        if self._standardization is None:
             return list(blocks.values())
         out = []
         for name, block in blocks.items():
-            x = block - self._means[name]  # a new float32 array: the input stays
-            x /= self._scales[name]
+            mean, scale = self._standardization[name]
+            x = block - mean  # a new float32 array: the input stays
+            x /= scale
             out.append(x)
         return out
 
     def _check_blocks(self, X):
         check_is_fitted(self)
-        blocks, _ = check_modalities(self, X, reset=False, modalities=self.modalities)
+        blocks, _ = check_modalities(self, X, reset=False)
         return self._prepare(blocks)
 
     # -------------------------------------------------------------- predict

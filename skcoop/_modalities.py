@@ -28,15 +28,14 @@ from numbers import Number
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_array
-from sklearn.utils.validation import (
-    _check_y,
-    check_consistent_length,
-    validate_data,
-)
+from sklearn.utils.validation import _check_y, validate_data
 
-__all__ = ["ModalitySpec", "check_modalities", "rebuild_like"]
+__all__ = ["FLOAT_DTYPES", "ModalitySpec", "check_modalities", "rebuild_like"]
 
 SINGLE_MODALITY = "X"
+# The dtypes estimators that keep float64 pass as ``dtype``: float64 and
+# float32 stay as they are, anything else becomes float64.
+FLOAT_DTYPES = (np.float64, np.float32)
 
 
 @dataclass(frozen=True)
@@ -75,7 +74,7 @@ def _to_numpy_like(block):
     return block
 
 
-def _check_block(block, name, estimator, *, dtype, allow_nan, copy=False):
+def _check_block(block, name, estimator, *, dtype, allow_nan):
     """Validate one modality's 2-D block and name the modality in every error."""
     input_name = f"modality {name!r}"
     if sp.issparse(block):
@@ -85,6 +84,8 @@ def _check_block(block, name, estimator, *, dtype, allow_nan, copy=False):
         )
     block = _to_numpy_like(block)
     try:
+        # ensure_2d=False and allow_nd=True: the ndim error below names the
+        # modality; check_array still refuses 0 samples and 0 features
         block = check_array(
             block,
             dtype=dtype,
@@ -93,7 +94,6 @@ def _check_block(block, name, estimator, *, dtype, allow_nan, copy=False):
             allow_nd=True,
             estimator=estimator,
             input_name=input_name,
-            copy=copy,
         )
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"Modality {name!r}: {exc}") from exc
@@ -103,19 +103,15 @@ def _check_block(block, name, estimator, *, dtype, allow_nan, copy=False):
             f"n_features); got an array of shape {block.shape}. Reshape it, for "
             "example with `.reshape(-1, 1)` for a single feature."
         )
-    if block.shape[1] < 1:
-        raise ValueError(
-            f"Modality {name!r} has 0 features (shape={block.shape}); every "
-            "modality needs at least one column. Drop the empty modality."
-        )
     _check_finite(block, name, allow_nan=allow_nan)
     return block
 
 
 def _check_finite(block, name, *, allow_nan):
-    """Raise on inf (always) and NaN (unless ``allow_nan``), naming the modality."""
-    if block.dtype.kind != "f" or block.size == 0:
-        return
+    """Raise on inf (always) and NaN (unless ``allow_nan``), naming the modality.
+
+    ``block`` is a validated float array with at least one entry.
+    """
     # One pass over the data in the common (all finite) case.
     if np.isfinite(block.sum(dtype=np.float64)) or (
         allow_nan and not np.isinf(block).any()
@@ -182,8 +178,63 @@ def _column_names(X):
     return np.asarray(columns, dtype=object)
 
 
-def _split_columns(estimator, X, modalities, *, reset, dtype, allow_nan):
-    """Split a DataFrame or 2-D array into modality blocks by ``modalities``."""
+def _same_form_as_fit(estimator, X, kind):
+    """Raise when ``X`` is a mapping and the fit's was not, or the reverse."""
+    if _is_mapping(X) != (kind == "mapping"):
+        fitted = (
+            "a mapping of modalities"
+            if kind == "mapping"
+            else "a 2-D array or DataFrame"
+        )
+        raise TypeError(
+            f"{type(estimator).__name__} was fitted on {fitted}, but X is "
+            f"{type(X).__name__}; pass the same form as at fit."
+        )
+
+
+def _is_mapping(X):
+    # scipy's DOK sparse format subclasses dict: test sparsity first
+    return isinstance(X, Mapping) and not sp.issparse(X)
+
+
+# ------------------------------------------------------------ the readers
+# One reader per input form. Each validates every block (naming the modality)
+# and returns them in the fitted order; at predict it takes the names and the
+# column positions from the spec learned at fit, never from the estimator's
+# parameters (issue 11: set_params after fit must not change predict).
+def _read_mapping(estimator, X, *, names, dtype, allow_nan):
+    """Validate a mapping of modality blocks; ``names`` is the fitted order or None."""
+    for key in X:
+        if not isinstance(key, str):
+            raise TypeError(
+                f"Modality names must be strings; got {key!r} of type "
+                f"{type(key).__name__}. Rename the key, for example to {str(key)!r}."
+            )
+    if not X:
+        raise ValueError("X is an empty mapping; pass at least one modality.")
+    if names is None:
+        names = list(X)
+    missing = [n for n in names if n not in X]
+    extra = [n for n in X if n not in names]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing modalities {missing}")
+        if extra:
+            parts.append(f"unknown modalities {extra}")
+        raise ValueError(
+            f"X has {' and '.join(parts)}: {type(estimator).__name__} was "
+            f"fitted on modalities {list(names)} and needs exactly these; got "
+            f"{list(X)}."
+        )
+    return {
+        n: _check_block(X[n], n, estimator, dtype=dtype, allow_nan=allow_nan)
+        for n in names
+    }
+
+
+def _check_modalities_param(modalities):
+    """Validate the ``modalities`` parameter; return its names as strings."""
     if not isinstance(modalities, Mapping) or not modalities:
         raise TypeError(
             "`modalities` must be a non-empty mapping of modality name to "
@@ -198,106 +249,133 @@ def _split_columns(estimator, X, modalities, *, reset, dtype, allow_nan):
                 "as strings."
             )
         seen[str(name)] = name
+    return list(seen)
+
+
+def _as_table(X):
+    """Return ``X`` with a 2-D ``shape`` (a DataFrame or an ndarray)."""
     if sp.issparse(X):
         raise TypeError(
             "Sparse data was passed for X, but dense data is required. Convert "
             "it with `.toarray()` first."
         )
-    names = _column_names(X)
-    shape = getattr(X, "shape", None)
-    if shape is None:
+    if getattr(X, "shape", None) is None:
         X = np.asarray(X)
-        shape = X.shape
-    if len(shape) != 2:
+    if len(X.shape) != 2:
         raise ValueError(
             "With `modalities`, X must be a 2-D array or DataFrame of shape "
-            f"(n_samples, n_features); got shape {tuple(shape)}."
+            f"(n_samples, n_features); got shape {tuple(X.shape)}."
         )
+    return X
+
+
+def _fitted_columns(estimator, X):
+    """Return the column positions of each fitted modality in a later ``X``."""
+    spec = estimator._modality_spec
+    fitted_names = getattr(estimator, "feature_names_in_", None)
+    names = _column_names(X)
+    if fitted_names is not None and names is not None:
+        # Select by name, so reordered DataFrame columns still work.
+        position = {c: i for i, c in enumerate(names)}
+        missing = [c for c in fitted_names if c not in position]
+        if missing:
+            raise ValueError(
+                f"X lacks columns {missing[:5]} seen at fit; the columns "
+                f"named in `modalities` must all be present."
+            )
+        remap = np.array([position[c] for c in fitted_names], dtype=np.intp)
+        return tuple(remap[c] for c in spec.columns)
+    if X.shape[1] != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {X.shape[1]} features, but {type(estimator).__name__} "
+            f"is expecting {estimator.n_features_in_} features as input."
+        )
+    return spec.columns
+
+
+def _read_columns(estimator, X, modalities, *, reset, dtype, allow_nan):
+    """Split a DataFrame or 2-D array into modality blocks.
+
+    At fit the columns come from ``modalities``; afterwards from the spec.
+    Returns the blocks, the 2-D input and each modality's column positions.
+    """
     if reset:
-        estimator.n_features_in_ = shape[1]
-        if names is not None and all(isinstance(c, str) for c in names):
-            estimator.feature_names_in_ = names
-        elif hasattr(estimator, "feature_names_in_"):
-            del estimator.feature_names_in_
+        names = _check_modalities_param(modalities)
+        X = _as_table(X)
         columns = tuple(
-            _resolve_columns(sel, str(n), shape[1], names)
-            for n, sel in modalities.items()
+            _resolve_columns(sel, name, X.shape[1], _column_names(X))
+            for name, sel in zip(names, modalities.values(), strict=True)
         )
-        for (name, selector), cols in zip(modalities.items(), columns, strict=True):
+        for name, selector, cols in zip(
+            names, modalities.values(), columns, strict=True
+        ):
             if cols.size == 0:
                 raise ValueError(
-                    f"Modality {str(name)!r} in `modalities` selects no columns "
+                    f"Modality {name!r} in `modalities` selects no columns "
                     f"({selector!r}); every modality needs at least one column."
                 )
     else:
-        spec = estimator._modality_spec
-        fitted_names = getattr(estimator, "feature_names_in_", None)
-        if fitted_names is not None and names is not None:
-            # Select by name, so reordered DataFrame columns still work.
-            position = {c: i for i, c in enumerate(names)}
-            missing = [c for c in fitted_names if c not in position]
-            if missing:
-                raise ValueError(
-                    f"X lacks columns {missing[:5]} seen at fit; the columns "
-                    f"named in `modalities` must all be present."
-                )
-            remap = np.array([position[c] for c in fitted_names], dtype=np.intp)
-            columns = tuple(remap[c] for c in spec.columns)
-        else:
-            if shape[1] != estimator.n_features_in_:
-                raise ValueError(
-                    f"X has {shape[1]} features, but {type(estimator).__name__} "
-                    f"is expecting {estimator.n_features_in_} features as input."
-                )
-            columns = spec.columns
+        names = estimator._modality_spec.names
+        X = _as_table(X)
+        columns = _fitted_columns(estimator, X)
     blocks = {}
-    for name, cols in zip(modalities, columns, strict=True):
+    for name, cols in zip(names, columns, strict=True):
         block = X.iloc[:, cols] if hasattr(X, "iloc") else X[:, cols]
-        blocks[str(name)] = _check_block(
-            block, str(name), estimator, dtype=dtype, allow_nan=allow_nan
+        blocks[name] = _check_block(
+            block, name, estimator, dtype=dtype, allow_nan=allow_nan
         )
-    return blocks, columns
+    return blocks, X, columns
 
 
-def _from_mapping(estimator, X, *, reset, dtype, allow_nan):
-    """Validate a mapping of modality blocks and order it as at fit."""
-    for key in X:
-        if not isinstance(key, str):
-            raise TypeError(
-                f"Modality names must be strings; got {key!r} of type "
-                f"{type(key).__name__}. Rename the key, for example to {str(key)!r}."
-            )
-    if not X:
-        raise ValueError("X is an empty mapping; pass at least one modality.")
-    if reset:
-        names = list(X)
+def _read_array(estimator, X, y, *, reset, dtype, allow_nan):
+    """Validate one 2-D array as the single modality ``"X"``.
+
+    scikit-learn's ``validate_data`` records or checks ``n_features_in_`` and
+    ``feature_names_in_`` for this form, with its own messages and warnings.
+    """
+    if y is None:
+        _require_target(estimator)
+    if _skips_target(y):
+        X = validate_data(
+            estimator, X, reset=reset, dtype=dtype, ensure_all_finite=False
+        )
+        y = None
     else:
-        names = list(estimator._modality_spec.names)
-        missing = [n for n in names if n not in X]
-        extra = [n for n in X if n not in names]
-        if missing or extra:
-            parts = []
-            if missing:
-                parts.append(f"missing modalities {missing}")
-            if extra:
-                parts.append(f"unknown modalities {extra}")
+        X, y = validate_data(
+            estimator, X, y, reset=reset, dtype=dtype, ensure_all_finite=False
+        )
+    _check_finite(X, SINGLE_MODALITY, allow_nan=allow_nan)
+    return {SINGLE_MODALITY: X}, y
+
+
+# ------------------------------------------------------------ the target
+def _skips_target(y):
+    return isinstance(y, str) and y == "no_validation"
+
+
+def _require_target(estimator):
+    raise ValueError(
+        f"{type(estimator).__name__} requires y to be passed, but the target y is None."
+    )
+
+
+def _check_rows(blocks):
+    """Raise unless every block has the same number of rows; return it."""
+    counts = {n: b.shape[0] for n, b in blocks.items()}
+    first = next(iter(counts))
+    for name, count in counts.items():
+        if count != counts[first]:
             raise ValueError(
-                f"X has {' and '.join(parts)}: {type(estimator).__name__} was "
-                f"fitted on modalities {names} and needs exactly these; got "
-                f"{list(X)}."
+                f"Modality {name!r} has {count} samples, but modality "
+                f"{first!r} has {counts[first]}; every modality needs one "
+                "row per sample."
             )
-    return {
-        n: _check_block(X[n], n, estimator, dtype=dtype, allow_nan=allow_nan)
-        for n in names
-    }
+    return counts[first]
 
 
 def _check_target(estimator, y, n_samples):
     if y is None:
-        raise ValueError(
-            f"{type(estimator).__name__} requires y to be passed, but the target "
-            "y is None."
-        )
+        _require_target(estimator)
     y = _check_y(y, estimator=estimator)
     if y.shape[0] != n_samples:
         raise ValueError(
@@ -325,6 +403,40 @@ def _check_label_types(y):
             "or all numbers. Convert them, for example with `y.astype(str)`."
         )
     return y
+
+
+# -------------------------------------------------- record or compare the spec
+def _record_spec(estimator, X, blocks, kind, columns):
+    """Write what was learned at fit on ``estimator`` (the one place)."""
+    widths = tuple(b.shape[1] for b in blocks.values())
+    labels = None
+    if kind == "columns" and hasattr(X, "columns"):
+        labels = tuple(np.asarray(X.columns)[c] for c in columns)
+    estimator._modality_spec = ModalitySpec(
+        names=tuple(blocks), widths=widths, kind=kind, columns=columns, labels=labels
+    )
+    estimator.modality_names_ = list(blocks)
+    estimator.n_features_per_modality_ = dict(zip(blocks, widths, strict=True))
+    if kind == "array":
+        return  # validate_data recorded n_features_in_ and feature_names_in_
+    names = _column_names(X) if kind == "columns" else None
+    estimator.n_features_in_ = X.shape[1] if kind == "columns" else sum(widths)
+    if names is not None and all(isinstance(c, str) for c in names):
+        estimator.feature_names_in_ = names
+    elif hasattr(estimator, "feature_names_in_"):
+        del estimator.feature_names_in_
+
+
+def _compare_spec(estimator, blocks):
+    """Raise when a block's width differs from the one seen at fit."""
+    spec = estimator._modality_spec
+    for (name, block), expected in zip(blocks.items(), spec.widths, strict=True):
+        if block.shape[1] != expected:
+            raise ValueError(
+                f"Modality {name!r} has {block.shape[1]} features, but "
+                f"{type(estimator).__name__} is expecting {expected} features "
+                f"for it, as at fit."
+            )
 
 
 def check_modalities(
@@ -358,9 +470,11 @@ def check_modalities(
         ``X`` against the one learned at fit.
     modalities : mapping of str to column selector, default=None
         Split a DataFrame or 2-D array into modalities; see the module
-        docstring.
-    dtype : numpy dtype, default=np.float32
-        Dtype of the returned blocks.
+        docstring. Read only when ``reset=True``: afterwards the names and
+        columns learned at fit are used, whatever the estimator's parameter
+        has become since.
+    dtype : numpy dtype or list of dtypes, default=np.float32
+        Dtype of the returned blocks, as for :func:`~sklearn.utils.check_array`.
     allow_nan : bool, default=False
         Whether NaN is accepted (the imputer accepts it; inf never is).
 
@@ -371,114 +485,46 @@ def check_modalities(
     y : ndarray of shape (n_samples,) or None
         The validated target, or None when it was not validated.
     """
-    is_mapping = isinstance(X, Mapping) and not sp.issparse(X)
     if reset:
-        spec_kind = (
+        if _is_mapping(X) and modalities is not None:
+            raise ValueError(
+                "`modalities` splits a DataFrame or 2-D array into modalities; X "
+                "is already a mapping of modalities. Leave `modalities=None` for "
+                "mapping input."
+            )
+        kind = (
             "mapping"
-            if is_mapping
-            else ("columns" if modalities is not None else "array")
+            if _is_mapping(X)
+            else ("array" if modalities is None else "columns")
         )
     else:
-        spec_kind = estimator._modality_spec.kind
-        if is_mapping != (spec_kind == "mapping"):
-            fitted = (
-                "a mapping of modalities"
-                if spec_kind == "mapping"
-                else ("a 2-D array or DataFrame")
-            )
-            raise TypeError(
-                f"{type(estimator).__name__} was fitted on {fitted}, but X is "
-                f"{type(X).__name__}; pass the same form as at fit."
-            )
+        kind = estimator._modality_spec.kind
+        _same_form_as_fit(estimator, X, kind)
 
     columns = None
-    if spec_kind == "array":
-        if y is None or (isinstance(y, str) and y == "no_validation"):
-            if y is None:
-                _check_target(estimator, None, 0)
-            X = validate_data(
-                estimator, X, reset=reset, dtype=dtype, ensure_all_finite=False
-            )
-            y_out = None
-        else:
-            X, y_out = validate_data(
-                estimator, X, y, reset=reset, dtype=dtype, ensure_all_finite=False
-            )
-        _check_finite(X, SINGLE_MODALITY, allow_nan=allow_nan)
-        blocks = {SINGLE_MODALITY: X}
-    else:
-        if spec_kind == "mapping":
-            if reset:
-                if modalities is not None:
-                    raise ValueError(
-                        "`modalities` splits a DataFrame or 2-D array into "
-                        "modalities; X is already a mapping of modalities. Leave "
-                        "`modalities=None` for mapping input."
-                    )
-                if hasattr(estimator, "feature_names_in_"):
-                    del estimator.feature_names_in_
-            blocks = _from_mapping(
-                estimator, X, reset=reset, dtype=dtype, allow_nan=allow_nan
-            )
-        else:
-            if modalities is None:
-                raise ValueError(
-                    "`modalities` was unset after fit; it must stay as at fit."
-                )
-            blocks, columns = _split_columns(
-                estimator,
-                X,
-                modalities,
-                reset=reset,
-                dtype=dtype,
-                allow_nan=allow_nan,
-            )
-        counts = {n: b.shape[0] for n, b in blocks.items()}
-        first = next(iter(counts))
-        for name, count in counts.items():
-            if count != counts[first]:
-                raise ValueError(
-                    f"Modality {name!r} has {count} samples, but modality "
-                    f"{first!r} has {counts[first]}; every modality needs one "
-                    "row per sample."
-                )
-        if counts[first] < 1:
-            raise ValueError(
-                f"Found array with 0 sample(s) in modality {first!r} while a "
-                f"minimum of 1 is required by {type(estimator).__name__}."
-            )
-        y_out = None
-        if not (isinstance(y, str) and y == "no_validation"):
-            y_out = _check_target(estimator, y, counts[first])
-            check_consistent_length(y_out, blocks[first])
-
-    _check_label_types(y_out)
-    widths = tuple(b.shape[1] for b in blocks.values())
-    if reset:
-        labels = None
-        if columns is not None and hasattr(X, "columns"):
-            labels = tuple(np.asarray(X.columns)[c] for c in columns)
-        estimator._modality_spec = ModalitySpec(
-            names=tuple(blocks),
-            widths=widths,
-            kind=spec_kind,
-            columns=columns,
-            labels=labels,
+    if kind == "array":
+        blocks, y = _read_array(
+            estimator, X, y, reset=reset, dtype=dtype, allow_nan=allow_nan
         )
-        estimator.modality_names_ = list(blocks)
-        estimator.n_features_per_modality_ = dict(zip(blocks, widths, strict=True))
-        if spec_kind == "mapping":
-            estimator.n_features_in_ = sum(widths)
     else:
-        spec = estimator._modality_spec
-        for name, width, expected in zip(blocks, widths, spec.widths, strict=True):
-            if width != expected:
-                raise ValueError(
-                    f"Modality {name!r} has {width} features, but "
-                    f"{type(estimator).__name__} is expecting {expected} features "
-                    f"for it, as at fit."
-                )
-    return blocks, y_out
+        if kind == "mapping":
+            names = None if reset else estimator._modality_spec.names
+            blocks = _read_mapping(
+                estimator, X, names=names, dtype=dtype, allow_nan=allow_nan
+            )
+        else:
+            blocks, X, columns = _read_columns(
+                estimator, X, modalities, reset=reset, dtype=dtype, allow_nan=allow_nan
+            )
+        n_samples = _check_rows(blocks)
+        y = None if _skips_target(y) else _check_target(estimator, y, n_samples)
+    _check_label_types(y)
+
+    if reset:
+        _record_spec(estimator, X, blocks, kind, columns)
+    else:
+        _compare_spec(estimator, blocks)
+    return blocks, y
 
 
 def rebuild_like(X, blocks: Mapping[str, np.ndarray], spec: ModalitySpec):

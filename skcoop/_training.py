@@ -99,9 +99,9 @@ class ModalityBatches:
     seed : int or callable, default=0
         Seed of the order when ``shuffle`` is true; a callable is called at
         the start of every pass, so one iterator can reshuffle every epoch.
-    rank, world : int, default=0 and 1
-        Data-parallel sharding: process ``rank`` of ``world`` takes rows
-        ``rank::world`` of every batch, so that the processes together see
+    rank, world_size : int, default=0 and 1
+        Data-parallel sharding: process ``rank`` of ``world_size`` takes rows
+        ``rank::world_size`` of every batch, so that the processes together see
         each batch once (the order is the same on all: the same seed).
     """
 
@@ -112,14 +112,14 @@ class ModalityBatches:
         shuffle: bool = False,
         seed: int = 0,
         rank: int = 0,
-        world: int = 1,
+        world_size: int = 1,
     ):
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.seed = seed
         self.rank = rank
-        self.world = world
+        self.world_size = world_size
 
     def __len__(self) -> int:
         return -(-len(self.dataset) // self.batch_size)
@@ -132,7 +132,7 @@ class ModalityBatches:
             order = torch.randperm(n, generator=generator)  # (N,)
             for start in range(0, n, self.batch_size):
                 batch = order[start : start + self.batch_size]  # (B,)
-                yield self.dataset[batch[self.rank :: self.world]]
+                yield self.dataset[batch[self.rank :: self.world_size]]
         else:
             for start in range(0, n, self.batch_size):
                 yield self.dataset[slice(start, start + self.batch_size)]
@@ -140,6 +140,10 @@ class ModalityBatches:
 
 class HoldoutSplit:
     """Hold out a stratified validation fraction, drawn from a seed.
+
+    When the labels cannot be stratified (a class with a single sample, or
+    fewer validation samples than classes), the split is drawn at random
+    instead and a ``UserWarning`` says so.
 
     Parameters
     ----------
@@ -161,7 +165,15 @@ class HoldoutSplit:
             train, valid = train_test_split(
                 index, test_size=self.fraction, random_state=self.seed, stratify=labels
             )
-        except ValueError:  # a class too small to stratify: split at random
+        except ValueError as exc:  # a class too small to stratify
+            warnings.warn(
+                f"The validation split could not be stratified ({exc}); it was "
+                "drawn at random instead, so some classes may be missing from the "
+                "validation data. Use a larger validation_fraction or more "
+                "samples per class.",
+                UserWarning,
+                stacklevel=2,
+            )
             train, valid = train_test_split(
                 index, test_size=self.fraction, random_state=self.seed
             )
@@ -211,6 +223,13 @@ class ModalityNet(NeuralNet):
         self.penalty_weight = penalty_weight
         self.seed = seed
         self.precision = precision
+
+    def get_default_callbacks(self):
+        """Return skorch's default callbacks and the divergence check."""
+        return [
+            *super().get_default_callbacks(),
+            ("divergence_check", DivergenceCheck()),
+        ]
 
     def initialize_module(self):
         """Build the module, then seed its dropout layers from ``seed``.
@@ -311,7 +330,7 @@ class AcceleratedModalityNet(AccelerateMixin, ModalityNet):
 
     Accelerate places the module and wraps it for distributed data-parallel
     training; each process takes its shard of every batch
-    (:class:`ModalityBatches` with ``rank``/``world``), so a run on ``P``
+    (:class:`ModalityBatches` with ``rank``/``world_size``), so a run on ``P``
     processes visits the same batches as one process with the same
     ``batch_size``. Without dropout it takes the same optimisation steps;
     with dropout each process draws its own masks (the dropout seed is
@@ -340,7 +359,7 @@ class AcceleratedModalityNet(AccelerateMixin, ModalityNet):
         iterator = ModalityNet.get_iterator(self, dataset, training=training)
         if training:
             iterator.rank = self.accelerator.process_index
-            iterator.world = self.accelerator.num_processes
+            iterator.world_size = self.accelerator.num_processes
         return iterator
 
 

@@ -8,7 +8,8 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import NeuralClassifierMixin
+from ._base import NEURAL_DOCS, _BaseNeuralClassifier
+from ._docstring import Substitution
 from .nn import NMCL
 from .nn.cooperative import RELATIONS
 from .nn.nmcl import VARIANTS
@@ -16,7 +17,8 @@ from .nn.nmcl import VARIANTS
 __all__ = ["CooperativeClassifier"]
 
 
-class CooperativeClassifier(NeuralClassifierMixin):
+@Substitution(**NEURAL_DOCS)
+class CooperativeClassifier(_BaseNeuralClassifier):
     """Neural multimodal cooperative classifier (NMCL).
 
     Each modality in turn is the host and the others its guests: relation
@@ -44,75 +46,36 @@ class CooperativeClassifier(NeuralClassifierMixin):
     variant : {"full", "I", "II", "III", "IV"}, default="full"
         The full model or one of the ablations of the paper's Sec. 5.3.2
         (Table 5); see :class:`skcoop.nn.NMCL`.
-    dropout : float, default=0.2
-        Dropout on every hidden layer.
-    lr : float, default=1e-3
-        Learning rate of Adam.
-    weight_decay : float, default=0.0
-        L2 penalty of Adam.
-    batch_size : int, default=128
-        Samples per mini-batch.
-    max_epochs : int, default=30
-        Number of passes over the training data.
-    class_weight : dict, "balanced" or None, default=None
-        Weights of the classes in the loss, as in sklearn's classifiers.
-    standardize : bool, default=True
-        Standardise each feature on its training mean and standard deviation
-        before the network (the statistics are learned at fit).
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training data and stop when
-        the validation loss has not improved for ``n_iter_no_change``
-        epochs, keeping the best weights.
-    validation_fraction : float or None, default=None
-        Fraction held out for validation, stratified and drawn from
-        ``random_state``. ``None`` holds out nothing, or 0.1 when
-        ``early_stopping`` is on. The validation loss is then recorded in
-        ``history_`` for callbacks to use.
-    n_iter_no_change : int, default=5
-        Patience of early stopping, in epochs.
-    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
-        Extra skorch callbacks, for example ``Checkpoint``, ``LRScheduler``
-        or ``EarlyStopping``; copied at fit, so the ones passed stay unused.
-    modalities : dict of str to column selector, default=None
-        Split a DataFrame or 2-D array into modalities: each name maps to a
-        slice, integer positions, a boolean mask or DataFrame column names.
-    device : str, default="auto"
-        Torch device; ``"auto"`` uses CUDA when available.
-    precision : {"float32", "bfloat16"}, default="float32"
-        ``"bfloat16"`` trains and predicts with mixed precision
-        (``torch.autocast``); parameters and the loss stay float32.
-    compile : bool, default=False
-        Compile the module with ``torch.compile`` (skorch's ``compile``).
-    accelerator : dict, accelerate.Accelerator or None, default=None
-        Train through Hugging Face Accelerate (skorch's ``AccelerateMixin``),
-        for data-parallel training on several GPUs under ``accelerate
-        launch``: an ``Accelerator`` or the keyword arguments to build one at
-        fit (a dict survives :func:`~sklearn.base.clone`). ``device`` is then
-        left to Accelerate.
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, dropout, batch order and the validation
-        split. Pass an int for reproducible results on CPU.
-    verbose : int, default=0
-        1 prints skorch's table of epochs; 2 also shows a progress bar.
+    %(dropout)s
+    %(lr)s
+    %(weight_decay)s
+    %(batch_size)s
+    %(max_epochs)s
+    %(class_weight)s
+    %(standardize)s
+    %(early_stopping)s
+    %(validation_fraction)s
+    %(n_iter_no_change)s
+    %(callbacks)s
+    %(modalities)s
+    %(device)s
+    %(precision)s
+    %(compile)s
+    %(accelerator)s
+    %(random_state)s
+    %(verbose)s
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels seen during :meth:`fit`.
-    n_features_in_ : int
-        Number of features seen during :meth:`fit`, all modalities together.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Column names, when ``X`` was a DataFrame with string column names.
-    modality_names_ : list of str
-        Modality names in the order the model uses them.
-    n_features_per_modality_ : dict of str to int
-        Width of each modality.
+    %(classes_)s
+    %(n_features_in_)s
+    %(feature_names_in_)s
+    %(modality_names_)s
+    %(n_features_per_modality_)s
     net_ : skorch.NeuralNet
         The fitted skorch net; ``net_.module_`` is the :class:`skcoop.nn.NMCL`.
-    history_ : skorch.History
-        Per-epoch training (and validation) loss.
-    n_iter_ : int
-        Number of epochs run.
+    %(history_)s
+    %(n_iter_)s
     attention_memories_ : dict of str to ndarray of shape (n_augmented, n_classes)
         The fitted attention memory ``Omega`` of each modality (paper Eq. 15,
         Fig. 7); see the property of the same name.
@@ -149,7 +112,7 @@ class CooperativeClassifier(NeuralClassifierMixin):
     """
 
     _parameter_constraints: dict = {
-        **NeuralClassifierMixin._parameter_constraints,
+        **_BaseNeuralClassifier._parameter_constraints,
         "steepness": [Interval(Real, 0, None, closed="neither")],
         "relation": [StrOptions(set(RELATIONS))],
         "kl_weight": [Interval(Real, 0, None, closed="left")],
@@ -243,7 +206,8 @@ class CooperativeClassifier(NeuralClassifierMixin):
             prediction instead of per-modality ones.
         """
         check_is_fitted(self)
-        if self.variant == "IV" and len(self.modality_names_) > 1:
+        names = self.modality_names_
+        if self.net_.module_.prediction_names(names) != names:
             raise ValueError(
                 "variant='IV' fuses a prediction from all complementary parts and "
                 "one from all consistent parts; it has no per-modality predictions. "
@@ -299,11 +263,9 @@ class CooperativeClassifier(NeuralClassifierMixin):
             ``Omega`` of each modality (paper Eq. 15).
         """
         check_is_fitted(self)
-        attention = self.net_.module_.attention
-        names = self.modality_names_
-        if self.variant == "IV" and len(names) > 1:
-            names = ["complementary", "consistent"]
+        module = self.net_.module_
+        names = module.prediction_names(self.modality_names_)
         return {
             name: att.omega.detach().cpu().numpy().copy()
-            for name, att in zip(names, attention, strict=True)
+            for name, att in zip(names, module.attention, strict=True)
         }

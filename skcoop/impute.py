@@ -29,15 +29,26 @@ from sklearn.utils.extmath import randomized_svd
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from ._modalities import check_modalities, rebuild_like
+from ._modalities import FLOAT_DTYPES, check_modalities, rebuild_like
+from ._scaling import mean_and_scale
 
 __all__ = ["LowRankImputer"]
 
-# Elements of float64 scratch memory one batched step may use (32 MiB).
+# Elements of float64 scratch memory one batched step may use (32 MiB). Every
+# loop over rows, patterns or systems takes as many of them per step as keep
+# its largest temporary under this budget: rows of the data matrix
+# (``_BUDGET // n_features`` rows of ``n_features`` values), padded Gram
+# batches (``_BUDGET // (k * width)`` patterns of ``width x k`` gathered
+# factors) and batched ridge systems (``_BUDGET // k**2`` systems of ``k x k``).
+# Memory then stays flat whatever the data's size, and each step is still
+# large enough for BLAS to run at full speed.
 _BUDGET = 1 << 22
 # A missing pattern shared by at least this many rows gets its own solve.
 _GROUP_MIN = 8
-_FLOATS = [np.float64, np.float32]
+# Matrices of at most this many entries initialise from an exact SVD; larger
+# ones from a randomized SVD (when few factors are asked for), whose cost
+# grows with n_components instead of with the smaller side of the matrix.
+_EXACT_SVD_MAX_ENTRIES = 1 << 20
 
 
 def _patterns(observed):
@@ -206,8 +217,8 @@ class LowRankImputer(TransformerMixin, BaseEstimator):
     mean_ : ndarray of shape (`n_features_in_`,)
         Mean of each column over its observed values.
     scale_ : ndarray of shape (`n_features_in_`,)
-        Standard deviation of each column over its observed values (1 where
-        it is 0).
+        Standard deviation of each column over its observed values (1 for a
+        constant column).
     n_components_ : int
         Number of latent factors used.
     n_iter_ : int
@@ -315,7 +326,7 @@ class LowRankImputer(TransformerMixin, BaseEstimator):
             X,
             reset=True,
             modalities=self.modalities,
-            dtype=_FLOATS,
+            dtype=FLOAT_DTYPES,
             allow_nan=True,
         )
         dtype = np.result_type(*blocks.values())
@@ -324,12 +335,14 @@ class LowRankImputer(TransformerMixin, BaseEstimator):
         observed = ~np.isnan(Z0)
         self._check_columns_observed(observed)
         Z0[~observed] = 0
-        self.mean_, self.scale_ = self._standardise(Z0, observed)
+        self.mean_, self.scale_ = self._standardize(Z0, observed)
+        self._alpha = self.alpha  # transform's ridge: fitted state, not the param
 
         n_samples, n_features = Z0.shape
         k = min(self.n_components, n_samples, n_features)
         self.n_components_ = k
-        if n_samples * n_features <= 1 << 20 or k >= min(n_samples, n_features) // 4:
+        exact = n_samples * n_features <= _EXACT_SVD_MAX_ENTRIES
+        if exact or k >= min(n_samples, n_features) // 4:
             _, s, Vt = scipy.linalg.svd(Z0, full_matrices=False)
         else:
             _, s, Vt = randomized_svd(
@@ -394,19 +407,10 @@ class LowRankImputer(TransformerMixin, BaseEstimator):
         )
 
     @staticmethod
-    def _standardise(Z0, observed):
-        """Standardise ``Z0`` in place on observed values; return means, scales."""
-        counts = observed.sum(axis=0)
-        mean = Z0.sum(axis=0, dtype=np.float64) / counts
-        scale = np.empty_like(mean)
+    def _standardize(Z0, observed):
+        """Standardize ``Z0`` in place on observed values; return means, scales."""
+        mean, scale = mean_and_scale(Z0, observed=observed, dtype=np.float64)
         step = max(1, _BUDGET // Z0.shape[1])
-        sq = np.zeros_like(mean)
-        for start in range(0, Z0.shape[0], step):
-            part = Z0[start : start + step]
-            centred = np.where(observed[start : start + step], part - mean, 0.0)
-            sq += np.einsum("ij,ij->j", centred, centred)
-        scale[:] = np.sqrt(sq / counts)
-        scale[scale == 0] = 1.0
         for start in range(0, Z0.shape[0], step):
             rows = slice(start, start + step)
             Z0[rows] = np.where(observed[rows], (Z0[rows] - mean) / scale, 0.0)
@@ -437,12 +441,7 @@ class LowRankImputer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         blocks, _ = check_modalities(
-            self,
-            X,
-            reset=False,
-            modalities=self.modalities,
-            dtype=_FLOATS,
-            allow_nan=True,
+            self, X, reset=False, dtype=FLOAT_DTYPES, allow_nan=True
         )
         out = {name: np.array(block) for name, block in blocks.items()}
         missing_rows = np.zeros(next(iter(out.values())).shape[0], dtype=bool)
@@ -460,7 +459,7 @@ class LowRankImputer(TransformerMixin, BaseEstimator):
             n_empty += int(np.sum(~observed.any(axis=1)))
             Z0 = np.where(observed, (raw - self.mean_) / self.scale_, 0.0)
             patterns, inverse = _patterns(observed)
-            U, _, _ = _ridge_rows(Z0, V, patterns, inverse, self.alpha)
+            U, _, _ = _ridge_rows(Z0, V, patterns, inverse, self._alpha)
             filled = np.where(observed, raw, U @ V.T * self.scale_ + self.mean_)
             for m, block in enumerate(out.values()):
                 block[chunk] = filled[:, edges[m] : edges[m + 1]]

@@ -185,31 +185,6 @@ def plot_relation_scores(
     return ax
 
 
-def _augmented_sections(estimator, key: str, n_rows: int):
-    """Return ``(label, start, stop)`` for the parts of the augmented vector."""
-    names = list(estimator.modality_names_)
-    widths = estimator.n_features_per_modality_
-    variant = getattr(estimator, "variant", "full")
-    if len(names) == 1:
-        return [(f"{key!r}", 0, n_rows)]
-    if variant == "II":
-        return [("enhanced consistent", 0, n_rows)]
-    if variant == "IV":  # one part per modality, in fitted order
-        parts, start = [], 0
-        for name in names:
-            parts.append((f"{key} {name!r}", start, start + widths[name]))
-            start += widths[name]
-        return parts
-    host = widths[key]
-    guests = sum(widths[n] for n in names if n != key)
-    middle = "host consistent" if variant == "I" else "enhanced consistent"
-    return [
-        (f"host {key!r}", 0, host),
-        (middle, host, n_rows - guests),
-        ("guests", n_rows - guests, n_rows),
-    ]
-
-
 def plot_attention_memory(
     estimator: Any,
     modality: str,
@@ -296,7 +271,9 @@ def plot_attention_memory(
     ax.set_ylabel("feature of the augmented vector")
     ax.set_title(f"attention memory of {modality!r}")
     if sections:
-        parts = _augmented_sections(estimator, modality, omega.shape[0])
+        parts = estimator.net_.module_.augmented_sections(
+            estimator.modality_names_, modality
+        )
         for label, start, stop in parts:
             if start:
                 ax.axhline(start - 0.5, color="white", linewidth=1.5)

@@ -11,11 +11,16 @@ from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from ._modalities import SINGLE_MODALITY, ModalitySpec, check_modalities, rebuild_like
+from ._modalities import (
+    FLOAT_DTYPES,
+    SINGLE_MODALITY,
+    ModalitySpec,
+    check_modalities,
+    rebuild_like,
+)
 
 __all__ = ["PerModalityTransformer"]
 
-_FLOATS = [np.float64, np.float32]
 _STRINGS = ("passthrough", "drop")
 
 
@@ -197,7 +202,7 @@ class PerModalityTransformer(TransformerMixin, BaseEstimator):
             X,
             reset=True,
             modalities=self.modalities,
-            dtype=_FLOATS,
+            dtype=FLOAT_DTYPES,
             allow_nan=True,
         )
         unknown = [n for n in names if n not in blocks]
@@ -252,12 +257,7 @@ class PerModalityTransformer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         blocks, _ = check_modalities(
-            self,
-            X,
-            reset=False,
-            modalities=self.modalities,
-            dtype=_FLOATS,
-            allow_nan=True,
+            self, X, reset=False, dtype=FLOAT_DTYPES, allow_nan=True
         )
         out = {}
         for name, block in blocks.items():

@@ -378,7 +378,7 @@ def test_learns_a_signal_shared_by_both_modalities(make_modalities):
     assert accuracy >= 0.85
 
 
-def test_standardisation_keeps_float32_and_matches_float64_statistics():
+def test_standardization_keeps_float32_and_matches_float64_statistics():
     # the predict path must not upcast blocks to float64 (memory at paper scale)
     rng = np.random.RandomState(0)
     X = {"a": (rng.randn(50, 3) * 1e3 + 5).astype(np.float32), "b": rng.randn(50, 2)}

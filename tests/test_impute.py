@@ -38,7 +38,7 @@ def _hide_blocks(blocks, fraction, seed=0):
     return out
 
 
-def _rmse_standardised(filled, truth, hidden):
+def _rmse_standardized(filled, truth, hidden):
     scale = truth.std(axis=0)
     return float(np.sqrt(np.mean(((filled - truth) / scale)[hidden] ** 2)))
 
@@ -56,9 +56,9 @@ def test_block_missing_rows_recovered_better_than_mean_fill():
     filled = _concat(imputer.transform(test))
     hidden = np.isnan(_concat(test))
     assert hidden.sum() > 100
-    rmse = _rmse_standardised(filled, full[240:], hidden)
+    rmse = _rmse_standardized(filled, full[240:], hidden)
     mean_fill = np.where(hidden, np.nanmean(_concat(train), axis=0), filled)
-    rmse_mean = _rmse_standardised(mean_fill, full[240:], hidden)
+    rmse_mean = _rmse_standardized(mean_fill, full[240:], hidden)
     assert rmse < 0.1
     assert rmse < 0.1 * rmse_mean
     assert imputer.reconstruction_err_ < 0.05
@@ -72,9 +72,9 @@ def test_scattered_missing_entries_recovered():
     X[hidden] = np.nan
     filled = LowRankImputer(n_components=3, alpha=0.1).fit_transform(X)
     mean_fill = np.where(hidden, np.nanmean(X, axis=0), full)
-    rmse = _rmse_standardised(filled, full, hidden)
+    rmse = _rmse_standardized(filled, full, hidden)
     assert rmse < 0.1
-    assert rmse < 0.1 * _rmse_standardised(mean_fill, full, hidden)
+    assert rmse < 0.1 * _rmse_standardized(mean_fill, full, hidden)
 
 
 def test_grouped_solver_matches_one_ridge_per_row():

@@ -121,10 +121,11 @@ def test_holdout_split_is_stratified_disjoint_and_seeded():
     assert not np.array_equal(split(1)[1], valid)
 
 
-def test_holdout_split_falls_back_when_a_class_is_too_small():
+def test_holdout_split_falls_back_when_a_class_is_too_small_and_warns():
     dataset = ModalityDataset([np.zeros((10, 2), dtype=np.float32)], None)
     y = np.array([0] * 9 + [1])  # one sample of class 1 cannot be stratified
-    train, valid = HoldoutSplit(0.2, 0)(dataset, y)
+    with pytest.warns(UserWarning, match=r"could not be stratified.*drawn at random"):
+        train, valid = HoldoutSplit(0.2, 0)(dataset, y)
     assert len(train) + len(valid) == 10
     assert len(valid) == 2
 
@@ -158,7 +159,6 @@ def _net(module=_Linear, **kwargs):
         "max_epochs": 5,
         "batch_size": 20,
         "train_split": None,
-        "callbacks": [("divergence_check", DivergenceCheck())],
         "verbose": 0,
         **kwargs,
     }
@@ -168,6 +168,11 @@ def _net(module=_Linear, **kwargs):
 def _xy(n=20, width=3, seed=0):
     rng = np.random.RandomState(seed)
     return [rng.standard_normal((n, width)).astype(np.float32)], np.arange(n) % 2
+
+
+def test_divergence_check_is_one_of_the_default_callbacks():
+    net = _net().initialize()
+    assert isinstance(dict(net.callbacks_)["divergence_check"], DivergenceCheck)
 
 
 def test_divergence_check_names_the_epoch_and_the_learning_rate():
@@ -286,7 +291,7 @@ def test_batches_shard_across_processes_without_overlap():
     blocks = [np.arange(20, dtype=np.float32).reshape(10, 2)]
     dataset = ModalityDataset(blocks, np.arange(10))
     shards = [
-        list(ModalityBatches(dataset, 4, shuffle=True, seed=3, rank=r, world=2))
+        list(ModalityBatches(dataset, 4, shuffle=True, seed=3, rank=r, world_size=2))
         for r in range(2)
     ]
     whole = list(ModalityBatches(dataset, 4, shuffle=True, seed=3))

@@ -8,13 +8,15 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
-from .._base import NeuralClassifierMixin
+from .._base import NEURAL_DOCS, _BaseNeuralClassifier
+from .._docstring import Substitution
 from ..nn.fusion import EarlyFusionNet, LateFusionNet
 
 __all__ = ["EarlyFusion", "LateFusion"]
 
 
-class EarlyFusion(NeuralClassifierMixin):
+@Substitution(**NEURAL_DOCS)
+class EarlyFusion(_BaseNeuralClassifier):
     """Early-fusion network: one classifier on the concatenated modalities.
 
     The modalities are concatenated and classified by ``n_layers`` fully
@@ -31,66 +33,37 @@ class EarlyFusion(NeuralClassifierMixin):
         where the attention network's per-class layer is the one hidden layer.
     attention : bool, default=False
         Classify with the attention network (paper Eq. 15-17) instead.
-    dropout : float, default=0.2
-        Dropout on every hidden layer.
-    lr : float, default=1e-3
-        Learning rate of Adam.
-    weight_decay : float, default=0.0
-        L2 penalty of Adam.
-    batch_size : int, default=128
-        Samples per mini-batch.
-    max_epochs : int, default=30
-        Number of passes over the training data.
-    class_weight : dict, "balanced" or None, default=None
-        Weights of the classes in the loss.
-    standardize : bool, default=True
-        Standardise each feature on its training mean and standard deviation.
-    early_stopping : bool, default=False
-        Stop when the loss on a held-out ``validation_fraction`` stops
-        improving for ``n_iter_no_change`` epochs, keeping the best weights.
-    validation_fraction : float or None, default=None
-        Fraction held out for validation (0.1 with early stopping if None).
-    n_iter_no_change : int, default=5
-        Patience of early stopping, in epochs.
-    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
-        Extra skorch callbacks, copied at fit.
-    modalities : dict of str to column selector, default=None
-        Split a DataFrame or 2-D array into modalities.
-    device : str, default="auto"
-        Torch device; ``"auto"`` uses CUDA when available.
-    precision : {"float32", "bfloat16"}, default="float32"
-        ``"bfloat16"`` trains and predicts with mixed precision
-        (``torch.autocast``); parameters and the loss stay float32.
-    compile : bool, default=False
-        Compile the module with ``torch.compile`` (skorch's ``compile``).
-    accelerator : dict, accelerate.Accelerator or None, default=None
-        Train through Hugging Face Accelerate (skorch's ``AccelerateMixin``),
-        for data-parallel training on several GPUs under ``accelerate
-        launch``: an ``Accelerator`` or the keyword arguments to build one at
-        fit (a dict survives :func:`~sklearn.base.clone`). ``device`` is then
-        left to Accelerate.
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, dropout, batch order and the validation split.
-    verbose : int, default=0
-        1 prints skorch's table of epochs; 2 also shows a progress bar.
+    %(dropout)s
+    %(lr)s
+    %(weight_decay)s
+    %(batch_size)s
+    %(max_epochs)s
+    %(class_weight)s
+    %(standardize)s
+    %(early_stopping)s
+    %(validation_fraction)s
+    %(n_iter_no_change)s
+    %(callbacks)s
+    %(modalities)s
+    %(device)s
+    %(precision)s
+    %(compile)s
+    %(accelerator)s
+    %(random_state)s
+    %(verbose)s
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels seen during :meth:`fit`.
-    n_features_in_ : int
-        Number of features seen during :meth:`fit`, all modalities together.
-    modality_names_ : list of str
-        Modality names in the order the model uses them.
-    n_features_per_modality_ : dict of str to int
-        Width of each modality.
+    %(classes_)s
+    %(n_features_in_)s
+    %(feature_names_in_)s
+    %(modality_names_)s
+    %(n_features_per_modality_)s
     net_ : skorch.NeuralNet
         The fitted skorch net; ``net_.module_`` is an
         :class:`skcoop.nn.EarlyFusionNet`.
-    history_ : skorch.History
-        Per-epoch training (and validation) loss.
-    n_iter_ : int
-        Number of epochs run.
+    %(history_)s
+    %(n_iter_)s
 
     See Also
     --------
@@ -110,7 +83,7 @@ class EarlyFusion(NeuralClassifierMixin):
     """
 
     _parameter_constraints: dict = {
-        **NeuralClassifierMixin._parameter_constraints,
+        **_BaseNeuralClassifier._parameter_constraints,
         "n_layers": [Interval(Integral, 1, None, closed="left")],
         "attention": ["boolean"],
     }
@@ -173,7 +146,8 @@ class EarlyFusion(NeuralClassifierMixin):
         }
 
 
-class LateFusion(NeuralClassifierMixin):
+@Substitution(**NEURAL_DOCS)
+class LateFusion(_BaseNeuralClassifier):
     """Late-fusion network: one classifier per modality, distributions averaged.
 
     Each modality has its own network of ``n_layers`` fully connected hidden
@@ -192,66 +166,37 @@ class LateFusion(NeuralClassifierMixin):
         (missing names get 2). Unused with ``attention=True``.
     attention : bool, default=False
         Classify each modality with the attention network (paper Eq. 15-17).
-    dropout : float, default=0.2
-        Dropout on every hidden layer.
-    lr : float, default=1e-3
-        Learning rate of Adam.
-    weight_decay : float, default=0.0
-        L2 penalty of Adam.
-    batch_size : int, default=128
-        Samples per mini-batch.
-    max_epochs : int, default=30
-        Number of passes over the training data.
-    class_weight : dict, "balanced" or None, default=None
-        Weights of the classes in the loss.
-    standardize : bool, default=True
-        Standardise each feature on its training mean and standard deviation.
-    early_stopping : bool, default=False
-        Stop when the loss on a held-out ``validation_fraction`` stops
-        improving for ``n_iter_no_change`` epochs, keeping the best weights.
-    validation_fraction : float or None, default=None
-        Fraction held out for validation (0.1 with early stopping if None).
-    n_iter_no_change : int, default=5
-        Patience of early stopping, in epochs.
-    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
-        Extra skorch callbacks, copied at fit.
-    modalities : dict of str to column selector, default=None
-        Split a DataFrame or 2-D array into modalities.
-    device : str, default="auto"
-        Torch device; ``"auto"`` uses CUDA when available.
-    precision : {"float32", "bfloat16"}, default="float32"
-        ``"bfloat16"`` trains and predicts with mixed precision
-        (``torch.autocast``); parameters and the loss stay float32.
-    compile : bool, default=False
-        Compile the module with ``torch.compile`` (skorch's ``compile``).
-    accelerator : dict, accelerate.Accelerator or None, default=None
-        Train through Hugging Face Accelerate (skorch's ``AccelerateMixin``),
-        for data-parallel training on several GPUs under ``accelerate
-        launch``: an ``Accelerator`` or the keyword arguments to build one at
-        fit (a dict survives :func:`~sklearn.base.clone`). ``device`` is then
-        left to Accelerate.
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, dropout, batch order and the validation split.
-    verbose : int, default=0
-        1 prints skorch's table of epochs; 2 also shows a progress bar.
+    %(dropout)s
+    %(lr)s
+    %(weight_decay)s
+    %(batch_size)s
+    %(max_epochs)s
+    %(class_weight)s
+    %(standardize)s
+    %(early_stopping)s
+    %(validation_fraction)s
+    %(n_iter_no_change)s
+    %(callbacks)s
+    %(modalities)s
+    %(device)s
+    %(precision)s
+    %(compile)s
+    %(accelerator)s
+    %(random_state)s
+    %(verbose)s
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels seen during :meth:`fit`.
-    n_features_in_ : int
-        Number of features seen during :meth:`fit`, all modalities together.
-    modality_names_ : list of str
-        Modality names in the order the model uses them.
-    n_features_per_modality_ : dict of str to int
-        Width of each modality.
+    %(classes_)s
+    %(n_features_in_)s
+    %(feature_names_in_)s
+    %(modality_names_)s
+    %(n_features_per_modality_)s
     net_ : skorch.NeuralNet
         The fitted skorch net; ``net_.module_`` is an
         :class:`skcoop.nn.LateFusionNet`.
-    history_ : skorch.History
-        Per-epoch training (and validation) loss.
-    n_iter_ : int
-        Number of epochs run.
+    %(history_)s
+    %(n_iter_)s
 
     See Also
     --------
@@ -271,7 +216,7 @@ class LateFusion(NeuralClassifierMixin):
     """
 
     _parameter_constraints: dict = {
-        **NeuralClassifierMixin._parameter_constraints,
+        **_BaseNeuralClassifier._parameter_constraints,
         "n_layers": [Interval(Integral, 1, None, closed="left"), list, tuple, dict],
         "attention": ["boolean"],
     }

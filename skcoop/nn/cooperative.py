@@ -1,11 +1,13 @@
-"""The cooperative network of one host modality (paper Eq. 2-11).
+"""The cooperative network of one host modality (paper Eq. 2-10).
 
 One :class:`CooperativeBlock` serves one host modality ``m``: it scores
 every host feature against the guests and every guest feature against the
 host (relation scores, Eq. 4-5), splits both into consistent and
 complementary parts with learned thresholds and a smooth gate (Eq. 6-9),
-and builds the augmented vector ``x_hat = [alpha_h, beta_tilde, alpha_g]``
-(Eq. 10-11). Shapes: ``B`` batch, ``D_h`` host width, ``D_g`` guest width,
+and builds the enhanced consistent vector ``beta_tilde`` (Eq. 10). The
+augmented vector ``x_hat = [alpha_h, beta_tilde, alpha_g]`` (Eq. 11) and its
+variants are assembled in :class:`~skcoop.nn.NMCL`, the one place that knows
+the layout. Shapes: ``B`` batch, ``D_h`` host width, ``D_g`` guest width,
 ``H`` hidden size.
 """
 
@@ -128,7 +130,7 @@ class SmoothGate(nn.Module):
 
 
 class CooperativeBlock(nn.Module):
-    """Cooperative network of one host modality against its guests (Eq. 2-11).
+    """Cooperative network of one host modality against its guests (Eq. 2-10).
 
     Parameters
     ----------
@@ -156,9 +158,9 @@ class CooperativeBlock(nn.Module):
     >>> block = CooperativeBlock(
     ...     4, 6, hidden_size=8, steepness=50.0, relation="sigmoid", dropout=0.0
     ... )
-    >>> x_hat, beta_h, beta_g = block(torch.randn(2, 4), torch.randn(2, 6))
-    >>> x_hat.shape, beta_h.shape, beta_g.shape
-    (torch.Size([2, 18]), torch.Size([2, 4]), torch.Size([2, 6]))
+    >>> alpha_h, beta_h, alpha_g, beta_g = block(torch.randn(2, 4), torch.randn(2, 6))
+    >>> alpha_h.shape, beta_g.shape, block.enhanced(beta_h, beta_g).shape
+    (torch.Size([2, 4]), torch.Size([2, 6]), torch.Size([2, 8]))
     """
 
     def __init__(
@@ -183,12 +185,11 @@ class CooperativeBlock(nn.Module):
             nn.init.xavier_uniform_(self.enhance.weight)
             nn.init.zeros_(self.enhance.bias)
         self.dropout = Dropout(dropout)
-        self.out_features = total + hidden_size  # width of x_hat
 
     def relation_scores(
-        self, h: torch.Tensor, g: torch.Tensor
+        self, h: torch.Tensor, g: torch.Tensor, gated: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return the host and guest relation scores (Eq. 4-5).
+        """Return the host and guest relation scores (Eq. 4-5) or gates (Eq. 8).
 
         Parameters
         ----------
@@ -196,41 +197,26 @@ class CooperativeBlock(nn.Module):
             Host features.
         g : torch.Tensor of shape (B, D_g)
             Concatenated guest features.
+        gated : bool, default=False
+            Return the consistent weights ``gamma_h``, ``gamma_g`` of the
+            smooth gates (Eq. 8) instead of the scores ``s_h``, ``s_g``.
 
         Returns
         -------
-        s_h : torch.Tensor of shape (B, D_h)
-            Host relation scores.
-        s_g : torch.Tensor of shape (B, D_g)
-            Guest relation scores.
+        host : torch.Tensor of shape (B, D_h)
+            Host relation scores, or how consistent each host feature is with
+            the guests.
+        guest : torch.Tensor of shape (B, D_g)
+            Guest relation scores, or how consistent each guest feature is
+            with the host.
         """
         s_h = self.host_score(torch.cat([h, g], dim=1))  # (B, D_h), Eq. 4
         s_g = self.guest_score(torch.cat([g, h], dim=1))  # (B, D_g), Eq. 5
-        return s_h, s_g
+        if not gated:
+            return s_h, s_g
+        return self.host_gate(s_h)[0], self.guest_gate(s_g)[0]  # gamma; Eq. 8
 
-    def consistency_weights(
-        self, h: torch.Tensor, g: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return the consistent weights ``gamma_h`` and ``gamma_g`` (Eq. 8).
-
-        Parameters
-        ----------
-        h : torch.Tensor of shape (B, D_h)
-            Host features.
-        g : torch.Tensor of shape (B, D_g)
-            Concatenated guest features.
-
-        Returns
-        -------
-        gamma_h : torch.Tensor of shape (B, D_h)
-            How consistent each host feature is with the guests.
-        gamma_g : torch.Tensor of shape (B, D_g)
-            How consistent each guest feature is with the host.
-        """
-        s_h, s_g = self.relation_scores(h, g)
-        return self.host_gate(s_h)[0], self.guest_gate(s_g)[0]
-
-    def split(
+    def forward(
         self, h: torch.Tensor, g: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Split host and guests into complementary and consistent parts.
@@ -255,32 +241,6 @@ class CooperativeBlock(nn.Module):
         alpha_h, beta_h = h * delta_h, h * gamma_h  # (B, D_h); Eq. 9
         alpha_g, beta_g = g * delta_g, g * gamma_g  # (B, D_g); Eq. 9
         return alpha_h, beta_h, alpha_g, beta_g
-
-    def forward(
-        self, h: torch.Tensor, g: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Split host and guests and return the augmented vector.
-
-        Parameters
-        ----------
-        h : torch.Tensor of shape (B, D_h)
-            Host features.
-        g : torch.Tensor of shape (B, D_g)
-            Concatenated guest features (Eq. 2).
-
-        Returns
-        -------
-        x_hat : torch.Tensor of shape (B, D_h + H + D_g)
-            Augmented vector ``[alpha_h, beta_tilde, alpha_g]`` (Eq. 11).
-        beta_h : torch.Tensor of shape (B, D_h)
-            Consistent part of the host (Eq. 9), for the consistency loss.
-        beta_g : torch.Tensor of shape (B, D_g)
-            Consistent part of the guests (Eq. 9), for the consistency loss.
-        """
-        alpha_h, beta_h, alpha_g, beta_g = self.split(h, g)  # Eq. 4-9
-        beta_tilde = self.enhanced(beta_h, beta_g)  # (B, H); Eq. 10
-        x_hat = torch.cat([alpha_h, beta_tilde, alpha_g], dim=1)  # (B, D + H); Eq. 11
-        return x_hat, beta_h, beta_g
 
     def enhanced(self, beta_h: torch.Tensor, beta_g: torch.Tensor) -> torch.Tensor:
         """Return the enhanced consistent vector (Eq. 10).

@@ -12,6 +12,7 @@ modalities. Shapes: ``B`` batch, ``M`` modalities, ``K`` classes.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -147,10 +148,10 @@ class NMCL(nn.Module):
         super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}; got {variant!r}")
-        self.widths = tuple(int(w) for w in widths)
+        self.widths = tuple(int(w) for w in widths)  # (D_1, ..., D_M)
         self.variant = variant
-        total = sum(self.widths)
-        hosts = self.widths if len(self.widths) > 1 else ()
+        total = sum(self.widths)  # D
+        hosts = self.widths if len(self.widths) > 1 else ()  # no guests: no hosts
         own_enhance = variant in ("full", "II")
         self.cooperative = nn.ModuleList(
             CooperativeBlock(
@@ -166,10 +167,11 @@ class NMCL(nn.Module):
             nn.init.zeros_(head.bias)
         self.shared_enhance = None
         if hosts and variant == "III":
-            self.shared_enhance = nn.Linear(total, hidden_size)  # (H, sum D_h)
+            self.shared_enhance = nn.Linear(total, hidden_size)  # W (H, D), b (H,)
             nn.init.xavier_uniform_(self.shared_enhance.weight)
             nn.init.zeros_(self.shared_enhance.bias)
         self.dropout = Dropout(dropout)
+        # input width D_a of each attention network, Omega of shape (D_a, K)
         if not hosts:
             attention_in = [self.widths[0]]
         elif variant == "I":
@@ -191,6 +193,66 @@ class NMCL(nn.Module):
         guests = [x for i, x in enumerate(xs) if i != m]
         return xs[m], torch.cat(guests, dim=1)  # (B, D_h), (B, D_g); Eq. 2
 
+    def prediction_names(self, modality_names: Sequence[str]) -> list[str]:
+        """Return the name of each attention network's prediction.
+
+        Parameters
+        ----------
+        modality_names : sequence of str
+            Names of the modalities, in the order of ``widths``.
+
+        Returns
+        -------
+        names : list of str
+            The modality names, one attention network per host modality, or
+            ``["complementary", "consistent"]`` for variant IV with several
+            modalities.
+        """
+        if self.variant == "IV" and self.cooperative:
+            return ["complementary", "consistent"]
+        return list(modality_names)
+
+    def augmented_sections(
+        self, modality_names: Sequence[str], name: str
+    ) -> list[tuple[str, int, int]]:
+        """Return the parts of the vector the attention network ``name`` scores.
+
+        Parameters
+        ----------
+        modality_names : sequence of str
+            Names of the modalities, in the order of ``widths``.
+        name : str
+            One of :meth:`prediction_names`.
+
+        Returns
+        -------
+        sections : list of tuple of (str, int, int)
+            ``(label, start, stop)`` of each part of the attention network's
+            input ``x_hat`` (Eq. 11 for the full model), as rows of its
+            memory ``Omega``.
+        """
+        names = list(modality_names)
+        n_rows = self.attention[self.prediction_names(names).index(name)].omega.shape[0]
+        if not self.cooperative:
+            return [(f"{name!r}", 0, n_rows)]
+        if self.variant == "II":
+            return [("enhanced consistent", 0, n_rows)]
+        if self.variant == "IV":  # one part per modality, in input order
+            stops = list(itertools.accumulate(self.widths))
+            starts = [0, *stops[:-1]]
+            return [
+                (f"{name} {m!r}", start, stop)
+                for m, start, stop in zip(names, starts, stops, strict=True)
+            ]
+        host = self.widths[names.index(name)]
+        guests = sum(self.widths) - host
+        middle = "host consistent" if self.variant == "I" else "enhanced consistent"
+        return [
+            (f"host {name!r}", 0, host),
+            (middle, host, n_rows - guests),
+            ("guests", n_rows - guests, n_rows),
+        ]
+
     def modality_logits(
         self, xs: Sequence[torch.Tensor]
     ) -> tuple[list[torch.Tensor], torch.Tensor]:
@@ -211,12 +273,12 @@ class NMCL(nn.Module):
             Symmetric KL between host and guest consistent parts, summed
             over modalities (Eq. 12-14).
         """
-        if not self.cooperative:
+        if not self.cooperative:  # (B, K), (B,)
             return [self.attention[0](xs[0])], xs[0].new_zeros(xs[0].shape[0])
         parts, consistency = [], 0.0
         for m, block in enumerate(self.cooperative):
-            h, g = self._host_and_guests(xs, m)
-            alpha_h, beta_h, alpha_g, beta_g = block.split(h, g)  # Eq. 4-9
+            h, g = self._host_and_guests(xs, m)  # (B, D_h), (B, D_g)
+            alpha_h, beta_h, alpha_g, beta_g = block(h, g)  # Eq. 4-9
             log_p_h = torch.log_softmax(self.host_heads[m](beta_h), dim=-1)  # Eq. 12
             log_p_g = torch.log_softmax(self.guest_heads[m](beta_g), dim=-1)  # Eq. 12
             consistency = consistency + symmetric_kl(log_p_h, log_p_g)  # (B,); 13-14
@@ -231,8 +293,9 @@ class NMCL(nn.Module):
         logits = []
         for m, (alpha_h, beta_h, alpha_g, beta_g) in enumerate(parts):
             if self.variant == "full":
-                beta_tilde = self.cooperative[m].enhanced(beta_h, beta_g)  # Eq. 10
-                x_hat = torch.cat([alpha_h, beta_tilde, alpha_g], dim=1)  # Eq. 11
+                # Eq. 10-11: the augmented vector [alpha_h, beta_tilde, alpha_g]
+                beta_tilde = self.cooperative[m].enhanced(beta_h, beta_g)  # (B, H)
+                x_hat = torch.cat([alpha_h, beta_tilde, alpha_g], dim=1)  # (B, D + H)
             elif self.variant == "I":
                 x_hat = torch.cat([alpha_h, beta_h, alpha_g], dim=1)  # (B, D + D_h)
             elif self.variant == "II":
@@ -258,9 +321,9 @@ class NMCL(nn.Module):
         consistency : torch.Tensor of shape (B,)
             The consistency term of Eq. 14 for each sample.
         """
-        logits, consistency = self.modality_logits(xs)
+        logits, consistency = self.modality_logits(xs)  # M x (B, K), (B,)
         log_p = torch.stack([torch.log_softmax(z, dim=-1) for z in logits], dim=1)
-        return mean_log_proba(log_p), consistency  # (B, K), (B,)
+        return mean_log_proba(log_p), consistency  # (B, K), (B,); Eq. 18-19
 
     def modality_log_proba(self, xs: Sequence[torch.Tensor]) -> torch.Tensor:
         """Return each modality's class log-probabilities (the paper's Table 4).
@@ -275,7 +338,7 @@ class NMCL(nn.Module):
         log_proba : torch.Tensor of shape (B, M, K)
             Log-softmax of each host modality's enhanced prediction.
         """
-        logits, _ = self.modality_logits(xs)
+        logits, _ = self.modality_logits(xs)  # M x (B, K)
         return torch.stack([torch.log_softmax(z, dim=-1) for z in logits], dim=1)
 
     def relation_scores(
@@ -297,11 +360,7 @@ class NMCL(nn.Module):
             One ``(host, guest)`` pair per modality, of shapes ``(B, D_h)``
             and ``(B, D_g)``; empty with one modality.
         """
-        out = []
-        for m, block in enumerate(self.cooperative):
-            h, g = self._host_and_guests(xs, m)
-            if gated:
-                out.append(block.consistency_weights(h, g))
-            else:
-                out.append(block.relation_scores(h, g))
-        return out
+        return [
+            block.relation_scores(*self._host_and_guests(xs, m), gated=gated)
+            for m, block in enumerate(self.cooperative)
+        ]  # M x ((B, D_h), (B, D_g))

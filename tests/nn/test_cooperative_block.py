@@ -1,4 +1,4 @@
-"""Tests of the cooperative network of one host modality (paper Eq. 2-11)."""
+"""Tests of the cooperative network of one host modality (paper Eq. 2-10)."""
 
 import pytest
 import torch
@@ -76,22 +76,22 @@ def test_smooth_gate_approaches_hard_threshold_when_steep():
 def test_cooperative_block_shapes():
     torch.manual_seed(0)
     block = CooperativeBlock(D_H, D_G, H, steepness=50.0, relation="sigmoid", dropout=0)
-    x_hat, beta_h, beta_g = block(*_host_guest())
-    assert block.out_features == D_H + D_G + H
-    assert x_hat.shape == (B, D_H + H + D_G)
-    assert beta_h.shape == (B, D_H)
-    assert beta_g.shape == (B, D_G)
-    s_h, s_g = block.relation_scores(*_host_guest())
-    assert s_h.shape == (B, D_H)
-    assert s_g.shape == (B, D_G)
+    alpha_h, beta_h, alpha_g, beta_g = block(*_host_guest())
+    assert alpha_h.shape == beta_h.shape == (B, D_H)
+    assert alpha_g.shape == beta_g.shape == (B, D_G)
+    assert block.enhanced(beta_h, beta_g).shape == (B, H)
+    for gated in (False, True):
+        s_h, s_g = block.relation_scores(*_host_guest(), gated=gated)
+        assert s_h.shape == (B, D_H)
+        assert s_g.shape == (B, D_G)
 
 
 @pytest.mark.parametrize("relation", ["sigmoid", "softmax"])
-def test_cooperative_block_splits_features_as_eq_4_to_11(relation):
+def test_cooperative_block_splits_features_as_eq_4_to_10(relation):
     torch.manual_seed(0)
     block = CooperativeBlock(D_H, D_G, H, steepness=5.0, relation=relation, dropout=0)
     h, g = _host_guest()
-    x_hat, beta_h, beta_g = block(h, g)
+    alpha_h, beta_h, alpha_g, beta_g = block(h, g)
 
     # independent recomputation from the block's parameters
     s_h = block.host_score(torch.cat([h, g], dim=1))  # Eq. 4: [host, guests]
@@ -102,14 +102,17 @@ def test_cooperative_block_splits_features_as_eq_4_to_11(relation):
 
     torch.testing.assert_close(beta_h, h * gamma_h)
     torch.testing.assert_close(beta_g, g * gamma_g)
-    torch.testing.assert_close(x_hat[:, :D_H], h * (1 - gamma_h))  # alpha_h
-    torch.testing.assert_close(x_hat[:, D_H : D_H + H], beta_tilde)
-    torch.testing.assert_close(x_hat[:, D_H + H :], g * (1 - gamma_g))  # alpha_g
+    torch.testing.assert_close(alpha_h, h * (1 - gamma_h))
+    torch.testing.assert_close(alpha_g, g * (1 - gamma_g))
+    torch.testing.assert_close(block.enhanced(beta_h, beta_g), beta_tilde)  # Eq. 10
     # complementary + consistent parts give back the features (Eq. 9)
-    torch.testing.assert_close(x_hat[:, :D_H] + beta_h, h)
-    torch.testing.assert_close(x_hat[:, D_H + H :] + beta_g, g)
+    torch.testing.assert_close(alpha_h + beta_h, h)
+    torch.testing.assert_close(alpha_g + beta_g, g)
 
-    gamma_h2, gamma_g2 = block.consistency_weights(h, g)
+    s_h2, s_g2 = block.relation_scores(h, g)
+    torch.testing.assert_close(s_h2, s_h)
+    torch.testing.assert_close(s_g2, s_g)
+    gamma_h2, gamma_g2 = block.relation_scores(h, g, gated=True)
     torch.testing.assert_close(gamma_h2, gamma_h)
     torch.testing.assert_close(gamma_g2, gamma_g)
     assert ((gamma_h >= 0) & (gamma_h <= 1)).all()
@@ -119,8 +122,10 @@ def test_cooperative_block_splits_features_as_eq_4_to_11(relation):
 def test_cooperative_block_gradients_flow_to_every_parameter():
     torch.manual_seed(0)
     block = CooperativeBlock(D_H, D_G, H, steepness=5.0, relation="sigmoid", dropout=0)
-    x_hat, beta_h, beta_g = block(*_host_guest())
-    (x_hat.square().sum() + beta_h.sum() + beta_g.sum()).backward()
+    alpha_h, beta_h, alpha_g, beta_g = block(*_host_guest())
+    beta_tilde = block.enhanced(beta_h, beta_g)
+    loss = alpha_h.square().sum() + alpha_g.square().sum() + beta_tilde.square().sum()
+    (loss + beta_h.sum() + beta_g.sum()).backward()
     for name, param in block.named_parameters():
         assert param.grad is not None, name
         assert torch.isfinite(param.grad).all(), name

@@ -1,5 +1,7 @@
 """Tests of the whole NMCL network (paper Eq. 2-20)."""
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -96,7 +98,7 @@ def test_consistency_is_sum_over_modalities_of_symmetric_kl():
         for m, block in enumerate(model.cooperative):
             host = xs[m]
             guests = torch.cat([x for i, x in enumerate(xs) if i != m], dim=1)
-            _, beta_h, beta_g = block(host, guests)
+            _, beta_h, _, beta_g = block(host, guests)
             p_h = torch.softmax(model.host_heads[m](beta_h), dim=-1)  # Eq. 12
             p_g = torch.softmax(model.guest_heads[m](beta_g), dim=-1)
             expected += ((p_h - p_g) * (p_h.log() - p_g.log())).sum(dim=1)
@@ -178,3 +180,27 @@ def test_dropout_is_off_in_eval_mode():
     model.eval()
     with torch.no_grad():
         assert torch.equal(model(xs)[0], model(xs)[0])
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_prediction_names_and_augmented_sections_cover_each_memory(variant):
+    model = _model(variant=variant)
+    names = ["visual", "audio", "text"]
+    keys = model.prediction_names(names)
+    if variant == "IV":
+        assert keys == ["complementary", "consistent"]
+    else:
+        assert keys == names
+    for key, attention in zip(keys, model.attention, strict=True):
+        sections = model.augmented_sections(names, key)
+        # contiguous parts that cover every row of the memory Omega
+        assert sections[0][1] == 0
+        assert sections[-1][2] == attention.omega.shape[0]
+        for (_, _, stop), (_, start, _) in itertools.pairwise(sections):
+            assert stop == start
+
+
+def test_single_modality_has_one_prediction_and_one_section():
+    model = _model(widths=(4,))
+    assert model.prediction_names(["only"]) == ["only"]
+    assert model.augmented_sections(["only"], "only") == [("'only'", 0, 4)]

@@ -1,0 +1,139 @@
+"""Prediction reads fitted state only: ``set_params`` after ``fit`` changes nothing.
+
+Regression tests of issue 11: ``predict``/``transform`` read the ``modalities``,
+``standardize`` and ``variant`` parameters instead of what was learned at fit,
+so that ``set_params`` on a fitted estimator gave a bare ``KeyError``, a
+``zip()`` error or another model. scikit-learn's rule: after ``fit``,
+prediction depends on fitted attributes only.
+"""
+
+import matplotlib
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from skcoop import (
+    CooperativeClassifier,
+    EarlyFusion,
+    LateFusion,
+    LowRankImputer,
+    PerModalityTransformer,
+    TRUMANNLike,
+)
+from skcoop.inspection import plot_attention_memory, plot_relation_scores
+
+matplotlib.use("Agg")
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+FAST_NN = {"hidden_size": 4, "max_epochs": 2, "batch_size": 16, "lr": 0.01}
+MODALITIES = {"audio": slice(0, 3), "text": slice(3, 5)}
+ESTIMATORS = {
+    "cooperative": CooperativeClassifier(**FAST_NN, random_state=0),
+    "cooperative-IV": CooperativeClassifier(**FAST_NN, variant="IV", random_state=0),
+    "cooperative-raw": CooperativeClassifier(
+        **FAST_NN, standardize=False, random_state=0
+    ),
+    "early": EarlyFusion(**FAST_NN, n_layers=1, random_state=0),
+    "early-attention": EarlyFusion(**FAST_NN, attention=True, random_state=0),
+    "late": LateFusion(**FAST_NN, n_layers=1, random_state=0),
+    "late-attention": LateFusion(**FAST_NN, attention=True, random_state=0),
+    "trumann": TRUMANNLike(n_components=3, max_iter=30, random_state=0),
+    "imputer": LowRankImputer(n_components=2, max_iter=10, random_state=0),
+    "per-modality": PerModalityTransformer(),
+}
+# parameter changes after fit; each applies where the estimator has the parameter
+CHANGES = {
+    "renamed-modalities": {"modalities": {"a": slice(0, 3), "t": slice(3, 5)}},
+    "fewer-modalities": {"modalities": {"audio": slice(0, 3)}},
+    "no-modalities": {"modalities": None},
+    "standardize-off": {"standardize": False},
+    "standardize-on": {"standardize": True},
+    "variant-IV": {"variant": "IV"},
+    "variant-full": {"variant": "full"},
+    "variant-II": {"variant": "II"},
+    "imputer-alpha": {"alpha": 1e3},
+}
+
+
+def _cases():
+    for name, est in ESTIMATORS.items():
+        params = est.get_params()
+        for change, new in CHANGES.items():
+            if all(key in params and params[key] != v for key, v in new.items()):
+                yield pytest.param(name, new, id=f"{name}-{change}")
+
+
+def _data(n=30, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.standard_normal((n, 5)).astype(np.float32)
+    X[:, :3] *= 10.0  # standardisation makes a difference
+    y = (X[:, 0] / 10 + X[:, 3] > 0).astype(np.int64)
+    return X, y
+
+
+def _outputs(est, X):
+    """Everything a fitted estimator tells about ``X``, raised errors included."""
+    out = {}
+    methods = [
+        "predict",
+        "predict_proba",
+        "decision_function",
+        "transform",
+        "predict_proba_per_modality",
+        "relation_scores",
+    ]
+    for method in methods:
+        if hasattr(est, method):
+            try:
+                out[method] = getattr(est, method)(X)
+            except ValueError as exc:
+                out[method] = f"raised {exc}"
+    if hasattr(est, "attention_memories_"):
+        out["attention_memories_"] = est.attention_memories_
+        for key in est.attention_memories_:
+            ax = plot_attention_memory(est, key, colorbar=False)
+            out[f"plot {key}"] = [t.get_text() for t in ax.texts]
+            matplotlib.pyplot.close(ax.figure)
+        if len(est.modality_names_) > 1:
+            ax = plot_relation_scores(est, X, "audio", colorbar=False)
+            out["plot relation"] = (ax.images[0].get_array(), ax.get_title())
+            matplotlib.pyplot.close(ax.figure)
+    return out
+
+
+def _assert_same(a, b, path="output"):
+    if isinstance(a, dict):
+        assert list(a) == list(b), path
+        for key in a:
+            _assert_same(a[key], b[key], f"{path}[{key!r}]")
+    elif isinstance(a, list | tuple):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _assert_same(x, y, f"{path}[{i}]")
+    elif isinstance(a, np.ndarray):
+        np.testing.assert_array_equal(a, b, err_msg=path)
+    else:
+        assert a == b, path
+
+
+@pytest.mark.parametrize(("name", "params"), list(_cases()))
+def test_set_params_after_fit_does_not_change_predict(name, params):
+    X, y = _data()
+    if name in ("imputer", "per-modality"):
+        X = X.copy()
+        X[::4, 3:] = np.nan  # the transformers accept (and fill) NaN
+    est = clone(ESTIMATORS[name]).set_params(modalities=MODALITIES).fit(X, y)
+    expected = _outputs(est, X)
+    est.set_params(**params)
+    _assert_same(_outputs(est, X), expected)
+
+
+@pytest.mark.parametrize("name", ["cooperative", "trumann", "imputer"])
+def test_fitted_modalities_are_kept_after_set_params_on_dict_input(name):
+    X, y = _data()
+    blocks = {"audio": X[:, :3], "text": X[:, 3:]}
+    est = clone(ESTIMATORS[name]).fit(blocks, y)
+    expected = _outputs(est, blocks)
+    est.set_params(modalities={"audio": [0]})
+    _assert_same(_outputs(est, blocks), expected)
