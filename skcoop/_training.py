@@ -2,9 +2,10 @@
 
 :class:`ModalityNet` is a skorch :class:`~skorch.NeuralNet` whose module
 takes a list of modality tensors and returns ``(log_proba, penalty)``; its
-loss is the negative log-likelihood of the fused distribution plus
+training loss is the negative log-likelihood of the fused distribution plus
 ``penalty_weight`` times the penalty's mean (paper Eq. 20 for NMCL, where
-the penalty is the consistency term). Everything else is skorch's: the
+the penalty is the consistency term), and its validation loss the NLL
+alone. Everything else is skorch's: the
 loop, callbacks, history, checkpoints. What this module changes is how data
 reaches the loop: skorch's default per-item ``Dataset`` and ``collate`` are
 slow for in-memory arrays, so batches here are taken from whole tensors by
@@ -288,11 +289,21 @@ class ModalityNet(NeuralNet):
         return self.seed + len(self.history)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        """Return the NLL of the fused distribution plus the weighted penalty."""
+        """Return the loss: in training, the NLL plus the weighted penalty.
+
+        In training this is the objective (paper Eq. 20 for NMCL). Outside
+        training (``valid_loss``, which early stopping watches) it is the
+        NLL of the fused distribution alone: the penalty regularises
+        training, and NMCL's consistency term does not carry over to new
+        samples (it falls to about 0.01 on the training data and stays near 1
+        on held-out data), so adding it would stop training by how well
+        held-out samples agree across modalities, not by how well they are
+        classified.
+        """
         log_proba, penalty = y_pred  # (B, K), (B,)
         y_true = y_true.to(log_proba.device)
         loss = self.criterion_(log_proba, y_true)
-        if self.penalty_weight:
+        if training and self.penalty_weight:
             loss = loss + self.penalty_weight * penalty.mean()
         return loss
 

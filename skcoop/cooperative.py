@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -46,6 +46,18 @@ class CooperativeClassifier(_BaseNeuralClassifier):
     variant : {"full", "I", "II", "III", "IV"}, default="full"
         The full model or one of the ablations of the paper's Sec. 5.3.2
         (Table 5); see :class:`skcoop.nn.NMCL`.
+    relation_hidden : int or None, default=None
+        Width of the hidden layer of the relation scorers (the text of paper
+        Eq. 4: "a single hidden layer and a softmax layer"), shared by the
+        host and guest sides of a block: ``2 r D`` weights per modality
+        instead of the ``D^2`` of the one-matrix scorer that Eq. 4-5 print
+        (``None``), which dominates the cost of wide data.
+    memory_rank : int or None, default=None
+        Rank of each attention memory ``Omega`` above its all-ones start
+        (``Omega = 1 + A C``); ``None`` learns the full ``(D, K)`` memory of
+        Eq. 15. The attention costs ``(R + 1) D H + K R H`` multiply-adds per
+        sample and modality instead of ``K D H``: with many classes, the
+        difference between minutes and hours.
     %(dropout)s
     %(lr)s
     %(weight_decay)s
@@ -117,6 +129,8 @@ class CooperativeClassifier(_BaseNeuralClassifier):
         "relation": [StrOptions(set(RELATIONS))],
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "variant": [StrOptions(set(VARIANTS))],
+        "relation_hidden": [Interval(Integral, 1, None, closed="left"), None],
+        "memory_rank": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -127,6 +141,8 @@ class CooperativeClassifier(_BaseNeuralClassifier):
         relation="sigmoid",
         kl_weight=1.0,
         variant="full",
+        relation_hidden=None,
+        memory_rank=None,
         dropout=0.2,
         lr=1e-3,
         weight_decay=0.0,
@@ -134,7 +150,7 @@ class CooperativeClassifier(_BaseNeuralClassifier):
         max_epochs=30,
         class_weight=None,
         standardize=True,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=None,
         n_iter_no_change=5,
         callbacks=None,
@@ -151,6 +167,8 @@ class CooperativeClassifier(_BaseNeuralClassifier):
         self.relation = relation
         self.kl_weight = kl_weight
         self.variant = variant
+        self.relation_hidden = relation_hidden
+        self.memory_rank = memory_rank
         self.dropout = dropout
         self.lr = lr
         self.weight_decay = weight_decay
@@ -179,6 +197,8 @@ class CooperativeClassifier(_BaseNeuralClassifier):
             "relation": self.relation,
             "dropout": self.dropout,
             "variant": self.variant,
+            "relation_hidden": self.relation_hidden,
+            "memory_rank": self.memory_rank,
         }
 
     def _penalty_weight(self) -> float:

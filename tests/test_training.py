@@ -193,14 +193,17 @@ def test_divergence_check_watches_the_validation_loss():
         net.fit(xs, y)
 
 
-def test_loss_is_nll_plus_weighted_mean_penalty():
+def test_loss_is_nll_plus_weighted_mean_penalty_in_training_only():
     xs, y = _xy()
     for weight in (0.0, 0.5):
         net = _net(penalty_weight=weight).initialize()
         log_proba, penalty = net.module_([torch.as_tensor(xs[0])])  # penalty is 2.0
-        loss = net.get_loss((log_proba, penalty), torch.as_tensor(y))
+        loss = net.get_loss((log_proba, penalty), torch.as_tensor(y), training=True)
         nll = torch.nn.functional.nll_loss(log_proba, torch.as_tensor(y))
         torch.testing.assert_close(loss, nll + weight * 2.0)
+        # the validation loss (what early stopping watches) is the NLL alone
+        valid = net.get_loss((log_proba, penalty), torch.as_tensor(y), training=False)
+        torch.testing.assert_close(valid, nll)
 
 
 def test_training_batches_are_reshuffled_each_epoch_from_the_seed():

@@ -25,6 +25,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .._modalities import check_modalities
+from .._scaling import mean_and_scale
 from ._class_tree import build_class_tree
 from ._trumann_solver import solve
 
@@ -293,10 +294,8 @@ class TRUMANNLike(ClassifierMixin, BaseEstimator):
             )
         means, scales, Xs = [], [], []
         for block in blocks.values():  # standardise in float64 (a copy)
+            mean, scale = mean_and_scale(block, dtype=np.float64)  # (d_s,) each
             block = block.astype(np.float64)  # (n, d_s)
-            mean = block.mean(axis=0)  # (d_s,)
-            scale = block.std(axis=0)  # (d_s,)
-            scale[scale < 10 * np.finfo(np.float64).eps * (1 + np.abs(mean))] = 1.0
             block -= mean
             block /= scale
             means.append(mean)

@@ -150,6 +150,13 @@ class CooperativeBlock(nn.Module):
         Build the enhanced consistent vector (Eq. 10). Variants that do not
         use it (paper Sec. 5.3.2) build the block without it, so that every
         parameter of the block is trained.
+    relation_hidden : int or None, default=None
+        ``None`` scores each side with one matrix on ``[h, g]``, as Eq. 4-5
+        print (``W_h`` of shape ``(D_h, D)``, ``W_g`` of shape ``(D_g, D)``:
+        ``D^2`` weights per block). An int ``r`` reads the text of Eq. 4 ("a
+        single hidden layer and a softmax layer"): one hidden layer
+        ``t = relu(V [h, g] + c)`` of width ``r``, shared by both sides, then
+        ``s_h = score(W_h t)`` and ``s_g = score(W_g t)``: ``2 r D`` weights.
 
     Examples
     --------
@@ -172,11 +179,19 @@ class CooperativeBlock(nn.Module):
         relation: str,
         dropout: float,
         enhance: bool = True,
+        relation_hidden: int | None = None,
     ) -> None:
         super().__init__()
         total = host_features + guest_features
-        self.host_score = RelationScore(total, host_features, relation)  # W_h
-        self.guest_score = RelationScore(total, guest_features, relation)  # W_g
+        scored_from = total if relation_hidden is None else relation_hidden
+        self.host_score = RelationScore(scored_from, host_features, relation)  # W_h
+        self.guest_score = RelationScore(scored_from, guest_features, relation)  # W_g
+        self.relation_hidden = None
+        if relation_hidden is not None:
+            # drawn after W_h and W_g: relation_hidden=None keeps the old weights
+            self.relation_hidden = nn.Linear(total, relation_hidden)  # (r, D)
+            nn.init.xavier_uniform_(self.relation_hidden.weight)
+            nn.init.zeros_(self.relation_hidden.bias)
         self.host_gate = SmoothGate(steepness)  # xi_h
         self.guest_gate = SmoothGate(steepness)  # xi_g
         self.enhance = None
@@ -210,8 +225,12 @@ class CooperativeBlock(nn.Module):
             Guest relation scores, or how consistent each guest feature is
             with the host.
         """
-        s_h = self.host_score(torch.cat([h, g], dim=1))  # (B, D_h), Eq. 4
-        s_g = self.guest_score(torch.cat([g, h], dim=1))  # (B, D_g), Eq. 5
+        if self.relation_hidden is None:
+            s_h = self.host_score(torch.cat([h, g], dim=1))  # (B, D_h), Eq. 4
+            s_g = self.guest_score(torch.cat([g, h], dim=1))  # (B, D_g), Eq. 5
+        else:  # Eq. 4-5 through one hidden layer, shared by both sides
+            t = torch.relu(self.relation_hidden(torch.cat([h, g], dim=1)))  # (B, r)
+            s_h, s_g = self.host_score(t), self.guest_score(t)  # (B, D_h), (B, D_g)
         if not gated:
             return s_h, s_g
         return self.host_gate(s_h)[0], self.guest_gate(s_g)[0]  # gamma; Eq. 8

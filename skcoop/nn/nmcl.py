@@ -117,6 +117,13 @@ class NMCL(nn.Module):
         - ``"IV"``: all complementary parts concatenated and all consistent
           parts concatenated, each classified by its own attention network,
           the two predictions fused.
+    relation_hidden : int or None, default=None
+        Width of the relation scorers' hidden layer (the text of Eq. 4); None
+        is the one-matrix scorer the equation prints. See
+        :class:`~skcoop.nn.CooperativeBlock`.
+    memory_rank : int or None, default=None
+        Rank of every attention memory above its all-ones start; None is the
+        full memory of Eq. 15. See :class:`~skcoop.nn.AttentionNet`.
 
     Notes
     -----
@@ -144,6 +151,8 @@ class NMCL(nn.Module):
         relation: str = "sigmoid",
         dropout: float = 0.0,
         variant: str = "full",
+        relation_hidden: int | None = None,
+        memory_rank: int | None = None,
     ) -> None:
         super().__init__()
         if variant not in VARIANTS:
@@ -155,7 +164,14 @@ class NMCL(nn.Module):
         own_enhance = variant in ("full", "II")
         self.cooperative = nn.ModuleList(
             CooperativeBlock(
-                w, total - w, hidden_size, steepness, relation, dropout, own_enhance
+                w,
+                total - w,
+                hidden_size,
+                steepness,
+                relation,
+                dropout,
+                own_enhance,
+                relation_hidden,
             )
             for w in hosts
         )
@@ -183,7 +199,8 @@ class NMCL(nn.Module):
         else:
             attention_in = [total + hidden_size] * len(hosts)  # Eq. 11
         self.attention = nn.ModuleList(
-            AttentionNet(d, n_classes, hidden_size, dropout) for d in attention_in
+            AttentionNet(d, n_classes, hidden_size, dropout, memory_rank)
+            for d in attention_in
         )
 
     @staticmethod

@@ -130,3 +130,43 @@ def test_cooperative_block_gradients_flow_to_every_parameter():
         assert param.grad is not None, name
         assert torch.isfinite(param.grad).all(), name
         assert param.grad.abs().sum() > 0, name
+
+
+def test_relation_hidden_scores_both_sides_from_one_hidden_layer():
+    torch.manual_seed(0)
+    block = CooperativeBlock(
+        4,
+        6,
+        hidden_size=8,
+        steepness=50.0,
+        relation="sigmoid",
+        dropout=0.0,
+        relation_hidden=3,
+    )
+    h, g = torch.randn(5, 4), torch.randn(5, 6)
+    s_h, s_g = block.relation_scores(h, g)
+    assert s_h.shape == (5, 4)
+    assert s_g.shape == (5, 6)
+    assert bool(((s_h > 0) & (s_h < 1)).all() and ((s_g > 0) & (s_g < 1)).all())
+    # by hand: t = relu(V [h, g] + c), s = sigmoid(W t + b)
+    t = torch.relu(block.relation_hidden(torch.cat([h, g], dim=1)))
+    torch.testing.assert_close(s_h, torch.sigmoid(block.host_score.linear(t)))
+    torch.testing.assert_close(s_g, torch.sigmoid(block.guest_score.linear(t)))
+    # 2 r D weights (+ biases) instead of D^2
+    scorer = [block.relation_hidden, block.host_score, block.guest_score]
+    weights = sum(
+        m.weight.numel() if hasattr(m, "weight") else m.linear.weight.numel()
+        for m in scorer
+    )
+    assert weights == 2 * 3 * 10
+
+
+def test_relation_hidden_none_keeps_the_printed_one_matrix_scorer():
+    torch.manual_seed(0)
+    plain = CooperativeBlock(4, 6, 8, 50.0, "sigmoid", 0.0)
+    torch.manual_seed(0)
+    again = CooperativeBlock(4, 6, 8, 50.0, "sigmoid", 0.0, relation_hidden=None)
+    assert again.relation_hidden is None
+    for a, b in zip(plain.parameters(), again.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert plain.host_score.linear.weight.shape == (4, 10)

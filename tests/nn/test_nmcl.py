@@ -204,3 +204,24 @@ def test_single_modality_has_one_prediction_and_one_section():
     model = _model(widths=(4,))
     assert model.prediction_names(["only"]) == ["only"]
     assert model.augmented_sections(["only"], "only") == [("'only'", 0, 4)]
+
+
+@pytest.mark.parametrize("variant", ["full", "I", "II", "III", "IV"])
+def test_fast_scorer_and_low_rank_memory_give_distributions(variant):
+    torch.manual_seed(0)
+    model = NMCL(
+        widths=(5, 3, 2),
+        n_classes=4,
+        hidden_size=8,
+        variant=variant,
+        relation_hidden=4,
+        memory_rank=2,
+    )
+    xs = [torch.randn(6, w) for w in (5, 3, 2)]
+    log_proba, consistency = model(xs)
+    torch.testing.assert_close(log_proba.exp().sum(dim=1), torch.ones(6))
+    assert consistency.shape == (6,)
+    assert bool((consistency >= 0).all())
+    (log_proba.sum() + consistency.sum()).backward()
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+    assert all(a.memory_rank == 2 for a in model.attention)
