@@ -26,16 +26,17 @@ from sklearn.metrics import accuracy_score, f1_score, log_loss
 from skcoop import CooperativeClassifier, EarlyFusion, LateFusion
 from skcoop.benchmark._data import _preprocess, _split, load_benchmark_data
 
-#: Candidate settings of CooperativeClassifier (package defaults + overrides).
+#: Named settings of CooperativeClassifier (package defaults + overrides);
+#: any other setting can be given inline as JSON, e.g. '{"hidden_size": 64}'.
 NMCL_CONFIGS: dict[str, dict] = {
     "default": {},
-    "paper": {"hidden_size": 256, "max_epochs": 30},
-    "h64": {"hidden_size": 64},
-    "kl0.1": {"kl_weight": 0.1},
-    "kl0": {"kl_weight": 0.0},
-    "w10": {"steepness": 10.0},
-    "es": {"early_stopping": True, "max_epochs": 200},
-    "es-h64": {"early_stopping": True, "max_epochs": 200, "hidden_size": 64},
+    "paper": {
+        "hidden_size": 256,
+        "relation_hidden": None,
+        "memory_rank": None,
+        "early_stopping": False,
+        "max_epochs": 30,
+    },
 }
 
 
@@ -74,10 +75,6 @@ def make(name: str, seed: int):
         return CooperativeClassifier(random_state=seed, **NMCL_CONFIGS[name])
     if name.startswith("{"):  # an inline JSON config of CooperativeClassifier
         return CooperativeClassifier(random_state=seed, **json.loads(name))
-    if name.startswith("x{"):  # a prototype of benchmarks/_candidates.py
-        from _candidates import FastCandidate
-
-        return FastCandidate(random_state=seed, **json.loads(name[1:]))
     est = _baselines(name, seed)
     if est is None:
         raise SystemExit(f"unknown config {name!r}")
