@@ -5,9 +5,15 @@ from the repository root. Nothing here needs the network: no intersphinx
 inventories, and the gallery's data are bundled or generated.
 """
 
+import sys
 import warnings
+from pathlib import Path
+
+import sphinx.ext.autosummary
 
 import skcoop
+
+sys.path.insert(0, str(Path(__file__).parent / "sphinxext"))
 
 project = "skcoop"
 author = "skcoop developers"
@@ -21,10 +27,31 @@ extensions = [
     "sphinx.ext.mathjax",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "myst_parser",
 ]
 
+# The benchmark results are Markdown files written by the benchmark scripts;
+# MyST renders them (tables, code, figures) from that single source.
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+myst_enable_extensions = ["colon_fence", "attrs_block", "attrs_inline"]
+myst_heading_anchors = 3
+suppress_warnings = ["myst.header"]
+
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "**.ipynb_checkpoints", "auto_examples/*.md5"]
+exclude_patterns = [
+    "_build",
+    "**.ipynb_checkpoints",
+    "auto_examples/*.md5",
+    "sphinxext",
+    # The benchmark scripts' Markdown results are included into
+    # benchmarks/index.md (MyST ``{include}``), not pages of their own.
+    "benchmarks.md",
+    *(
+        f"benchmarks/{path.name}"
+        for path in (Path(__file__).parent / "benchmarks").glob("*.md")
+        if path.name != "index.md"
+    ),
+]
 root_doc = "index"
 
 # -- autodoc / autosummary / numpydoc ---------------------------------------
@@ -43,6 +70,17 @@ autodoc_typehints = "none"  # numpydoc's types carry the contract
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
+# A summary ends at the first sentence; "(Eq. 4-5)" or "(Fig. 6)" do not end
+# one (autosummary otherwise cuts "... features (Eq.").
+sphinx.ext.autosummary.WELL_KNOWN_ABBREVIATIONS = (
+    *sphinx.ext.autosummary.WELL_KNOWN_ABBREVIATIONS,
+    "Eq.",
+    "Eqs.",
+    "Fig.",
+    "Figs.",
+    "Sec.",
+    "Tab.",
+)
 # No network here or in CI: add inventories only if they are vendored.
 intersphinx_mapping = {}
 
@@ -58,6 +96,8 @@ sphinx_gallery_conf = {
     "min_reported_time": 1,
     "capture_repr": (),  # print what an example shows; no stray reprs
     "matplotlib_animations": False,
+    # The quick start first, then the others by file name.
+    "within_subsection_order": "gallery_order.QuickStartFirst",
 }
 
 # Examples train with few epochs on purpose; skorch and torch may say so.
@@ -67,11 +107,21 @@ warnings.filterwarnings("ignore", message="Matplotlib is currently using agg")
 # -- HTML ---------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = f"skcoop {release}"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
 html_theme_options = {
     "navigation_with_keys": False,
     "show_prev_next": False,
     "secondary_sidebar_items": ["page-toc"],
+}
+# Single pages have no section to navigate: no (empty) left sidebar there.
+html_sidebars = {
+    "index": [],
+    "api": [],
+    "benchmarks/index": [],
+    "changelog": [],
+    "developer_notes": [],
+    "auto_examples/index": [],
 }
 html_show_sourcelink = False
 
