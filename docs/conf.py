@@ -5,11 +5,16 @@ from the repository root. Nothing here needs the network: no intersphinx
 inventories, and the gallery's data are bundled or generated.
 """
 
+import pydoc
+import re
 import sys
 import warnings
 from pathlib import Path
 
 import sphinx.ext.autosummary
+from numpydoc.docscrape_sphinx import SphinxDocString
+
+import torch
 
 import skcoop
 
@@ -81,6 +86,27 @@ sphinx.ext.autosummary.WELL_KNOWN_ABBREVIATIONS = (
     "Sec.",
     "Tab.",
 )
+_ABBREVIATIONS = sphinx.ext.autosummary.WELL_KNOWN_ABBREVIATIONS
+# numpydoc does the same for the properties it lists under "Attributes"
+# (its own first-sentence rule): let it skip the abbreviations too.
+_process_param = SphinxDocString._process_param
+
+
+def _process_param_whole_sentence(self, param, desc, fake_autosummary):
+    display, new_desc = _process_param(self, param, desc, fake_autosummary)
+    if fake_autosummary and new_desc and new_desc[-1].endswith(_ABBREVIATIONS):
+        obj_doc = pydoc.getdoc(getattr(self._obj, param, None))
+        paragraph = " ".join(re.split(r"\n\s*\n", obj_doc.strip())[0].split())
+        end = 0
+        for match in re.finditer(r"\.(?:\s|$)", paragraph):
+            end = match.end()
+            if not paragraph[:end].rstrip().endswith(_ABBREVIATIONS):
+                break
+        new_desc = [paragraph[:end].strip() if end else paragraph]
+    return display, new_desc
+
+
+SphinxDocString._process_param = _process_param_whole_sentence
 # No network here or in CI: add inventories only if they are vendored.
 intersphinx_mapping = {}
 
@@ -138,5 +164,18 @@ def _skip_metadata_routing(app, what, name, obj, skip, options):
     return None
 
 
+# The torch modules' overrides of torch's own hooks (``get_extra_state``,
+# ``extra_repr``...) are torch internals, not skcoop's API: only ``forward``
+# and the methods torch does not define are documented.
+_TORCH_MODULE_NAMES = frozenset(dir(torch.nn.Module)) - {"forward"}
+
+
+def _skip_torch_internals(app, what, name, obj, skip, options):
+    if name in _TORCH_MODULE_NAMES:
+        return True
+    return None
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_metadata_routing)
+    app.connect("autodoc-skip-member", _skip_torch_internals)
