@@ -68,7 +68,7 @@ autodoc_default_options = {
     "members": True,
     "inherited-members": (
         "BaseEstimator,ClassifierMixin,TransformerMixin,_SetOutputMixin,"
-        "_MetadataRequester,Module,RuntimeError"
+        "_MetadataRequester,Module,RuntimeError,BaseException"
     ),
 }
 autodoc_typehints = "none"  # numpydoc's types carry the contract
