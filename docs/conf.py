@@ -12,9 +12,8 @@ import warnings
 from pathlib import Path
 
 import sphinx.ext.autosummary
-from numpydoc.docscrape_sphinx import SphinxDocString
-
 import torch
+from numpydoc.docscrape_sphinx import SphinxDocString
 
 import skcoop
 

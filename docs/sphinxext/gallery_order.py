@@ -9,6 +9,7 @@ class QuickStartFirst(FileNameSortKey):
     """Sort key that puts the files of ``FIRST`` before the others."""
 
     def __call__(self, filename):
+        """Return the key of ``filename``: its rank in ``FIRST``, then its name."""
         name = str(filename).rsplit("/", 1)[-1]
         rank = FIRST.index(name) if name in FIRST else len(FIRST)
         return (rank, name)
