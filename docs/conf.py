@@ -138,6 +138,9 @@ html_theme_options = {
     "navigation_with_keys": False,
     "show_prev_next": False,
     "secondary_sidebar_items": ["page-toc"],
+    # The search as a button at the right: six sections fit in one header row.
+    "navbar_persistent": [],
+    "navbar_end": ["search-button", "theme-switcher"],
 }
 # Single pages have no section to navigate: no (empty) left sidebar there.
 html_sidebars = {
@@ -178,3 +181,8 @@ def _skip_torch_internals(app, what, name, obj, skip, options):
 def setup(app):
     app.connect("autodoc-skip-member", _skip_metadata_routing)
     app.connect("autodoc-skip-member", _skip_torch_internals)
+
+
+# Right-hand table of contents of the API pages: "fit", not
+# "CooperativeClassifier.fit" (which the narrow column would cut).
+toc_object_entries_show_parents = "hide"

@@ -39,12 +39,14 @@ for name, block in X.items():
 
 # %%
 # The classifier refuses NaN and says what to do:
+import textwrap
+
 from skcoop import CooperativeClassifier
 
 try:
     CooperativeClassifier(max_epochs=1).fit(X, y)
 except ValueError as exc:
-    print(exc)
+    print(textwrap.fill(str(exc), 79))
 
 # %%
 # Two ways to fill the blocks, as more is missing
