@@ -7,6 +7,11 @@ Each modality's attention network keeps a memory matrix ``Omega`` with one
 attention score per feature of the augmented vector and per class (paper
 Eq. 15); the paper draws it as a features x classes heat map (Fig. 7).
 ``Omega`` starts at 1 everywhere, so what differs from 1 was learned.
+
+**What to look at in the figure**: rows (features) whose colour differs
+from one digit to another are features the model weighs differently per
+class; the white lines separate the three parts of the augmented vector,
+named on the right.
 """
 
 # %%

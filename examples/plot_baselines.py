@@ -7,6 +7,11 @@ The paper compares NMCL with early fusion, late fusion (each with and
 without the attention network) and TRUMANN, a tree-guided linear model, and
 draws their micro-averaged ROC curves (Fig. 4). This example does the same
 on generated data with the package's baselines.
+
+**What to look at in the figure**: the closer a curve hugs the top-left
+corner (and the higher its AUC in the legend), the better the model ranks
+the true class above the others; curves that overlap are not separated on
+this split.
 """
 
 # %%

@@ -9,6 +9,10 @@ estimator the table and a ``modalities`` mapping from modality name to its
 columns (names, positions, a slice or a boolean mask). This example uses
 three views of the bundled handwritten digits
 (:func:`~skcoop.datasets.load_mfeat`) as a pandas DataFrame.
+
+**What to look at in the figure**: the confusion matrix of the held-out
+digits; the diagonal holds the correct answers, and the largest numbers off
+it show which digits the model mistakes for which.
 """
 
 # %%
@@ -63,9 +67,10 @@ scores = cross_val_score(clf, X_train, y_train, cv=3, scoring="accuracy")
 print(f"3-fold accuracy: {scores.mean():.3f} +- {scores.std():.3f}")
 
 # %%
-# Where the columns went
-# ----------------------
-# The confusion matrix of the held-out digits.
+# Which digits are confused
+# -------------------------
+# The confusion matrix of the held-out digits: rows are the true digits,
+# columns the predicted ones.
 import matplotlib.pyplot as plt
 from sklearn.metrics import ConfusionMatrixDisplay
 

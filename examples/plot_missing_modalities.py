@@ -7,7 +7,15 @@ Some samples lack a whole modality: a video without sound, a post without
 text. The paper fills such blocks by low-rank matrix completion (Sec. 4.3);
 :class:`~skcoop.LowRankImputer` does that inside a
 :class:`~sklearn.pipeline.Pipeline`. This example compares it with filling
-each missing feature by its mean, as the fraction of missing blocks grows.
+each missing feature by its mean, as the fraction of missing blocks grows
+from 10% to 50% of the samples.
+
+**What to look at in the figure**: the cross-validated Macro-F1 of the
+classifier after each imputer, against the fraction of samples whose
+acoustic and textual blocks are missing (the data are drawn anew for each
+fraction). The gap between the lines is what filling a block from the other
+modalities gains over filling it with means: little when few blocks are
+missing, more as the fraction grows.
 """
 
 # %%
@@ -31,20 +39,24 @@ for name, block in X.items():
 
 # %%
 # The classifier refuses NaN and says what to do:
+import textwrap
+
 from skcoop import CooperativeClassifier
 
 try:
     CooperativeClassifier(max_epochs=1).fit(X, y)
 except ValueError as exc:
-    print(exc)
+    print(textwrap.fill(str(exc), 79))
 
 # %%
-# Two ways to fill the blocks
-# ---------------------------
+# Two ways to fill the blocks, as more is missing
+# -----------------------------------------------
 # :class:`~skcoop.PerModalityTransformer` applies a
 # scikit-learn transformer, here a mean imputer, to each modality;
 # :class:`~skcoop.LowRankImputer` uses all modalities at once, so a
-# missing text block is predicted from the sound and the picture.
+# missing text block is predicted from the sound and the picture. Each
+# pipeline is cross-validated on data with 10%, 30% and 50% of the acoustic
+# and textual blocks missing.
 from sklearn.impute import SimpleImputer
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
@@ -57,15 +69,28 @@ def classifier():
 
 
 imputers = {
-    "mean": PerModalityTransformer(SimpleImputer()),
-    "low rank": LowRankImputer(n_components=10, random_state=0),
+    "mean": lambda: PerModalityTransformer(SimpleImputer()),
+    "low rank": lambda: LowRankImputer(n_components=10, random_state=0),
 }
+rates = [0.1, 0.3, 0.5]
 cv = StratifiedKFold(3, shuffle=True, random_state=0)
-scores = {}
-for label, imputer in imputers.items():
-    pipe = make_pipeline(imputer, classifier())
-    scores[label] = cross_val_score(pipe, X, y, cv=cv, scoring="f1_macro")
-    print(f"{label:8} Macro-F1 {scores[label].mean():.3f} +- {scores[label].std():.3f}")
+scores = {label: [] for label in imputers}
+for rate in rates:
+    X_rate, y_rate = make_multimodal_classification(
+        n_samples=500,
+        n_classes=4,
+        n_features=(30, 20, 10),
+        missing_rate={"acoustic": rate, "textual": rate},
+        random_state=0,
+    )
+    for label, imputer in imputers.items():
+        pipe = make_pipeline(imputer(), classifier())
+        fold_scores = cross_val_score(pipe, X_rate, y_rate, cv=cv, scoring="f1_macro")
+        scores[label].append(fold_scores)
+        print(
+            f"{rate:.0%} missing, {label:8} Macro-F1 "
+            f"{fold_scores.mean():.3f} +- {fold_scores.std():.3f}"
+        )
 
 # %%
 # How well the imputer recovers a block
@@ -84,12 +109,25 @@ error_mean = np.sqrt(np.mean((mean_fill - truth) ** 2))
 print(f"RMSE of the text block: low rank {error_low_rank:.3f}, mean {error_mean:.3f}")
 
 # %%
+# Scores against the missing fraction
+# -----------------------------------
 import matplotlib.pyplot as plt
 
-fig, ax = plt.subplots(figsize=(4, 3), layout="constrained")
-labels = list(scores)
-ax.bar(
-    labels, [scores[k].mean() for k in labels], yerr=[scores[k].std() for k in labels]
+fig, ax = plt.subplots(figsize=(5, 3.2), layout="constrained")
+for label, per_rate in scores.items():
+    ax.errorbar(
+        rates,
+        [fold.mean() for fold in per_rate],
+        yerr=[fold.std() for fold in per_rate],
+        marker="o",
+        capsize=3,
+        label=f"{label} imputation",
+    )
+ax.set_xticks(rates, [f"{rate:.0%}" for rate in rates])
+ax.set(
+    xlabel="samples missing the acoustic and textual blocks",
+    ylabel="Macro-F1 (3-fold CV)",
+    title="NMCL after imputation",
 )
-ax.set(ylabel="Macro-F1 (3-fold CV)", title="NMCL after imputation", ylim=(0, 1))
+ax.legend()
 plt.show()

@@ -1,68 +1,120 @@
 """
-=========================================
-Quick start: fit NMCL on three modalities
-=========================================
+=====================================================
+Quick start: three weak views of handwritten digits
+=====================================================
 
-This example generates three modalities whose classes are partly shared
-and partly specific to each modality, fits
-:class:`~skcoop.CooperativeClassifier`, and looks at the training loss, the
-held-out accuracy and what each modality predicts on its own.
+Three views of the bundled handwritten digits
+(:func:`~skcoop.datasets.load_mfeat`) each recognise the digits poorly on
+their own: 76 Fourier coefficients of the outline, 47 Zernike moments and 6
+morphological features. This example fits
+:class:`~skcoop.CooperativeClassifier` on the three together, compares it
+with logistic regression on the concatenated views, and shows how much each
+view gains from the other two. On this split the two models are close
+(0.90 and 0.91): the gain is over each view alone, not over a linear model of
+all three.
+
+**What to look at in the figure**: for each view, the grey bar is a model
+trained on that view alone, the blue bar is the same view inside NMCL (its
+own prediction, made from its features plus what the other views share with
+it and lack), and the orange bar the fused prediction. The blue bars stand
+well above the grey ones: the views complement each other.
 """
 
 # %%
-# Three modalities that share part of their information
-# -----------------------------------------------------
-# :func:`~skcoop.datasets.make_multimodal_classification` returns a
+# Three views of the digits
+# -------------------------
+# :func:`~skcoop.datasets.load_mfeat` returns a
 # :class:`~skorch.helper.SliceDict` (a ``dict`` that scikit-learn can slice
-# by rows) with one block per modality, named after the paper's visual,
-# acoustic and textual features.
+# by rows) with one block per view.
 from sklearn.model_selection import train_test_split
 
-from skcoop.datasets import make_multimodal_classification
+from skcoop import SliceDict
+from skcoop.datasets import load_mfeat
 
-X, y = make_multimodal_classification(
-    n_samples=600, n_classes=4, n_features=(40, 20, 10), random_state=0
-)
+digits, y = load_mfeat(return_X_y=True)
+views = ["fou", "zer", "mor"]
+X = SliceDict(**{view: digits[view] for view in views})
 print({name: block.shape for name, block in X.items()})
-
-# %%
-# A ``SliceDict`` goes through ``train_test_split`` like an array.
 X_train, X_test, y_train, y_test = train_test_split(
     X, y, test_size=0.3, stratify=y, random_state=0
 )
 
 # %%
-# Fit and score
-# -------------
+# Fit and score, beside a simple baseline
+# ---------------------------------------
 # Small settings keep the example fast; the defaults (``hidden_size=256``,
 # ``max_epochs=30``) follow the paper.
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
 from skcoop import CooperativeClassifier
 
-clf = CooperativeClassifier(hidden_size=32, max_epochs=30, random_state=0)
+clf = CooperativeClassifier(hidden_size=64, max_epochs=30, random_state=0)
 clf.fit(X_train, y_train)
-print(f"held-out accuracy: {clf.score(X_test, y_test):.3f}")
+print(f"NMCL on the three views:            {clf.score(X_test, y_test):.3f}")
+
+
+def concatenate(blocks):
+    return np.hstack([blocks[view] for view in views])
+
+
+baseline = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+baseline.fit(concatenate(X_train), y_train)
+score = baseline.score(concatenate(X_test), y_test)
+print(f"logistic regression, concatenated:  {score:.3f}")
+
+# %%
+# Each view alone, and inside NMCL
+# --------------------------------
+# A model on one view only (a single modality: NMCL reduces to its attention
+# network), against that view's own prediction inside the fitted model
+# (:meth:`~skcoop.CooperativeClassifier.predict_proba_per_modality`, the
+# paper's Table 4).
+import matplotlib.pyplot as plt
+
+alone = {
+    view: CooperativeClassifier(hidden_size=64, max_epochs=30, random_state=0)
+    .fit(X_train[view], y_train)
+    .score(X_test[view], y_test)
+    for view in views
+}
+per_view = clf.predict_proba_per_modality(X_test)
+inside = {
+    view: np.mean(clf.classes_[per_view[view].argmax(axis=1)] == y_test)
+    for view in views
+}
+names = {"fou": "Fourier (76)", "zer": "Zernike (47)", "mor": "morphology (6)"}
+
+fig, ax = plt.subplots(figsize=(6.5, 3.6), layout="constrained")
+positions = np.arange(len(views))
+bars_alone = ax.bar(
+    positions - 0.2, [alone[v] for v in views], 0.4, color="0.7", label="view alone"
+)
+bars_inside = ax.bar(
+    positions + 0.2,
+    [inside[v] for v in views],
+    0.4,
+    color="tab:blue",
+    label="view inside NMCL",
+)
+bar_fused = ax.bar([len(views)], [clf.score(X_test, y_test)], 0.4, color="tab:orange")
+for bars in (bars_alone, bars_inside, bar_fused):
+    ax.bar_label(bars, fmt="%.2f", padding=2, fontsize="small")
+ax.set_xticks([*positions, len(views)], [*(names[v] for v in views), "NMCL, fused"])
+ax.set(ylabel="held-out accuracy", ylim=(0, 1.12))
+ax.set_title("Digits from three weak views: each view gains from the others")
+ax.legend(loc="upper left", ncols=2, fontsize="small", frameon=False)
 
 # %%
 # The training curve
 # ------------------
 # ``history_`` is skorch's history of the fit: the loss is the
-# cross-entropy of the fused prediction plus the consistency term
-# (paper Eq. 20).
-import matplotlib.pyplot as plt
-
+# cross-entropy of the fused prediction plus the consistency term.
+# **What to look at**: the loss falls steeply in the first epochs and
+# flattens; more epochs would add little.
 fig, ax = plt.subplots(figsize=(5, 3), layout="constrained")
-ax.plot(range(1, clf.n_iter_ + 1), clf.history_[:, "train_loss"])
+ax.plot(range(1, clf.n_iter_ + 1), clf.history_[:, "train_loss"], marker=".")
 ax.set(xlabel="epoch", ylabel="training loss", title="CooperativeClassifier")
-
-# %%
-# What each modality predicts
-# ---------------------------
-# Each modality is in turn the host of its own cooperative and attention
-# network; the fused prediction is the mean of their class distributions
-# (Eq. 18). :func:`~skcoop.inspection.plot_modality_contributions` compares
-# their accuracies with the fused one (the paper's Table 4).
-from skcoop.inspection import plot_modality_contributions
-
-fig, ax = plt.subplots(figsize=(5, 3), layout="constrained")
-plot_modality_contributions(clf, X_test, y_test, ax=ax)
 plt.show()

@@ -8,6 +8,14 @@ modalities (its guests): a high relation score marks a feature consistent
 with the guests, a low one a complementary feature (paper Eq. 4-5). The
 paper draws these scores for a few samples as a heat map (Fig. 6); this
 example draws them for three views of the bundled handwritten digits.
+
+**How to read the maps**: each row is a feature of the host view, each
+column one sample (one of each digit), and the colour is the score from 0
+(dark: the feature is *complementary*, only this view carries it) to 1
+(yellow: *consistent*, the other views carry the same information). A row
+of one colour across the digits is a feature whose role does not depend on
+the sample; a row that changes colour is consistent for some digits and
+complementary for others.
 """
 
 # %%
@@ -47,14 +55,29 @@ ax.set_xlabel("digit of the sample")
 # ---------------
 # With ``gated=True`` the map shows the consistent weights ``gamma`` of the
 # smooth gate (Eq. 8): the scores that passed the learned threshold, the
-# part of each feature sent to the enhanced consistent vector.
+# part of each feature sent to the enhanced consistent vector. Left, the
+# scores of the Karhunen-Loeve features of ``kar``; right, what the gate
+# makes of them. Both maps share one colour scale. **What to look at**: the
+# gate keeps the bright (consistent) cells and darkens the others, so the
+# right map is the left one with its threshold applied.
 fig, axes = plt.subplots(1, 2, figsize=(8, 4), layout="constrained", sharey=True)
 plot_relation_scores(clf, X, "kar", samples=samples, ax=axes[0], colorbar=False)
-plot_relation_scores(clf, X, "kar", samples=samples, gated=True, ax=axes[1])
-for ax in axes:
+plot_relation_scores(
+    clf, X, "kar", samples=samples, gated=True, ax=axes[1], colorbar=False
+)
+for ax, title in zip(
+    axes, ["relation score s", "consistent weight gamma"], strict=True
+):
     ax.set_xticks(np.arange(10), [f"{digit}" for digit in y[samples]])
     ax.set_xlabel("digit of the sample")
-    ax.set_title(ax.get_title(), fontsize="small")
+    ax.set_title(title, fontsize="medium")
+axes[1].set_ylabel("")
+fig.colorbar(
+    axes[0].images[0],
+    ax=axes,
+    label="0 = complementary, 1 = consistent",
+    shrink=0.9,
+)
 
 # %%
 # The same numbers without a picture
