@@ -9,7 +9,7 @@ connected layer (Eq. 16) and scored by a class vector ``z_j`` (Eq. 17):
     logit_j = z_j . theta_j
 
 The network costs ``K * D * H`` multiply-adds per sample whichever way the
-contraction is ordered (PAPER-NOTES, "The cost that dominates"); what
+contraction is ordered; what
 differs is the memory the temporaries take. Training on the CPU runs
 :class:`ClassScaledProjection`: classes in chunks, each chunk's scored
 inputs ``psi`` of shape ``(B, k, D)`` built, multiplied by ``W^T`` and
@@ -146,8 +146,8 @@ class AttentionNet(nn.Module):
     -----
     ``Omega`` starts at 1, so that the attention starts as the identity and
     the network starts as a plain one-hidden-layer classifier (the paper
-    leaves its initialisation open; PAPER-NOTES item 4). The low-rank
-    memory's basis ``A`` is drawn from a standard normal and its
+    leaves its initialisation open; user guide, "Readings of the paper", 4).
+    The low-rank memory's basis ``A`` is drawn from a standard normal and its
     coefficients ``C`` start at 0.
 
     Examples

@@ -30,7 +30,7 @@ def mean_log_proba(log_p: torch.Tensor) -> torch.Tensor:
     """Return the log of the mean of per-modality distributions (Eq. 18-19).
 
     Computed as ``logsumexp(log_p) - log M``, never as ``log(sum(p) + eps)``
-    (PAPER-NOTES items 3 and 6).
+    (user guide, "Readings of the paper", 3 and 6).
 
     Parameters
     ----------
@@ -57,8 +57,8 @@ def symmetric_kl(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
     """Return the symmetric KL (Jeffreys) divergence of two distributions.
 
     ``KL(p || q) + KL(q || p) = sum((p - q) * (log p - log q))``: the reading
-    of Eq. 13 taken here (PAPER-NOTES item 2), non-negative and zero only
-    when ``p == q``.
+    of Eq. 13 taken here (user guide, "Readings of the paper", 2),
+    non-negative and zero only when ``p == q``.
 
     Parameters
     ----------
@@ -334,7 +334,7 @@ class NMCL(nn.Module):
         -------
         log_proba : torch.Tensor of shape (B, K)
             ``log(mean_m softmax(logits_m))``, computed as a logsumexp of
-            log-softmaxes (Eq. 17-19, PAPER-NOTES items 3 and 6).
+            log-softmaxes (Eq. 17-19; readings 3 and 6 of the user guide).
         consistency : torch.Tensor of shape (B,)
             The consistency term of Eq. 14 for each sample.
         """
