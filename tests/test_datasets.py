@@ -393,17 +393,17 @@ def test_load_mfeat_returns_fresh_arrays():
 
 
 # -- structure="nonlinear" -----------------------------------------------------
-_NONLINEAR = dict(
-    n_samples=1500,
-    n_classes=3,
-    n_features=(12, 8),
-    n_shared=2,
-    n_specific=2,
-    n_nuisance=1,
-    class_sep=1.5,
-    noise=0.3,
-    random_state=0,
-)
+_NONLINEAR = {
+    "n_samples": 1500,
+    "n_classes": 3,
+    "n_features": (12, 8),
+    "n_shared": 2,
+    "n_specific": 2,
+    "n_nuisance": 1,
+    "class_sep": 1.5,
+    "noise": 0.3,
+    "random_state": 0,
+}
 
 
 def _cv_accuracy(model, X, y):
