@@ -447,3 +447,28 @@ def test_nonlinear_structure_needs_shared_and_specific_factors():
         make_multimodal_classification(
             n_samples=20, n_classes=2, structure="nonlinear", n_specific=0
         )
+
+
+def test_external_corpus_leaves_the_data_unchanged():
+    # issue 13: the external corpus is drawn after every other draw
+    kwargs = {"n_classes": 3, "n_features": (6, 5, 4), "missing_rate": 0.2}
+    X, y = make_multimodal_classification(80, random_state=0, **kwargs)
+    X2, y2, (X_ext, concepts) = make_multimodal_classification(
+        80,
+        random_state=0,
+        external_modality="acoustic",
+        n_external=30,
+        n_concepts=7,
+        **kwargs,
+    )
+    np.testing.assert_array_equal(y, y2)
+    for name in X:
+        np.testing.assert_array_equal(X[name], X2[name])
+    assert X_ext.shape == (30, 5)
+    assert concepts.shape == (30, 7)
+    assert set(np.unique(concepts)) <= {0.0, 1.0}
+
+
+def test_external_corpus_rejects_an_unknown_modality():
+    with pytest.raises(ValueError, match="must name a modality"):
+        make_multimodal_classification(50, external_modality="speech")

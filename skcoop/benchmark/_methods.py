@@ -25,6 +25,8 @@ METHODS: tuple[str, ...] = (
     "HistGradientBoosting",
     "MLPClassifier",
     "StackingFusion",
+    # issue 13: DARE (MM 2017) without an external corpus (none in the suite)
+    "DARELike",
 )
 
 _NEURAL = ("NMCL", "EarlyFusion", "LateFusion", "Early+Att", "Late+Att")
@@ -49,6 +51,8 @@ DEFAULT_GRIDS: dict[str, dict[str, list]] = {
         "alpha": [1e-4, 1e-2],
         "hidden_layer_sizes": [(256,), (256, 256)],
     },
+    # issue 13: the pairwise term's weight (it cost accuracy on generated data)
+    "DARELike": {"pair_weight": [1.0, 0.1]},
 }
 
 
@@ -150,6 +154,10 @@ def _make_estimator(method: str, params: Mapping, config: dict, seed: int, callb
                 early_stopping=True, max_iter=200, random_state=seed, **params
             ),
         )
+    if method == "DARELike":  # issue 13; the suite has no external corpus
+        from ..baselines import DARELike
+
+        return DARELike(**neural, **params)
     raise ValueError(f"Unknown method {method!r}; choose from {list(METHODS)}.")
 
 
