@@ -83,6 +83,11 @@ class _ValidationLoss(Callback):
     def on_epoch_end(self, net, **kwargs):
         """Record ``valid_loss`` (the training objective) and ``valid_nll``.
 
+        The net's own validation loss is the NLL alone; here ``valid_loss``
+        is the objective the net minimises (NLL plus the weighted penalty),
+        evaluated on the validation split, to show how far the penalty
+        carries over to new samples.
+
         ``valid_nll`` leaves out the module's penalty (NMCL's weighted KL
         term), so it compares across methods; for the fusion baselines the
         two are equal.
@@ -92,7 +97,7 @@ class _ValidationLoss(Callback):
         log_proba, penalty = net.infer_method(self.blocks, "forward")
         target = torch.as_tensor(self.y)
         with torch.no_grad():
-            loss = net.get_loss((log_proba, penalty), target)
+            loss = net.get_loss((log_proba, penalty), target, training=True)
             nll = torch.nn.functional.nll_loss(log_proba, target)
         net.history.record("valid_loss", float(loss))
         net.history.record("valid_nll", float(nll))
