@@ -255,12 +255,15 @@ class AttentionNet(nn.Module):
         device = x_hat.device.type
         if self.memory_rank is not None:
             weight = self.proj.weight  # W (H, D)
-            base = x_hat @ weight.t()  # (B, H); W x_hat
-            scaled = x_hat.unsqueeze(1) * self.memory_basis.t()  # (B, R, D)
-            per_rank = scaled @ weight.t()  # (B, R, H); W (A[:, r] * x_hat)
-            pre = base.unsqueeze(1) + torch.einsum(
-                "brh,rk->bkh", per_rank, self.memory_coef
-            )  # (B, K, H)
+            # [W; W diag(A[:, 1]); ...; W diag(A[:, R])]: one product with x_hat
+            stacked = torch.cat(
+                [weight.unsqueeze(0), weight * self.memory_basis.t().unsqueeze(1)]
+            )  # (R + 1, H, D)
+            out = x_hat @ stacked.reshape(-1, stacked.shape[-1]).t()  # (B, (R+1) H)
+            out = out.view(x_hat.shape[0], -1, hidden_size)  # (B, R + 1, H)
+            pre = out[:, :1] + torch.einsum(
+                "brh,rk->bkh", out[:, 1:], self.memory_coef
+            )  # (B, K, H); W x_hat + sum_r C[r, j] W (A[:, r] * x_hat)
         elif not (self.training or torch.is_grad_enabled()):
             weights = self._inference_weights()  # (K, H, D), cached
             pre = x_hat @ weights.reshape(n_classes * hidden_size, -1).t()  # (B, K*H)
