@@ -147,7 +147,7 @@ class CooperativeClassifier(_BaseNeuralClassifier):
         lr=1e-3,
         weight_decay=0.0,
         batch_size=128,
-        max_epochs=30,
+        max_epochs="auto",
         class_weight=None,
         standardize=True,
         early_stopping="auto",
