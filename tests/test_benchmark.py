@@ -235,3 +235,27 @@ def test_first_points_cut_default_and_user_grids_to_one_setting():
         "C": [DEFAULT_GRIDS["LogisticRegression"]["C"][0]]
     }
     assert all(len(v) == 1 for g in grids.values() for v in g.values())
+
+
+def test_learning_curves_and_figures_with_early_stopping(tiny_data, tmp_path):
+    # early stopping ends a fit inside an epoch's callbacks: the curves must
+    # still line up (a crash in the suite's tuned run once came from this)
+    X, y = tiny_data
+    result = benchmark.run_benchmark(
+        X,
+        y,
+        methods=("NMCL", "EarlyFusion"),
+        tables=(2,),
+        seeds=1,
+        max_epochs=30,
+        hidden_size=4,
+        progress=False,
+        grids={
+            "NMCL": {"early_stopping": [True], "n_iter_no_change": [1]},
+            "EarlyFusion": {"early_stopping": [True], "n_iter_no_change": [1]},
+        },
+    )
+    for train, objective, nll in result.curves["loss"].values():
+        assert len(train) == len(objective) == len(nll)
+    paths = benchmark.write_results(result, tmp_path, prefix="es_")
+    assert tmp_path / "es_learning_curves.png" in paths

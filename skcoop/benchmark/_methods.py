@@ -81,14 +81,14 @@ class _ValidationLoss(Callback):
         self.y = np.searchsorted(classes, y[keep]).astype(np.int64)
 
     def on_epoch_end(self, net, **kwargs):
-        """Record ``valid_loss`` (the training objective) and ``valid_nll``.
+        """Record ``benchmark_loss`` (the objective) and ``benchmark_nll``.
 
-        The net's own validation loss is the NLL alone; here ``valid_loss``
-        is the objective the net minimises (NLL plus the weighted penalty),
-        evaluated on the validation split, to show how far the penalty
-        carries over to new samples.
+        ``benchmark_loss`` is the objective the net minimises (NLL plus the
+        weighted penalty), evaluated on the benchmark's validation split, to
+        show how far the penalty carries over to new samples; the net's own
+        ``valid_loss`` (on its early-stopping holdout) is left alone.
 
-        ``valid_nll`` leaves out the module's penalty (NMCL's weighted KL
+        ``benchmark_nll`` leaves out the module's penalty (NMCL's weighted KL
         term), so it compares across methods; for the fusion baselines the
         two are equal.
         """
@@ -99,8 +99,8 @@ class _ValidationLoss(Callback):
         with torch.no_grad():
             loss = net.get_loss((log_proba, penalty), target, training=True)
             nll = torch.nn.functional.nll_loss(log_proba, target)
-        net.history.record("valid_loss", float(loss))
-        net.history.record("valid_nll", float(nll))
+        net.history.record("benchmark_loss", float(loss))
+        net.history.record("benchmark_nll", float(nll))
 
 
 def _make_estimator(method: str, params: Mapping, config: dict, seed: int, callbacks):

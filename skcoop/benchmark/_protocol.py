@@ -285,10 +285,9 @@ def run_benchmark(
                 curves["roc"][method] = (y[test], proba)
                 if method in _NEURAL and learning_curves:
                     history = est.history_
-                    curves["loss"][method] = (
-                        list(history[:, "train_loss"]),
-                        list(history[:, "valid_loss"]),
-                        list(history[:, "valid_nll"]),
+                    curves["loss"][method] = tuple(
+                        [row.get(key, math.nan) for row in history]
+                        for key in ("train_loss", "benchmark_loss", "benchmark_nll")
                     )
         nmcl_params, nmcl_est, nmcl_score, nmcl_seconds, nmcl_proba = nmcl
         fixed = {

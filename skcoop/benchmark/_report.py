@@ -184,7 +184,7 @@ def _plot(result: BenchmarkResult, out: Path, prefix: str) -> list[Path]:
             epochs = np.arange(1, len(train) + 1)
             ax.plot(epochs, train, label="train")
             ax.plot(epochs, valid, label="validation")
-            if not np.allclose(valid, valid_nll):  # NMCL: NLL + weighted KL
+            if not np.allclose(valid, valid_nll, equal_nan=True):  # NLL + KL
                 ax.plot(epochs, valid_nll, "--", label="validation NLL")
                 ax.legend(fontsize=8)
             ax.set(title=method, xlabel="epoch")
