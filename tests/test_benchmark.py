@@ -251,11 +251,15 @@ def test_learning_curves_and_figures_with_early_stopping(tiny_data, tmp_path):
         hidden_size=4,
         progress=False,
         grids={
-            "NMCL": {"early_stopping": [True], "n_iter_no_change": [1]},
-            "EarlyFusion": {"early_stopping": [True], "n_iter_no_change": [1]},
+            "NMCL": {"early_stopping": [True], "n_iter_no_change": [1], "lr": [0.1]},
+            "EarlyFusion": {
+                "early_stopping": [True],
+                "n_iter_no_change": [1],
+                "lr": [0.1],
+            },
         },
     )
     for train, objective, nll in result.curves["loss"].values():
-        assert len(train) == len(objective) == len(nll)
+        assert len(train) == len(objective) == len(nll) < 30  # it stopped early
     paths = benchmark.write_results(result, tmp_path, prefix="es_")
     assert tmp_path / "es_learning_curves.png" in paths
