@@ -4,6 +4,11 @@ Prints the mean step time and the operators that take the most time. Run::
 
     python benchmarks/profile_step.py --shape paper            # 2048/200/100, K=188
     python benchmarks/profile_step.py --shape mfeat --threads 1  # 6 views, K=10
+    python benchmarks/profile_step.py --shape aloi100 --threads 1 --hidden-size 64 \
+        --relation-hidden 32 --memory-rank 4                   # the package defaults
+
+``--relation-hidden`` and ``--memory-rank`` default to the printed model
+(one-matrix relation scorers, full memory).
 """
 
 import argparse
@@ -17,6 +22,7 @@ from skcoop.nn import NMCL
 SHAPES = {
     "paper": ((2048, 200, 100), 188, 256),
     "mfeat": ((76, 216, 64, 240, 47, 6), 10, 128),
+    "aloi100": ((27, 64, 13, 27), 100, 128),
 }
 
 
@@ -26,12 +32,22 @@ def main():
     parser.add_argument("--hidden-size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--steps", type=int, default=2)
+    parser.add_argument("--relation-hidden", type=int, default=None)
+    parser.add_argument("--memory-rank", type=int, default=None)
+    parser.add_argument("--dropout", type=float, default=0.2)
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     widths, n_classes, batch = SHAPES[args.shape]
     torch.manual_seed(0)
-    model = NMCL(widths, n_classes, hidden_size=args.hidden_size, dropout=0.2)
+    model = NMCL(
+        widths,
+        n_classes,
+        hidden_size=args.hidden_size,
+        dropout=args.dropout,
+        relation_hidden=args.relation_hidden,
+        memory_rank=args.memory_rank,
+    )
     optimizer = torch.optim.Adam(model.parameters(), 1e-3)
     xs = [torch.randn(batch, w) for w in widths]
     y = torch.randint(0, n_classes, (batch,))
