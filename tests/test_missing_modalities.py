@@ -338,3 +338,20 @@ def test_non_neural_estimators_refuse_absent_modalities_clearly(est):
     X, y = _data()
     with pytest.raises(ValueError, match=r"needs every modality.*mask"):
         clone(est).fit(_with_gaps(X), y)
+
+
+def test_inspection_plots_cope_with_absent_modalities():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from skcoop.inspection import plot_modality_contributions, plot_relation_scores
+
+    X, y = _data()
+    Xg = _with_gaps(X)
+    est = clone(NEURAL["cooperative"]).fit(Xg, y)
+    for ax in (
+        plot_modality_contributions(est, Xg),
+        plot_modality_contributions(est, Xg, y),
+    ):
+        assert all(np.isfinite(p.get_height()) for p in ax.patches)
+    plot_relation_scores(est, Xg, "text", samples=[0, 1, 15])
