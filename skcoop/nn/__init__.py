@@ -8,7 +8,7 @@ from .attention import AttentionNet
 from .cooperative import CooperativeBlock, RelationScore, SmoothGate
 from .dropout import Dropout, seed_dropout
 from .fusion import EarlyFusionNet, FeedForwardNet, LateFusionNet
-from .nmcl import NMCL, mean_log_proba, symmetric_kl
+from .nmcl import NMCL, mask_absent, mean_log_proba, symmetric_kl
 
 __all__ = [
     "NMCL",
@@ -20,6 +20,7 @@ __all__ = [
     "LateFusionNet",
     "RelationScore",
     "SmoothGate",
+    "mask_absent",
     "mean_log_proba",
     "seed_dropout",
     "symmetric_kl",

@@ -46,6 +46,16 @@ def mask_absent(
     -------
     xs : list of torch.Tensor of shape (B, D_m)
         The blocks, absent rows zero.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skcoop.nn import mask_absent
+    >>> xs = [torch.ones(2, 3), torch.full((2, 1), float("nan"))]
+    >>> mask = torch.tensor([[True, False], [True, False]])
+    >>> mask_absent(xs, mask)[1]
+    tensor([[0.],
+            [0.]])
     """
     if mask is None:
         return list(xs)
