@@ -355,3 +355,15 @@ def test_inspection_plots_cope_with_absent_modalities():
     ):
         assert all(np.isfinite(p.get_height()) for p in ax.patches)
     plot_relation_scores(est, Xg, "text", samples=[0, 1, 15])
+
+
+def test_columns_input_with_absent_blocks():
+    X, y = _data()
+    Xg = _with_gaps(X)
+    table = np.concatenate(list(Xg.values()), axis=1)
+    columns = {"audio": slice(0, 4), "text": slice(4, 7), "visual": slice(7, 9)}
+    est = clone(NEURAL["late"]).set_params(modalities=columns).fit(table, y)
+    dict_est = clone(NEURAL["late"]).fit(Xg, y)
+    np.testing.assert_allclose(
+        est.predict_proba(table), dict_est.predict_proba(Xg), atol=1e-6
+    )
