@@ -150,6 +150,9 @@ class _BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
     Subclasses define ``__init__`` (storing the shared parameters below and
     their own) and ``_module_params(widths, n_classes)``, which returns the
     module class and its keyword arguments, and ``_penalty_weight()``.
+    A subclass whose module takes ``mask=`` (absent modalities) declares the
+    parameters ``missing_modalities`` and ``modality_dropout``; one that does
+    not declare them refuses absent modalities, as before issue 12.
     """
 
     _parameter_constraints: dict = {
@@ -217,16 +220,12 @@ class _BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             When the validation split cannot be stratified and is drawn at
             random instead.
         """
+        missing = getattr(self, "missing_modalities", "error")
         blocks, y = check_modalities(
-            self,
-            X,
-            y,
-            reset=True,
-            modalities=self.modalities,
-            missing=self.missing_modalities,
+            self, X, y, reset=True, modalities=self.modalities, missing=missing
         )
-        self._missing_modalities = self.missing_modalities
-        mask = presence_mask(blocks) if self.missing_modalities == "mask" else None
+        self._missing_modalities = missing
+        mask = presence_mask(blocks) if missing == "mask" else None
         y_encoded = self._initialize_labels(y)
         self.do_early_stopping_ = (
             len(y_encoded) >= AUTO_EARLY_STOPPING_SAMPLES
@@ -255,7 +254,7 @@ class _BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             penalty_weight=self._penalty_weight(),
             seed=batch_seed,
             precision=self.precision,
-            modality_dropout=self.modality_dropout,
+            modality_dropout=getattr(self, "modality_dropout", 0.0),
             compile=self.compile,
             verbose=int(bool(self.verbose)),
         )
@@ -277,7 +276,7 @@ class _BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             )
         return encoder.transform(y).astype(np.int64)
 
-    def _initialize_standardization(self, blocks, mask):
+    def _initialize_standardization(self, blocks, mask=None):
         """Learn each modality's mean and scale if ``standardize``; return inputs.
 
         The statistics (float32, :func:`skcoop._scaling.mean_and_scale`) are
