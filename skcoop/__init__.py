@@ -3,7 +3,7 @@
 from skorch.helper import SliceDict
 
 from . import datasets
-from .baselines import EarlyFusion, LateFusion, StackingFusion, TRUMANNLike
+from .baselines import DARELike, EarlyFusion, LateFusion, StackingFusion, TRUMANNLike
 from .cooperative import CooperativeClassifier
 from .exceptions import TrainingDivergedError
 from .impute import LowRankImputer
@@ -13,6 +13,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "CooperativeClassifier",
+    "DARELike",
     "EarlyFusion",
     "LateFusion",
     "LowRankImputer",

@@ -56,8 +56,9 @@ NEURAL_DOCS = parameter_docs(
         L2 penalty of Adam.
     batch_size : int, default=128
         Samples per mini-batch.
-    max_epochs : int, default=30
-        Number of passes over the training data.
+    max_epochs : int or "auto", default="auto"
+        Most passes over the training data. ``"auto"`` is 100 when early
+        stopping is on (which then decides) and 30 when it is off.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, as in scikit-learn's classifiers:
         a dict of class label to weight, or ``"balanced"`` for weights
@@ -143,6 +144,9 @@ NEURAL_DOCS = parameter_docs(
 #: ``early_stopping="auto"`` turns early stopping on from this many samples.
 AUTO_EARLY_STOPPING_SAMPLES = 1000
 
+#: ``max_epochs="auto"``: the most epochs without and with early stopping.
+AUTO_MAX_EPOCHS = {False: 30, True: 100}
+
 
 class _BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
     """Base class of the package's skorch-driven classifiers.
@@ -161,7 +165,10 @@ class _BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "standardize": ["boolean"],
         "early_stopping": [StrOptions({"auto"}), "boolean"],
@@ -247,7 +254,7 @@ class _BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             optimizer=torch.optim.Adam,
             optimizer__weight_decay=self.weight_decay,
             lr=self.lr,
-            max_epochs=self.max_epochs,
+            max_epochs=self._max_epochs(),
             batch_size=self.batch_size,
             train_split=self._initialize_split(split_seed),
             callbacks=self._initialize_callbacks(),
@@ -329,6 +336,12 @@ class _BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             return {}
         weights = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
         return {"criterion__weight": torch.as_tensor(weights, dtype=torch.float32)}
+
+    def _max_epochs(self) -> int:
+        """Return ``max_epochs``, resolving ``"auto"`` (100 with early stopping)."""
+        if self.max_epochs != "auto":
+            return self.max_epochs
+        return AUTO_MAX_EPOCHS[self.do_early_stopping_]
 
     def _validation_fraction(self):
         """Return the fraction held out (0.1 for early stopping when unset)."""

@@ -33,9 +33,9 @@ class CooperativeClassifier(_BaseNeuralClassifier):
 
     Parameters
     ----------
-    hidden_size : int, default=256
+    hidden_size : int, default=64
         Width of the enhanced consistent vector (paper Eq. 10) and of the
-        attention network's hidden layer (Eq. 16).
+        attention network's hidden layer (Eq. 16); the paper uses 256.
     steepness : float, default=50.0
         Steepness ``w`` of the smooth gate (paper Eq. 8).
     relation : {"sigmoid", "softmax"}, default="sigmoid"
@@ -47,13 +47,13 @@ class CooperativeClassifier(_BaseNeuralClassifier):
     variant : {"full", "I", "II", "III", "IV"}, default="full"
         The full model or one of the ablations of the paper's Sec. 5.3.2
         (Table 5); see :class:`skcoop.nn.NMCL`.
-    relation_hidden : int or None, default=None
+    relation_hidden : int or None, default=32
         Width of the hidden layer of the relation scorers (the text of paper
         Eq. 4: "a single hidden layer and a softmax layer"), shared by the
         host and guest sides of a block: ``2 r D`` weights per modality
         instead of the ``D^2`` of the one-matrix scorer that Eq. 4-5 print
         (``None``), which dominates the cost of wide data.
-    memory_rank : int or None, default=None
+    memory_rank : int or None, default=4
         Rank of each attention memory ``Omega`` above its all-ones start
         (``Omega = 1 + A C``); ``None`` learns the full ``(D, K)`` memory of
         Eq. 15. The attention costs ``(R + 1) D H + K R H`` multiply-adds per
@@ -139,18 +139,18 @@ class CooperativeClassifier(_BaseNeuralClassifier):
     def __init__(
         self,
         *,
-        hidden_size=256,
+        hidden_size=64,
         steepness=50.0,
         relation="sigmoid",
         kl_weight=1.0,
         variant="full",
-        relation_hidden=None,
-        memory_rank=None,
+        relation_hidden=32,
+        memory_rank=4,
         dropout=0.2,
         lr=1e-3,
         weight_decay=0.0,
         batch_size=128,
-        max_epochs=30,
+        max_epochs="auto",
         class_weight=None,
         standardize=True,
         early_stopping="auto",

@@ -8,6 +8,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import skcoop
 from skcoop import (
     CooperativeClassifier,
+    DARELike,
     EarlyFusion,
     LateFusion,
     LowRankImputer,
@@ -26,6 +27,7 @@ ESTIMATORS = [
     LateFusion(**_FAST, random_state=0),
     LateFusion(**_FAST, attention=True, random_state=0),
     TRUMANNLike(n_components=12, random_state=0),
+    DARELike(**_FAST, random_state=0),
     StackingFusion(cv=3, random_state=0),
     LowRankImputer(n_components=5, random_state=0),
     PerModalityTransformer(),

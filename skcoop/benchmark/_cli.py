@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from ._data import DATA_DIR_ENV, DATASETS, SUITE, load_benchmark_data
 from ._methods import DEFAULT_GRIDS, METHODS, _first_points
 from ._protocol import run_benchmark
-from ._report import format_suite, format_tables, write_results
+from ._report import format_suite, format_tables, read_result, write_results
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,6 +76,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="1 seed, 2 epochs, hidden size 16, first grid value only",
     )
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="'suite': rewrite suite.md from the results already in --out",
+    )
 
 
 def _parse_grids(specs: Sequence[str]) -> dict:
@@ -154,6 +159,12 @@ def _run_suite(args: argparse.Namespace) -> int:
     grids = {**DEFAULT_GRIDS, **_parse_grids(args.grid)}
     results = {}
     for data in (d for d in args.suite_data.split(",") if d):
+        if args.report_only:
+            for protocol in protocols:
+                result = read_result(args.out, f"{args.prefix}{data}_{protocol}_")
+                if result is not None:
+                    results[data, protocol] = result
+            continue
         X, y, description = load_benchmark_data(data, data_dir=args.data_dir)
         for protocol in protocols:
             if protocol not in ("defaults", "tuned"):
@@ -189,7 +200,7 @@ def _run_suite(args: argparse.Namespace) -> int:
             results[data, protocol] = result
             print(format_tables(result), flush=True)
     text = format_suite(results)
-    path = Path(args.out) / f"{args.prefix}suite.md"
+    path = Path(args.out) / "suite.md"
     path.write_text(text, encoding="utf-8")
     print(text)
     print(f"wrote {path}")

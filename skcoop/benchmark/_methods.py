@@ -25,6 +25,8 @@ METHODS: tuple[str, ...] = (
     "HistGradientBoosting",
     "MLPClassifier",
     "StackingFusion",
+    # issue 13: DARE (MM 2017) without an external corpus (none in the suite)
+    "DARELike",
 )
 
 _NEURAL = ("NMCL", "EarlyFusion", "LateFusion", "Early+Att", "Late+Att")
@@ -49,6 +51,8 @@ DEFAULT_GRIDS: dict[str, dict[str, list]] = {
         "alpha": [1e-4, 1e-2],
         "hidden_layer_sizes": [(256,), (256, 256)],
     },
+    # issue 13: the pairwise term's weight (it cost accuracy on generated data)
+    "DARELike": {"pair_weight": [1.0, 0.1]},
 }
 
 
@@ -79,6 +83,11 @@ class _ValidationLoss(Callback):
     def on_epoch_end(self, net, **kwargs):
         """Record ``valid_loss`` (the training objective) and ``valid_nll``.
 
+        The net's own validation loss is the NLL alone; here ``valid_loss``
+        is the objective the net minimises (NLL plus the weighted penalty),
+        evaluated on the validation split, to show how far the penalty
+        carries over to new samples.
+
         ``valid_nll`` leaves out the module's penalty (NMCL's weighted KL
         term), so it compares across methods; for the fusion baselines the
         two are equal.
@@ -88,7 +97,7 @@ class _ValidationLoss(Callback):
         log_proba, penalty = net.infer_method(self.blocks, "forward")
         target = torch.as_tensor(self.y)
         with torch.no_grad():
-            loss = net.get_loss((log_proba, penalty), target)
+            loss = net.get_loss((log_proba, penalty), target, training=True)
             nll = torch.nn.functional.nll_loss(log_proba, target)
         net.history.record("valid_loss", float(loss))
         net.history.record("valid_nll", float(nll))
@@ -150,6 +159,10 @@ def _make_estimator(method: str, params: Mapping, config: dict, seed: int, callb
                 early_stopping=True, max_iter=200, random_state=seed, **params
             ),
         )
+    if method == "DARELike":  # issue 13; the suite has no external corpus
+        from ..baselines import DARELike
+
+        return DARELike(**neural, **params)
     raise ValueError(f"Unknown method {method!r}; choose from {list(METHODS)}.")
 
 

@@ -204,6 +204,38 @@ _FUSION = ("EarlyFusion", "LateFusion")
 _OTHER = ("LogisticRegression", "HistGradientBoosting", "MLPClassifier")
 
 
+def read_result(out: str | os.PathLike, prefix: str) -> BenchmarkResult | None:
+    """Return a Table 2 result written by :func:`write_results`, or None.
+
+    Parameters
+    ----------
+    out : str or path-like
+        The folder :func:`write_results` wrote to.
+    prefix : str
+        The prefix it was given.
+
+    Returns
+    -------
+    result : BenchmarkResult or None
+        The per-seed records, Table 2's summary recomputed from them and the
+        configuration; None when ``{prefix}runs.csv`` does not exist.
+    """
+    from ._protocol import _summarise
+
+    runs = Path(out) / f"{prefix}runs.csv"
+    if not runs.is_file():
+        return None
+    with runs.open(encoding="utf-8") as f:
+        records = list(csv.DictReader(f))
+    for r in records:
+        r["seed"] = int(r["seed"])
+        for key in ("micro_f1", "macro_f1", "auc", "valid_micro_f1", "fit_seconds"):
+            r[key] = float(r[key]) if r.get(key) not in (None, "") else math.nan
+    config = json.loads((Path(out) / f"{prefix}config.json").read_text("utf-8"))
+    table2 = [r for r in records if r["table"] == "table2"]
+    return BenchmarkResult(records, {"table2": _summarise(table2)}, {}, [], {}, config)
+
+
 def format_suite(results: dict) -> str:
     """Return the suite's Markdown tables: every data set, both protocols.
 
@@ -225,7 +257,18 @@ def format_suite(results: dict) -> str:
     """
     from scipy.stats import ttest_rel
 
-    lines = []
+    lines = [
+        "# Benchmark suite",
+        "",
+        "Written by `python -m skcoop benchmark suite` (see the command and the "
+        "settings in each `suite_<data>_<protocol>_config.json`). Test macro-F1, "
+        "mean ± std over seeds; `defaults`: every method at its package defaults, "
+        "one fit; `tuned`: each method's grid (`DEFAULT_GRIDS`), the point with the "
+        "best validation Micro-F1 kept. Fit times are one fit of the defaults "
+        "protocol, wall seconds on a shared 2-core CPU with one thread per run, so "
+        "only their ratios within a data set mean anything.",
+        "",
+    ]
     for data in dict.fromkeys(d for d, _ in results):
         protocols = [p for p in ("defaults", "tuned") if (data, p) in results]
         first = results[data, protocols[0]]

@@ -136,6 +136,9 @@ def _missing_mask(
         "shuffle": ["boolean"],
         "dtype": "no_validation",
         "random_state": ["random_state"],
+        "external_modality": [str, None],
+        "n_external": [Interval(Integral, 1, None, closed="left")],
+        "n_concepts": [Interval(Integral, 1, None, closed="left")],
     },
     prefer_skip_nested_validation=True,
 )
@@ -155,7 +158,10 @@ def make_multimodal_classification(
     shuffle: bool = True,
     dtype=np.float64,
     random_state=None,
-) -> tuple[SliceDict, np.ndarray]:
+    external_modality: str | None = None,
+    n_external: int = 1000,
+    n_concepts: int = 32,
+) -> tuple[SliceDict, np.ndarray] | tuple[SliceDict, np.ndarray, tuple]:
     r"""Generate a multimodal classification problem with shared and specific factors.
 
     Every class has a centroid in a latent space shared by all modalities
@@ -223,6 +229,18 @@ def make_multimodal_classification(
     random_state : int, RandomState instance or None, default=None
         Determines all random draws. Pass an int for reproducible output
         across multiple function calls.
+    external_modality : str or None, default=None
+        Also draw an external labelled corpus of this modality, for
+        :class:`~skcoop.baselines.DARELike`: ``n_external`` samples from
+        the same loading matrix and noise as the modality's block of ``X``,
+        with latent factors drawn from their marginal (no classes), each
+        tagged with ``n_concepts`` binary concepts tied to its
+        class-carrying factors (see Notes). None draws nothing and returns
+        ``(X, y)``, bit for bit as without the option.
+    n_external : int, default=1000
+        Number of external samples.
+    n_concepts : int, default=32
+        Number of concepts ``K'`` tagging the external samples.
 
     Returns
     -------
@@ -231,6 +249,10 @@ def make_multimodal_classification(
         block is a row of NaN.
     y : ndarray of shape (n_samples,)
         The integer class labels, ``0`` to ``n_classes - 1``.
+    external : tuple (X_ext, concepts_ext)
+        Only with ``external_modality``: ``X_ext`` of shape
+        ``(n_external, D_m)`` and the multi-hot ``concepts_ext`` of shape
+        ``(n_external, n_concepts)``, both of ``dtype``.
 
     See Also
     --------
@@ -306,10 +328,30 @@ def make_multimodal_classification(
     comes from that interaction. The benchmark's settings for these data
     were fixed before any method was run on them (``docs/benchmarks.md``).
 
+    External corpus (``external_modality``): a sample ``j`` of the corpus
+    has latent factors drawn from their marginal over classes,
+    :math:`\tilde z_j \sim N(0, (1 + c^2) I_S)`,
+    :math:`\tilde u_j \sim N(0, (1 + c^2) I_{P_m})`,
+    :math:`\tilde v_j \sim N(0, I_Q)`, and features
+    :math:`\tilde x_j = [\tilde z_j, \tilde u_j, \tilde v_j] W^{(m)} +
+    \sigma_m e_j` with the loading matrix of ``X``'s block. Concept ``k``
+    is on when :math:`r_k^\top [\tilde z_j, \tilde u_j] > 0`, for
+    random directions :math:`r_k \sim N(0, I_{S + P_m})`. The concepts
+    thus describe the class-carrying factors and never the nuisance ones:
+    a map from the modality's features to the concepts, learned on many
+    external samples, recovers the subspace the classes live in. It should
+    help when the modality's own labelled samples are few for its width and
+    noise (the map is then learned from the corpus instead of from a few
+    labelled rows); it should not help when labelled samples are plenty
+    (the network learns that subspace itself), when ``n_concepts`` is small
+    next to ``S + P_m`` (the concepts cover part of it), or when the
+    modality is clean (nothing to denoise).
+
     The random draws, in order: centroids, labels (shuffle), shared
     factors, the sign direction ``a`` (nonlinear structure only), then per
     modality the loading matrix, specific and nuisance factors and noise,
-    then the missing mask; all come from one
+    then the missing mask, then (``external_modality`` only) the concept
+    directions and the external factors and noise; all come from one
     :class:`numpy.random.Generator` seeded from ``random_state``.
 
     Examples
@@ -362,6 +404,11 @@ def make_multimodal_classification(
         dtype = None
     if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise _invalid("dtype", "np.float32 or np.float64", dtype)
+    if external_modality is not None and external_modality not in names:
+        raise InvalidParameterError(
+            f"The 'external_modality' parameter of {_FUNC} must name a modality "
+            f"of n_features, one of {names}. Got {external_modality!r} instead."
+        )
     if n_samples < n_classes:
         raise ValueError(
             f"n_samples={n_samples} must be at least n_classes={n_classes}, so "
@@ -404,11 +451,13 @@ def make_multimodal_classification(
         sign = np.where(z @ direction >= 0, 1.0, -1.0)[:, None]  # (n, 1)
 
     blocks = {}
+    loadings = {}
     for name in names:
         n_latent = n_shared + specific[name] + n_nuisance
         loading = rng.standard_normal((n_latent, widths[name])) / np.sqrt(
             max(n_latent, 1)
         )  # W^(m) (S + P_m + Q, D_m)
+        loadings[name] = loading
         u = sign * specific_centroids[name][y] + rng.standard_normal(
             (n_samples, specific[name])
         )  # (n, P_m)
@@ -423,4 +472,36 @@ def make_multimodal_classification(
         mask = _missing_mask(rng, n_samples, missing_counts)
         for m, name in enumerate(names):
             blocks[name][mask[:, m]] = np.nan
-    return SliceDict(**blocks), y
+    if external_modality is None:
+        return SliceDict(**blocks), y
+    external = _external_corpus(
+        rng,
+        loadings[external_modality],
+        n_external=n_external,
+        n_concepts=n_concepts,
+        n_signal=n_shared + specific[external_modality],
+        spread=float(np.sqrt(1.0 + class_sep**2)),
+        noise=sigma[external_modality],
+        dtype=dtype,
+    )
+    return SliceDict(**blocks), y, external
+
+
+def _external_corpus(
+    rng, loading, *, n_external, n_concepts, n_signal, spread, noise, dtype
+):
+    """Draw ``(X_ext, concepts_ext)`` through ``loading`` (see the Notes above)."""
+    if n_signal == 0:
+        raise ValueError(
+            "An external corpus tags the class-carrying factors of its modality; "
+            "it needs n_shared + n_specific >= 1 for that modality."
+        )
+    n_latent, width = loading.shape
+    directions = rng.standard_normal((n_signal, n_concepts))  # r_k (S + P_m, K')
+    latent = rng.standard_normal((n_external, n_latent))  # (n', S + P_m + Q)
+    latent[:, :n_signal] *= spread  # marginal of centroid + within-class noise
+    concepts = (latent[:, :n_signal] @ directions > 0).astype(dtype)  # (n', K')
+    X_ext = rng.standard_normal((n_external, width), dtype=dtype)
+    X_ext *= noise
+    X_ext += (latent @ loading).astype(dtype, copy=False)  # (n', D_m)
+    return X_ext, concepts

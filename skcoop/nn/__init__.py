@@ -6,6 +6,7 @@ PyTorch training loop.
 
 from .attention import AttentionNet
 from .cooperative import CooperativeBlock, RelationScore, SmoothGate
+from .dare import DARENet
 from .dropout import Dropout, seed_dropout
 from .fusion import EarlyFusionNet, FeedForwardNet, LateFusionNet
 from .nmcl import NMCL, mask_absent, mean_log_proba, symmetric_kl
@@ -14,6 +15,7 @@ __all__ = [
     "NMCL",
     "AttentionNet",
     "CooperativeBlock",
+    "DARENet",
     "Dropout",
     "EarlyFusionNet",
     "FeedForwardNet",

@@ -128,7 +128,8 @@ class AttentionNet(nn.Module):
     hidden_size : int
         Width ``H`` of the per-class hidden vector ``theta_j``.
     dropout : float, default=0.0
-        Dropout on ``theta`` (a hidden layer).
+        Dropout on ``theta`` (a hidden layer): one mask per sample over the
+        ``H`` hidden units, shared by the ``K`` class copies of the layer.
     memory_rank : int or None, default=None
         ``None`` learns the full memory ``Omega`` of shape ``(D, K)`` (the
         paper). An int ``R`` learns ``Omega = 1 + A C`` of rank ``R`` above
@@ -254,12 +255,15 @@ class AttentionNet(nn.Module):
         device = x_hat.device.type
         if self.memory_rank is not None:
             weight = self.proj.weight  # W (H, D)
-            base = x_hat @ weight.t()  # (B, H); W x_hat
-            scaled = x_hat.unsqueeze(1) * self.memory_basis.t()  # (B, R, D)
-            per_rank = scaled @ weight.t()  # (B, R, H); W (A[:, r] * x_hat)
-            pre = base.unsqueeze(1) + torch.einsum(
-                "brh,rk->bkh", per_rank, self.memory_coef
-            )  # (B, K, H)
+            # [W; W diag(A[:, 1]); ...; W diag(A[:, R])]: one product with x_hat
+            stacked = torch.cat(
+                [weight.unsqueeze(0), weight * self.memory_basis.t().unsqueeze(1)]
+            )  # (R + 1, H, D)
+            out = x_hat @ stacked.reshape(-1, stacked.shape[-1]).t()  # (B, (R+1) H)
+            out = out.view(x_hat.shape[0], -1, hidden_size)  # (B, R + 1, H)
+            pre = out[:, :1] + torch.einsum(
+                "brh,rk->bkh", out[:, 1:], self.memory_coef
+            )  # (B, K, H); W x_hat + sum_r C[r, j] W (A[:, r] * x_hat)
         elif not (self.training or torch.is_grad_enabled()):
             weights = self._inference_weights()  # (K, H, D), cached
             pre = x_hat @ weights.reshape(n_classes * hidden_size, -1).t()  # (B, K*H)
@@ -269,7 +273,15 @@ class AttentionNet(nn.Module):
         else:
             psi = x_hat.unsqueeze(1) * self.omega.t()  # (B, K, D); Eq. 15
             pre = psi @ self.proj.weight.t()  # (B, K, H); Eq. 16
-        return self.dropout(torch.relu(pre + self.proj.bias))  # (B, K, H); Eq. 16
+        theta = torch.relu(pre + self.proj.bias)  # (B, K, H); Eq. 16
+        if not self.training or self.dropout.p == 0.0:
+            return theta
+        # one mask per sample over the H hidden units, shared by the K class
+        # copies of the hidden layer: dropout on the hidden layer, at 1/K of
+        # the random draws of a mask per class (those took 2/3 of a training
+        # step at 100 classes on the CPU)
+        mask = self.dropout(theta.new_ones(theta.shape[0], 1, theta.shape[2]))
+        return theta * mask  # (B, K, H)
 
     def forward(self, x_hat: torch.Tensor) -> torch.Tensor:
         """Return one logit per class (Eq. 17 before the softmax).
