@@ -26,11 +26,12 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import EarlyStopping, ProgressBar
 
 from ._docstring import parameter_docs
-from ._modalities import check_modalities
+from ._modalities import MISSING_MODALITIES, check_modalities, presence_mask
 from ._scaling import mean_and_scale
 from ._training import (
     AcceleratedModalityNet,
     HoldoutSplit,
+    ModalityDataset,
     ModalityNet,
     resolve_device,
 )
@@ -90,6 +91,19 @@ NEURAL_DOCS = parameter_docs(
         Split a DataFrame or 2-D array into modalities: each name maps to a
         slice, integer positions, a boolean mask or DataFrame column names.
         Leave None for a mapping of modalities or a plain 2-D array.
+    missing_modalities : {"mask", "error"}, default="mask"
+        What a sample whose row of a modality is entirely NaN means, at fit
+        and at predict. ``"mask"``: the sample lacks that modality; the
+        network trains and predicts on the modalities it has (see the user
+        guide, "Missing modalities"). ``"error"``: such rows raise, as any
+        NaN does. Either way a row that is only partly NaN raises (fill it,
+        for example with :class:`~skcoop.LowRankImputer`), and so does a
+        sample that lacks every modality.
+    modality_dropout : float, default=0.0
+        Probability of hiding each modality of each training sample, drawn
+        anew in every batch (never all of a sample's modalities), so that
+        the network learns to predict from any subset of them. The draws
+        come from ``random_state``. 0 hides nothing.
     device : str, default="auto"
         Torch device; ``"auto"`` uses CUDA when available.
     precision : {"float32", "bfloat16"}, default="float32"
@@ -140,6 +154,9 @@ class _BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
     Subclasses define ``__init__`` (storing the shared parameters below and
     their own) and ``_module_params(widths, n_classes)``, which returns the
     module class and its keyword arguments, and ``_penalty_weight()``.
+    A subclass whose module takes ``mask=`` (absent modalities) declares the
+    parameters ``missing_modalities`` and ``modality_dropout``; one that does
+    not declare them refuses absent modalities, as before issue 12.
     """
 
     _parameter_constraints: dict = {
@@ -159,6 +176,8 @@ class _BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "callbacks": [list, None],
         "modalities": [Mapping, None],
+        "missing_modalities": [StrOptions(set(MISSING_MODALITIES))],
+        "modality_dropout": [Interval(Real, 0, 1, closed="left")],
         "device": [str],
         "precision": [StrOptions({"float32", "bfloat16"})],
         "accelerator": [dict, HasMethods(["prepare", "backward"]), None],
@@ -208,14 +227,19 @@ class _BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             When the validation split cannot be stratified and is drawn at
             random instead.
         """
-        blocks, y = check_modalities(self, X, y, reset=True, modalities=self.modalities)
+        missing = getattr(self, "missing_modalities", "error")
+        blocks, y = check_modalities(
+            self, X, y, reset=True, modalities=self.modalities, missing=missing
+        )
+        self._missing_modalities = missing
+        mask = presence_mask(blocks) if missing == "mask" else None
         y_encoded = self._initialize_labels(y)
         self.do_early_stopping_ = (
             len(y_encoded) >= AUTO_EARLY_STOPPING_SAMPLES
             if self.early_stopping == "auto"
             else bool(self.early_stopping)
         )
-        xs = self._initialize_standardization(blocks)
+        xs = self._initialize_standardization(blocks, mask)
         init_seed, split_seed, batch_seed = self._initialize_seeds()
         net_class, placement, fork_devices = self._initialize_devices()
         module, module_params = self._module_params(
@@ -237,11 +261,12 @@ class _BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             penalty_weight=self._penalty_weight(),
             seed=batch_seed,
             precision=self.precision,
+            modality_dropout=getattr(self, "modality_dropout", 0.0),
             compile=self.compile,
             verbose=int(bool(self.verbose)),
         )
         self._initialize_module(init_seed, fork_devices)
-        self.net_.partial_fit(xs, y_encoded)
+        self.net_.partial_fit(_net_input(xs, mask, y_encoded), y_encoded)
         self.history_ = self.net_.history
         self.n_iter_ = len(self.net_.history)
         return self
@@ -258,20 +283,27 @@ class _BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             )
         return encoder.transform(y).astype(np.int64)
 
-    def _initialize_standardization(self, blocks):
+    def _initialize_standardization(self, blocks, mask=None):
         """Learn each modality's mean and scale if ``standardize``; return inputs.
 
         The statistics (float32, :func:`skcoop._scaling.mean_and_scale`) are
         kept in ``_standardization``, or None without standardisation: the
         fitted state, which prediction reads instead of ``standardize``.
+        They are computed over the samples that have the modality.
         """
         self._standardization = None
         if self.standardize:
             self._standardization = {
-                name: mean_and_scale(block, dtype=np.float32)
-                for name, block in blocks.items()
+                name: mean_and_scale(
+                    block,
+                    observed=None
+                    if mask is None
+                    else np.broadcast_to(mask[:, [m]], block.shape),
+                    dtype=np.float32,
+                )
+                for m, (name, block) in enumerate(blocks.items())
             }
-        return self._prepare(blocks)
+        return self._prepare(blocks, mask)
 
     def _initialize_seeds(self):
         """Return the seeds of initialisation, validation split and batch order."""
@@ -349,22 +381,37 @@ class _BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             torch.manual_seed(seed)
             self.net_.initialize()
 
-    def _prepare(self, blocks):
-        """Return the float32 blocks the module takes, standardised as at fit."""
-        if self._standardization is None:
-            return list(blocks.values())
+    def _prepare(self, blocks, mask=None):
+        """Return the float32 blocks the module takes, standardised as at fit.
+
+        The rows of absent modalities (``mask`` False) become zeros, so no
+        NaN reaches the network; the modules ignore them.
+        """
         out = []
-        for name, block in blocks.items():
-            mean, scale = self._standardization[name]
-            x = block - mean  # a new float32 array: the input stays
-            x /= scale
+        for m, (name, block) in enumerate(blocks.items()):
+            x = block
+            if self._standardization is not None:
+                mean, scale = self._standardization[name]
+                x = block - mean  # a new float32 array: the input stays
+                x /= scale
+            if mask is not None:
+                x = np.where(mask[:, [m]], x, np.zeros((), dtype=x.dtype))
             out.append(x)
         return out
 
     def _check_blocks(self, X):
+        """Return the module's input for ``X``: its blocks, or a masked dataset."""
         check_is_fitted(self)
-        blocks, _ = check_modalities(self, X, reset=False)
-        return self._prepare(blocks)
+        blocks, _ = check_modalities(
+            self, X, reset=False, missing=self._fitted_missing()
+        )
+        mask = presence_mask(blocks) if self._fitted_missing() == "mask" else None
+        return _net_input(self._prepare(blocks, mask), mask)
+
+    def _fitted_missing(self):
+        """Return ``missing_modalities`` as at fit (a fitted state, issue 11)."""
+        # estimators pickled before the parameter existed refused NaN
+        return getattr(self, "_missing_modalities", "error")
 
     # -------------------------------------------------------------- predict
     def predict_proba(self, X):
@@ -393,13 +440,20 @@ class _BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         return _normalise(log_proba)
 
     def _modality_proba(self, X) -> dict[str, np.ndarray]:
-        """Return each modality's class distribution, for modules that have them."""
+        """Return each modality's class distribution, for modules that have them.
+
+        The rows of samples that lack a modality are NaN in its array.
+        """
         xs = self._check_blocks(X)
         log_proba = self.net_.infer_method(xs, "modality_log_proba")  # (N, M, K)
-        return {
+        out = {
             name: _normalise(log_proba[:, m])
             for m, name in enumerate(self.modality_names_)
         }
+        if isinstance(xs, ModalityDataset):
+            for m, name in enumerate(self.modality_names_):
+                out[name][~xs.mask[:, m].numpy()] = np.nan
+        return out
 
     def predict(self, X):
         """Return the most probable class of each sample.
@@ -421,7 +475,17 @@ class _BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.dict = True
+        # allow_nan stays False even with missing_modalities="mask": only whole
+        # modality rows may be NaN, not any entry (scikit-learn's meaning), so a
+        # single-modality array with NaN is still refused, as its checks expect.
         return tags
+
+
+def _net_input(xs, mask, y=None):
+    """Return the blocks as the net takes them: a list, or a masked dataset."""
+    if mask is None:
+        return xs
+    return ModalityDataset(xs, y, mask)
 
 
 def _normalise(log_proba: torch.Tensor) -> np.ndarray:

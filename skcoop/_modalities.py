@@ -30,12 +30,25 @@ import scipy.sparse as sp
 from sklearn.utils import check_array
 from sklearn.utils.validation import _check_y, validate_data
 
-__all__ = ["FLOAT_DTYPES", "ModalitySpec", "check_modalities", "rebuild_like"]
+__all__ = [
+    "FLOAT_DTYPES",
+    "MISSING_MODALITIES",
+    "ModalitySpec",
+    "check_modalities",
+    "presence_mask",
+    "rebuild_like",
+]
 
 SINGLE_MODALITY = "X"
 # The dtypes estimators that keep float64 pass as ``dtype``: float64 and
 # float32 stay as they are, anything else becomes float64.
 FLOAT_DTYPES = (np.float64, np.float32)
+# What an estimator's ``missing_modalities`` parameter may say about a block
+# row that is entirely NaN: the sample lacks that modality ("mask"), or the
+# NaN is an error ("error").
+MISSING_MODALITIES = ("mask", "error")
+# How many row indices an error message lists.
+_SHOWN_ROWS = 5
 
 
 @dataclass(frozen=True)
@@ -74,7 +87,7 @@ def _to_numpy_like(block):
     return block
 
 
-def _check_block(block, name, estimator, *, dtype, allow_nan):
+def _check_block(block, name, estimator, *, dtype, allow_nan, missing="error"):
     """Validate one modality's 2-D block and name the modality in every error."""
     input_name = f"modality {name!r}"
     if sp.issparse(block):
@@ -103,14 +116,24 @@ def _check_block(block, name, estimator, *, dtype, allow_nan):
             f"n_features); got an array of shape {block.shape}. Reshape it, for "
             "example with `.reshape(-1, 1)` for a single feature."
         )
-    _check_finite(block, name, allow_nan=allow_nan)
+    _check_finite(
+        block, name, allow_nan=allow_nan, missing=missing, estimator=estimator
+    )
     return block
 
 
-def _check_finite(block, name, *, allow_nan):
+def _rows(rows):
+    """Return the first few row indices as text, for an error message."""
+    shown = ", ".join(str(int(r)) for r in rows[:_SHOWN_ROWS])
+    return f"{shown}, ..." if len(rows) > _SHOWN_ROWS else shown
+
+
+def _check_finite(block, name, *, allow_nan, missing="error", estimator=None):
     """Raise on inf (always) and NaN (unless ``allow_nan``), naming the modality.
 
-    ``block`` is a validated float array with at least one entry.
+    ``block`` is a validated float array with at least one entry. With
+    ``missing="mask"`` a row that is entirely NaN is accepted (the sample
+    lacks the modality); a row that is partly NaN still raises.
     """
     # One pass over the data in the common (all finite) case.
     if np.isfinite(block.sum(dtype=np.float64)) or (
@@ -122,13 +145,101 @@ def _check_finite(block, name, *, allow_nan):
             f"Modality {name!r} contains infinity or a value too large for "
             f"{block.dtype}. Replace or clip these values before fitting."
         )
-    if not allow_nan and np.isnan(block).any():
-        rows = int(np.isnan(block).any(axis=1).sum())
+    if allow_nan:
+        return
+    nan = np.isnan(block)
+    any_nan = nan.any(axis=1)  # (n_samples,)
+    if not any_nan.any():
+        return
+    whole = nan.all(axis=1)  # (n_samples,): the sample lacks the modality
+    partly = np.flatnonzero(any_nan & ~whole)
+    if partly.size:
         raise ValueError(
-            f"Modality {name!r} contains NaN in {rows} of {block.shape[0]} "
-            "samples. Fill missing values first, for example with "
-            "skcoop.LowRankImputer in a Pipeline in front of this estimator."
+            f"Modality {name!r} contains NaN in {partly.size} of {block.shape[0]} "
+            f"samples in some but not all of their features (rows {_rows(partly)}). "
+            "A row that is entirely NaN marks a missing modality; single missing "
+            "values must be filled first, for example with skcoop.LowRankImputer "
+            "in a Pipeline in front of this estimator."
         )
+    if missing == "mask":
+        return
+    absent = np.flatnonzero(whole)
+    hint = (
+        "Set missing_modalities='mask' to predict such samples from the "
+        "modalities they have, or fill them"
+        if hasattr(estimator, "missing_modalities")
+        else f"{type(estimator).__name__} needs every modality of every sample "
+        "(the neural estimators take missing_modalities='mask'); fill them"
+    )
+    raise ValueError(
+        f"Modality {name!r} contains NaN in {absent.size} of {block.shape[0]} "
+        f"samples, in all of their features (rows {_rows(absent)}): the samples "
+        f"lack this modality. {hint}, for example with skcoop.LowRankImputer in "
+        "a Pipeline in front of this estimator."
+    )
+
+
+def presence_mask(blocks: Mapping[str, np.ndarray]) -> np.ndarray | None:
+    """Return which sample has which modality, or None when all have all.
+
+    A modality is absent from a sample when the sample's row of its block is
+    entirely NaN (:func:`check_modalities` with ``missing="mask"`` has
+    refused partly NaN rows and samples that lack every modality).
+
+    Parameters
+    ----------
+    blocks : mapping of str to ndarray of shape (n_samples, n_features_m)
+        Validated blocks, as :func:`check_modalities` returns them.
+
+    Returns
+    -------
+    mask : ndarray of shape (n_samples, n_modalities), dtype=bool, or None
+        True where the sample has the modality, in the order of ``blocks``;
+        None when nothing is missing, so callers can skip the masked path.
+    """
+    # rows are whole or not NaN at all here: the first column tells which
+    present = np.stack(
+        [~np.isnan(b[:, 0]) for b in blocks.values()], axis=1
+    )  # (n_samples, M); a whole-NaN row has NaN in its first column
+    return None if present.all() else present
+
+
+def _check_some_present(blocks, missing, reset):
+    """Raise when a sample lacks every modality (only with ``missing="mask"``).
+
+    At fit (``reset``) also raise when a modality is missing from every
+    sample: nothing could be learned about it.
+    """
+    if missing != "mask":
+        return
+    present = presence_mask(blocks)
+    if present is None:
+        return
+    never = [n for n, seen in zip(blocks, present.any(axis=0), strict=True) if not seen]
+    if reset and never and len(never) < len(blocks):
+        raise ValueError(
+            f"Modalities {never} are missing (entirely NaN) in every sample; "
+            "each modality needs at least one training sample that has it. Drop "
+            "them from X."
+        )
+    none = np.flatnonzero(~present.any(axis=1))
+    if not none.size:
+        return
+    n_samples = present.shape[0]
+    if len(blocks) == 1:
+        (name,) = blocks
+        raise ValueError(
+            f"Modality {name!r} contains NaN in {none.size} of {n_samples} samples, "
+            f"in all of their features (rows {_rows(none)}); with a single "
+            "modality such a sample has nothing to be predicted from. Drop these "
+            "rows, or fill them, for example with skcoop.LowRankImputer in a "
+            "Pipeline in front of this estimator."
+        )
+    raise ValueError(
+        f"{none.size} of {n_samples} samples lack every modality (rows "
+        f"{_rows(none)}: all of {list(blocks)} are entirely NaN); a sample needs "
+        "at least one modality to be predicted from. Drop these rows."
+    )
 
 
 def _resolve_columns(selector, name, n_columns, column_names):
@@ -202,7 +313,7 @@ def _is_mapping(X):
 # and returns them in the fitted order; at predict it takes the names and the
 # column positions from the spec learned at fit, never from the estimator's
 # parameters (issue 11: set_params after fit must not change predict).
-def _read_mapping(estimator, X, *, names, dtype, allow_nan):
+def _read_mapping(estimator, X, *, names, dtype, allow_nan, absent):
     """Validate a mapping of modality blocks; ``names`` is the fitted order or None."""
     for key in X:
         if not isinstance(key, str):
@@ -228,7 +339,9 @@ def _read_mapping(estimator, X, *, names, dtype, allow_nan):
             f"{list(X)}."
         )
     return {
-        n: _check_block(X[n], n, estimator, dtype=dtype, allow_nan=allow_nan)
+        n: _check_block(
+            X[n], n, estimator, dtype=dtype, allow_nan=allow_nan, missing=absent
+        )
         for n in names
     }
 
@@ -293,7 +406,7 @@ def _fitted_columns(estimator, X):
     return spec.columns
 
 
-def _read_columns(estimator, X, modalities, *, reset, dtype, allow_nan):
+def _read_columns(estimator, X, modalities, *, reset, dtype, allow_nan, missing):
     """Split a DataFrame or 2-D array into modality blocks.
 
     At fit the columns come from ``modalities``; afterwards from the spec.
@@ -322,12 +435,12 @@ def _read_columns(estimator, X, modalities, *, reset, dtype, allow_nan):
     for name, cols in zip(names, columns, strict=True):
         block = X.iloc[:, cols] if hasattr(X, "iloc") else X[:, cols]
         blocks[name] = _check_block(
-            block, name, estimator, dtype=dtype, allow_nan=allow_nan
+            block, name, estimator, dtype=dtype, allow_nan=allow_nan, missing=missing
         )
     return blocks, X, columns
 
 
-def _read_array(estimator, X, y, *, reset, dtype, allow_nan):
+def _read_array(estimator, X, y, *, reset, dtype, allow_nan, missing):
     """Validate one 2-D array as the single modality ``"X"``.
 
     scikit-learn's ``validate_data`` records or checks ``n_features_in_`` and
@@ -344,7 +457,9 @@ def _read_array(estimator, X, y, *, reset, dtype, allow_nan):
         X, y = validate_data(
             estimator, X, y, reset=reset, dtype=dtype, ensure_all_finite=False
         )
-    _check_finite(X, SINGLE_MODALITY, allow_nan=allow_nan)
+    _check_finite(
+        X, SINGLE_MODALITY, allow_nan=allow_nan, missing=missing, estimator=estimator
+    )
     return {SINGLE_MODALITY: X}, y
 
 
@@ -448,6 +563,7 @@ def check_modalities(
     modalities=None,
     dtype=np.float32,
     allow_nan: bool = False,
+    missing: str = "error",
 ):
     """Validate ``X`` (and ``y``) and return one 2-D block per modality.
 
@@ -476,7 +592,14 @@ def check_modalities(
     dtype : numpy dtype or list of dtypes, default=np.float32
         Dtype of the returned blocks, as for :func:`~sklearn.utils.check_array`.
     allow_nan : bool, default=False
-        Whether NaN is accepted (the imputer accepts it; inf never is).
+        Whether NaN is accepted anywhere (the imputer accepts it; inf never
+        is).
+    missing : {"error", "mask"}, default="error"
+        What a block row that is entirely NaN means when ``allow_nan`` is
+        False: an error, or a sample that lacks the modality (``"mask"``;
+        :func:`presence_mask` then says which). Partly NaN rows are an error
+        either way, and so, with ``"mask"``, is a sample that lacks every
+        modality.
 
     Returns
     -------
@@ -504,21 +627,39 @@ def check_modalities(
     columns = None
     if kind == "array":
         blocks, y = _read_array(
-            estimator, X, y, reset=reset, dtype=dtype, allow_nan=allow_nan
+            estimator,
+            X,
+            y,
+            reset=reset,
+            dtype=dtype,
+            allow_nan=allow_nan,
+            missing=missing,
         )
     else:
         if kind == "mapping":
             names = None if reset else estimator._modality_spec.names
             blocks = _read_mapping(
-                estimator, X, names=names, dtype=dtype, allow_nan=allow_nan
+                estimator,
+                X,
+                names=names,
+                dtype=dtype,
+                allow_nan=allow_nan,
+                absent=missing,
             )
         else:
             blocks, X, columns = _read_columns(
-                estimator, X, modalities, reset=reset, dtype=dtype, allow_nan=allow_nan
+                estimator,
+                X,
+                modalities,
+                reset=reset,
+                dtype=dtype,
+                allow_nan=allow_nan,
+                missing=missing,
             )
         n_samples = _check_rows(blocks)
         y = None if _skips_target(y) else _check_target(estimator, y, n_samples)
     _check_label_types(y)
+    _check_some_present(blocks, missing, reset)
 
     if reset:
         _record_spec(estimator, X, blocks, kind, columns)

@@ -35,12 +35,13 @@ __all__ = [
     "ModalityBatches",
     "ModalityDataset",
     "ModalityNet",
+    "hide_modalities",
     "resolve_device",
 ]
 
 
 class ModalityDataset(torch.utils.data.Dataset):
-    """Modality blocks and labels held as whole tensors.
+    """Modality blocks, labels and which sample has which modality, as tensors.
 
     Parameters
     ----------
@@ -48,28 +49,71 @@ class ModalityDataset(torch.utils.data.Dataset):
         One block per modality; numpy arrays are wrapped without a copy.
     y : ndarray or torch.Tensor of shape (n_samples,), default=None
         Integer class codes.
+    mask : ndarray or torch.Tensor of shape (n_samples, n_modalities), default=None
+        True where the sample has the modality; None when every sample has
+        every one. The rows of absent blocks must hold finite values (the
+        estimators zero them); the modules ignore them.
     """
 
-    def __init__(self, blocks, y=None) -> None:
+    def __init__(self, blocks, y=None, mask=None) -> None:
         self.blocks = [_as_tensor(b) for b in blocks]  # M x (N, D_m)
         self.y = None if y is None else torch.as_tensor(y)  # (N,)
+        self.mask = None if mask is None else torch.as_tensor(mask, dtype=torch.bool)
 
     def __len__(self) -> int:
         return self.blocks[0].shape[0]
 
     def __getitem__(self, index):
-        """Return ``([block[index] for block], y[index])`` for an index tensor."""
+        """Return the batch ``index``: ``(X, y[index])`` for an index tensor.
+
+        ``X`` is the list of the blocks' rows, or, when the dataset has a
+        mask, ``{"xs": that list, "mask": mask[index]}``.
+        """
         xs = [b[index] for b in self.blocks]  # M x (B, D_m)
-        if self.y is None:
-            return xs, torch.zeros(len(xs[0]))
-        return xs, self.y[index]
+        y = torch.zeros(len(xs[0])) if self.y is None else self.y[index]
+        if self.mask is None:
+            return xs, y
+        return {"xs": xs, "mask": self.mask[index]}, y  # mask (B, M)
 
     def subset(self, index) -> ModalityDataset:
         """Return the rows ``index`` as a new dataset (copies the rows)."""
         index = torch.as_tensor(index)
         return ModalityDataset(
-            [b[index] for b in self.blocks], None if self.y is None else self.y[index]
+            [b[index] for b in self.blocks],
+            None if self.y is None else self.y[index],
+            None if self.mask is None else self.mask[index],
         )
+
+
+def hide_modalities(
+    mask: torch.Tensor, p: float, generator: torch.Generator
+) -> torch.Tensor:
+    """Hide each present modality of each sample with probability ``p``.
+
+    A sample keeps at least one of its modalities: where every one would be
+    hidden, one of them, drawn uniformly, stays.
+
+    Parameters
+    ----------
+    mask : torch.Tensor of shape (B, M), dtype=bool
+        Which sample has which modality; every row has at least one.
+    p : float
+        Probability of hiding a present modality, in ``[0, 1)``.
+    generator : torch.Generator
+        Source of the draws.
+
+    Returns
+    -------
+    mask : torch.Tensor of shape (B, M), dtype=bool
+        The modalities left to the sample in this batch.
+    """
+    keep = torch.rand(mask.shape, generator=generator) >= p  # (B, M)
+    kept = mask & keep  # (B, M)
+    # one present modality per sample, drawn uniformly, for the empty rows
+    scores = torch.rand(mask.shape, generator=generator).masked_fill(~mask, -1.0)
+    rescue = torch.zeros_like(mask).scatter_(1, scores.argmax(1, keepdim=True), True)
+    empty = ~kept.any(dim=1, keepdim=True)  # (B, 1)
+    return torch.where(empty, rescue, kept)  # (B, M)
 
 
 def _as_tensor(block):
@@ -104,6 +148,11 @@ class ModalityBatches:
         Data-parallel sharding: process ``rank`` of ``world_size`` takes rows
         ``rank::world_size`` of every batch, so that the processes together see
         each batch once (the order is the same on all: the same seed).
+    modality_dropout : float, default=0.0
+        With ``shuffle``, hide each modality of each sample with this
+        probability in every batch (:func:`hide_modalities`), drawn after
+        the order from the same seeded generator; the batches then always
+        carry a mask.
     """
 
     def __init__(
@@ -114,6 +163,7 @@ class ModalityBatches:
         seed: int = 0,
         rank: int = 0,
         world_size: int = 1,
+        modality_dropout: float = 0.0,
     ):
         self.dataset = dataset
         self.batch_size = int(batch_size)
@@ -121,6 +171,7 @@ class ModalityBatches:
         self.seed = seed
         self.rank = rank
         self.world_size = world_size
+        self.modality_dropout = modality_dropout
 
     def __len__(self) -> int:
         return -(-len(self.dataset) // self.batch_size)
@@ -133,7 +184,21 @@ class ModalityBatches:
             order = torch.randperm(n, generator=generator)  # (N,)
             for start in range(0, n, self.batch_size):
                 batch = order[start : start + self.batch_size]  # (B,)
-                yield self.dataset[batch[self.rank :: self.world_size]]
+                if not self.modality_dropout:
+                    yield self.dataset[batch[self.rank :: self.world_size]]
+                    continue
+                # drawn for the whole batch, so every process draws the same
+                mask = self.dataset.mask
+                mask = (
+                    torch.ones(len(batch), len(self.dataset.blocks), dtype=torch.bool)
+                    if mask is None
+                    else mask[batch]
+                )  # (B, M)
+                mask = hide_modalities(mask, self.modality_dropout, generator)
+                shard = slice(self.rank, None, self.world_size)
+                x, y = self.dataset[batch[shard]]
+                xs = x["xs"] if isinstance(x, dict) else x
+                yield {"xs": xs, "mask": mask[shard]}, y
         else:
             for start in range(0, n, self.batch_size):
                 yield self.dataset[slice(start, start + self.batch_size)]
@@ -215,15 +280,26 @@ class ModalityNet(NeuralNet):
         ``"bfloat16"`` runs the module's forward under ``torch.autocast``
         (mixed precision); parameters, optimiser state and the loss stay
         float32.
+    modality_dropout : float, default=0.0
+        Probability of hiding a modality of a training sample in a batch
+        (:class:`ModalityBatches`); the module then gets a mask.
     """
 
     def __init__(
-        self, module, *args, penalty_weight=1.0, seed=0, precision="float32", **kwargs
+        self,
+        module,
+        *args,
+        penalty_weight=1.0,
+        seed=0,
+        precision="float32",
+        modality_dropout=0.0,
+        **kwargs,
     ):
         super().__init__(module, *args, **kwargs)
         self.penalty_weight = penalty_weight
         self.seed = seed
         self.precision = precision
+        self.modality_dropout = modality_dropout
 
     def get_default_callbacks(self):
         """Return skorch's default callbacks and the divergence check."""
@@ -260,8 +336,15 @@ class ModalityNet(NeuralNet):
         )
 
     def infer(self, x, **fit_params):
-        """Run the module on one batch, under autocast when ``precision`` asks."""
+        """Run the module on one batch, under autocast when ``precision`` asks.
+
+        A batch with a mask (a dict, see :class:`ModalityDataset`) is passed
+        as ``module_(xs, mask=mask)``.
+        """
         x = to_tensor(x, device=self._input_device())
+        if isinstance(x, dict):
+            fit_params = {**fit_params, "mask": x["mask"]}
+            x = x["xs"]
         with self._autocast():
             log_proba, penalty = self.module_(x, **fit_params)
         return log_proba.float(), penalty.float()
@@ -280,7 +363,11 @@ class ModalityNet(NeuralNet):
             # epoch: the seed is read at each pass, or every epoch would see
             # the same order (issue 7; a resumed fit then matches a straight one)
             return ModalityBatches(
-                dataset, batch_size, shuffle=True, seed=self._epoch_seed
+                dataset,
+                batch_size,
+                shuffle=True,
+                seed=self._epoch_seed,
+                modality_dropout=self.modality_dropout,
             )
         return ModalityBatches(dataset, batch_size)
 
@@ -312,8 +399,9 @@ class ModalityNet(NeuralNet):
 
         Parameters
         ----------
-        X : list of ndarray
-            Modality blocks.
+        X : list of ndarray or ModalityDataset
+            Modality blocks, or a dataset (with a mask: the method then gets
+            ``mask=`` too).
         method : str
             Name of the module method; it takes a list of tensors and returns
             a tensor, or a list/tuple of tensors, with the batch first.
@@ -330,9 +418,13 @@ class ModalityNet(NeuralNet):
         outputs = []
         with torch.inference_mode(), self._autocast():
             for batch in self.get_iterator(self.get_dataset(X), training=False):
-                xs, _ = unpack_data(batch)
-                xs = [x.to(self._input_device(), non_blocking=True) for x in xs]
-                outputs.append(_to_cpu(fn(xs, **kwargs)))
+                x, _ = unpack_data(batch)
+                extra = kwargs
+                if isinstance(x, dict):
+                    extra = {**kwargs, "mask": x["mask"].to(self._input_device())}
+                    x = x["xs"]
+                xs = [b.to(self._input_device(), non_blocking=True) for b in x]
+                outputs.append(_to_cpu(fn(xs, **extra)))
         return _concat(outputs)
 
 

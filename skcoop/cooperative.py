@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import NEURAL_DOCS, _BaseNeuralClassifier
 from ._docstring import Substitution
+from ._training import ModalityDataset
 from .nn import NMCL
 from .nn.cooperative import RELATIONS
 from .nn.nmcl import VARIANTS
@@ -70,6 +71,8 @@ class CooperativeClassifier(_BaseNeuralClassifier):
     %(n_iter_no_change)s
     %(callbacks)s
     %(modalities)s
+    %(missing_modalities)s
+    %(modality_dropout)s
     %(device)s
     %(precision)s
     %(compile)s
@@ -155,6 +158,8 @@ class CooperativeClassifier(_BaseNeuralClassifier):
         n_iter_no_change=5,
         callbacks=None,
         modalities=None,
+        missing_modalities="mask",
+        modality_dropout=0.0,
         device="auto",
         precision="float32",
         compile=False,
@@ -181,6 +186,8 @@ class CooperativeClassifier(_BaseNeuralClassifier):
         self.n_iter_no_change = n_iter_no_change
         self.callbacks = callbacks
         self.modalities = modalities
+        self.missing_modalities = missing_modalities
+        self.modality_dropout = modality_dropout
         self.device = device
         self.precision = precision
         self.compile = compile
@@ -217,7 +224,9 @@ class CooperativeClassifier(_BaseNeuralClassifier):
         -------
         proba : dict of str to ndarray of shape (n_samples, n_classes)
             For each host modality, the class distribution of its attention
-            network (Eq. 17); :meth:`predict_proba` is their mean (Eq. 18).
+            network (Eq. 17); :meth:`predict_proba` is their mean (Eq. 18),
+            over the modalities each sample has. The rows of samples that
+            lack a modality are NaN in its array.
 
         Raises
         ------
@@ -254,12 +263,14 @@ class CooperativeClassifier(_BaseNeuralClassifier):
             (n_samples, n_features_m), "guest": ndarray of shape (n_samples,
             n_guest_features), "guests": list of str}``, where the guest
             columns are the other modalities concatenated in the order of
-            ``"guests"``. Empty with a single modality.
+            ``"guests"``. Empty with a single modality. The scores of a
+            modality a sample lacks are NaN: its host row, and its columns
+            among the guests.
         """
         xs = self._check_blocks(X)
         pairs = self.net_.infer_method(xs, "relation_scores", gated=gated)
         names = self.modality_names_
-        return {
+        out = {
             name: {
                 "host": host.numpy(),
                 "guest": guest.numpy(),
@@ -267,6 +278,9 @@ class CooperativeClassifier(_BaseNeuralClassifier):
             }
             for name, (host, guest) in zip(names, pairs, strict=False)
         }
+        if isinstance(xs, ModalityDataset) and out:
+            _blank_absent(out, names, xs.mask.numpy(), self.n_features_per_modality_)
+        return out
 
     @property
     def attention_memories_(self) -> dict[str, np.ndarray]:
@@ -289,3 +303,16 @@ class CooperativeClassifier(_BaseNeuralClassifier):
             name: att.omega.detach().cpu().numpy().copy()
             for name, att in zip(names, module.attention, strict=True)
         }
+
+
+def _blank_absent(scores, names, mask, widths):
+    """Set to NaN the scores of the modalities each sample lacks, in place."""
+    for m, name in enumerate(names):
+        scores[name]["host"][~mask[:, m]] = np.nan
+        start = 0
+        for g, guest in enumerate(names):
+            if g == m:
+                continue
+            stop = start + widths[guest]
+            scores[name]["guest"][~mask[:, g], start:stop] = np.nan
+            start = stop

@@ -306,7 +306,9 @@ def plot_modality_contributions(
     prediction gives to the class the fused model predicts (how much the
     modality agrees with the final decision). With ``y``, each bar is the
     accuracy of the modality's own prediction, and a last bar the accuracy
-    of the fused prediction (the paper's Table 4).
+    of the fused prediction (the paper's Table 4). A modality's bar counts
+    the samples that have it (its rows of ``predict_proba_per_modality`` are
+    NaN for the others); the fused bar counts every sample.
 
     Parameters
     ----------
@@ -356,10 +358,12 @@ def plot_modality_contributions(
     per_modality = estimator.predict_proba_per_modality(X)
     fused = estimator.predict_proba(X)  # (n_samples, n_classes)
     names = list(per_modality)
+    # each modality over the samples that have it (absent rows are NaN)
+    has = {n: ~np.isnan(p).any(axis=1) for n, p in per_modality.items()}
     if y is None:
         chosen = np.argmax(fused, axis=1)  # (n_samples,)
         rows = np.arange(len(chosen))
-        heights = [float(per_modality[n][rows, chosen].mean()) for n in names]
+        heights = [float(per_modality[n][rows, chosen][has[n]].mean()) for n in names]
         ylabel = "mean probability of the fused prediction"
     else:
         y = np.asarray(y)
@@ -370,7 +374,11 @@ def plot_modality_contributions(
             )
         classes = estimator.classes_
         heights = [
-            float(np.mean(classes[np.argmax(per_modality[n], axis=1)] == y))
+            float(
+                np.mean(
+                    classes[np.argmax(per_modality[n][has[n]], axis=1)] == y[has[n]]
+                )
+            )
             for n in names
         ]
         heights.append(float(np.mean(classes[np.argmax(fused, axis=1)] == y)))

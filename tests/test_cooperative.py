@@ -122,8 +122,10 @@ class TestFittedOnThreeModalities:
             fitted.predict({**X, "audio": X["audio"][:, :2]})
         with pytest.raises(ValueError, match=r"missing modalities \['text'\]"):
             fitted.predict({"visual": X["visual"], "audio": X["audio"]})
+        partly = X["text"].copy()
+        partly[:, 0] = np.nan  # a whole NaN row is a missing modality (issue 12)
         with pytest.raises(ValueError, match=r"'text' contains NaN.*LowRankImputer"):
-            fitted.predict({**X, "text": np.full_like(X["text"], np.nan)})
+            fitted.predict({**X, "text": partly})
         with pytest.raises(ValueError, match="'audio' has 44 samples"):
             fitted.predict({**X, "audio": X["audio"][1:]})
 

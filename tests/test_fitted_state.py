@@ -53,6 +53,8 @@ CHANGES = {
     "variant-full": {"variant": "full"},
     "variant-II": {"variant": "II"},
     "imputer-alpha": {"alpha": 1e3},
+    "missing-error": {"missing_modalities": "error"},  # issue 12
+    "modality-dropout": {"modality_dropout": 0.5},
 }
 
 

@@ -31,6 +31,8 @@ ESTIMATORS = {
     "cooperative": CooperativeClassifier(**FAST_NN, random_state=0),
     "early": EarlyFusion(**FAST_NN, n_layers=1, random_state=0),
     "late": LateFusion(**FAST_NN, n_layers=1, random_state=0),
+    # issue 12: fitted and predicting with absent modalities, modality dropout
+    "masked": CooperativeClassifier(**FAST_NN, modality_dropout=0.2, random_state=0),
     "trumann": TRUMANNLike(n_components=3, max_iter=30, random_state=0),
     "imputer": LowRankImputer(n_components=2, max_iter=10, random_state=0),
     "per-modality": PerModalityTransformer(StandardScaler()),
@@ -42,7 +44,8 @@ ESTIMATORS = {
         ]
     ),
 }
-NEURAL = ["cooperative", "early", "late"]
+NEURAL = ["cooperative", "early", "late", "masked"]
+WITH_NAN = ("pipeline", "imputer", "masked")
 
 
 def _data(n=30):
@@ -65,7 +68,7 @@ def _data_with_nan():
 def fitted():
     out = {}
     for name, est in ESTIMATORS.items():
-        X, y = _data_with_nan() if name in ("pipeline", "imputer") else _data()
+        X, y = _data_with_nan() if name in WITH_NAN else _data()
         out[name] = (clone(est).fit(X, y), X)
     return out
 

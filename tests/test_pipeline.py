@@ -60,10 +60,19 @@ def test_pipeline_fits_and_predicts_on_missing_blocks(missing_data):
     assert f1_score(y[90:], pipe.predict(X[90:]), average="micro") > 0.6
 
 
-def test_classifier_alone_refuses_the_missing_blocks(missing_data):
+def test_classifier_alone_refuses_the_missing_blocks_when_asked(missing_data):
     X, y = missing_data
+    clf = CooperativeClassifier(**FAST, missing_modalities="error")
     with pytest.raises(ValueError, match=r"contains NaN.*LowRankImputer"):
-        CooperativeClassifier(**FAST).fit(X, y)
+        clf.fit(X, y)
+
+
+def test_classifier_alone_masks_the_missing_blocks(missing_data):
+    # issue 12: whole missing blocks are masked by default, no imputer needed
+    X, y = missing_data
+    clf = CooperativeClassifier(**{**FAST, "max_epochs": 30, "random_state": 0})
+    clf.fit(X[:90], y[:90])
+    assert f1_score(y[90:], clf.predict(X[90:]), average="micro") > 0.6
 
 
 def test_gridsearch_over_pipeline_on_slicedict(missing_data):

@@ -269,8 +269,8 @@ PREDICT_ERRORS = {
         ValueError,
         r"Modality 'audio'.*0 sample\(s\)",
     ),
-    "nan": (
-        {"audio": A, "text": np.full((24, 2), np.nan)},
+    "nan": (  # partly NaN: a whole NaN row is a missing modality (issue 12)
+        {"audio": A, "text": np.c_[np.full(24, np.nan), T[:, 1]]},
         ValueError,
         r"Modality 'text' contains NaN in 24 of 24 samples",
     ),

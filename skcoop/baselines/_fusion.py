@@ -45,6 +45,8 @@ class EarlyFusion(_BaseNeuralClassifier):
     %(n_iter_no_change)s
     %(callbacks)s
     %(modalities)s
+    %(missing_modalities)s
+    %(modality_dropout)s
     %(device)s
     %(precision)s
     %(compile)s
@@ -106,6 +108,8 @@ class EarlyFusion(_BaseNeuralClassifier):
         n_iter_no_change=5,
         callbacks=None,
         modalities=None,
+        missing_modalities="mask",
+        modality_dropout=0.0,
         device="auto",
         precision="float32",
         compile=False,
@@ -128,6 +132,8 @@ class EarlyFusion(_BaseNeuralClassifier):
         self.n_iter_no_change = n_iter_no_change
         self.callbacks = callbacks
         self.modalities = modalities
+        self.missing_modalities = missing_modalities
+        self.modality_dropout = modality_dropout
         self.device = device
         self.precision = precision
         self.compile = compile
@@ -178,6 +184,8 @@ class LateFusion(_BaseNeuralClassifier):
     %(n_iter_no_change)s
     %(callbacks)s
     %(modalities)s
+    %(missing_modalities)s
+    %(modality_dropout)s
     %(device)s
     %(precision)s
     %(compile)s
@@ -239,6 +247,8 @@ class LateFusion(_BaseNeuralClassifier):
         n_iter_no_change=5,
         callbacks=None,
         modalities=None,
+        missing_modalities="mask",
+        modality_dropout=0.0,
         device="auto",
         precision="float32",
         compile=False,
@@ -261,6 +271,8 @@ class LateFusion(_BaseNeuralClassifier):
         self.n_iter_no_change = n_iter_no_change
         self.callbacks = callbacks
         self.modalities = modalities
+        self.missing_modalities = missing_modalities
+        self.modality_dropout = modality_dropout
         self.device = device
         self.precision = precision
         self.compile = compile
@@ -320,6 +332,8 @@ class LateFusion(_BaseNeuralClassifier):
         -------
         proba : dict of str to ndarray of shape (n_samples, n_classes)
             For each modality, its network's class distribution;
-            :meth:`predict_proba` is their mean.
+            :meth:`predict_proba` is their mean over the modalities each
+            sample has. The rows of samples that lack a modality are NaN in
+            its array.
         """
         return self._modality_proba(X)

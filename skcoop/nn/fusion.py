@@ -18,7 +18,7 @@ from torch import nn
 
 from .attention import AttentionNet
 from .dropout import Dropout
-from .nmcl import mean_log_proba
+from .nmcl import mask_absent, mean_log_proba
 
 __all__ = ["EarlyFusionNet", "FeedForwardNet", "LateFusionNet"]
 
@@ -138,6 +138,17 @@ class EarlyFusionNet(nn.Module):
     dropout : float, default=0.0
         Dropout on every hidden layer.
 
+    Notes
+    -----
+    An absent modality (``mask``) enters the concatenation as a learned
+    vector of its own, ``fill[m]`` of width ``D_m``, in place of its block:
+    a mask token. It starts at zero, which after the estimators'
+    standardisation is the modality's training mean, and training with
+    absent modalities moves it; in the first layer it adds ``W_m fill[m]``,
+    the job of a presence-indicator column, without widening the input, so
+    the network on complete data is the one without masks (same weights,
+    same initial draws, same results).
+
     Examples
     --------
     >>> import torch
@@ -163,14 +174,21 @@ class EarlyFusionNet(nn.Module):
         self.classifier = _classifier(  # on (B, D), D = sum(widths)
             sum(widths), n_classes, hidden_size, depth, attention, dropout
         )
+        # the mask token of each modality, (D_m,) each; zeros: no random draw
+        self.fill = nn.ParameterList(nn.Parameter(torch.zeros(w)) for w in widths)
 
-    def forward(self, xs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, xs: Sequence[torch.Tensor], mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Return class log-probabilities and a zero penalty.
 
         Parameters
         ----------
         xs : sequence of torch.Tensor of shape (B, D_m)
             One block per modality.
+        mask : torch.Tensor of shape (B, M), dtype=bool, default=None
+            True where the sample has the modality; an absent one is
+            replaced by its learned fill vector. None: all present.
 
         Returns
         -------
@@ -179,6 +197,11 @@ class EarlyFusionNet(nn.Module):
         penalty : torch.Tensor of shape (B,)
             Zeros: early fusion has no auxiliary loss.
         """
+        if mask is not None:
+            xs = [
+                torch.where(mask[:, m : m + 1], x, fill.to(x.dtype))
+                for m, (x, fill) in enumerate(zip(xs, self.fill, strict=True))
+            ]  # M x (B, D_m)
         x = torch.cat(list(xs), dim=1)  # (B, D)
         log_proba = torch.log_softmax(self.classifier(x), dim=-1)  # (B, K)
         return log_proba, x.new_zeros(x.shape[0])
@@ -230,36 +253,47 @@ class LateFusionNet(nn.Module):
             for w, d in zip(widths, depths, strict=True)
         )
 
-    def modality_log_proba(self, xs: Sequence[torch.Tensor]) -> torch.Tensor:
+    def modality_log_proba(
+        self, xs: Sequence[torch.Tensor], mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Return each modality's class log-probabilities.
 
         Parameters
         ----------
         xs : sequence of torch.Tensor of shape (B, D_m)
             One block per modality.
+        mask : torch.Tensor of shape (B, M), dtype=bool, default=None
+            True where the sample has the modality; absent rows are computed
+            from zeros and carry no meaning.
 
         Returns
         -------
         log_proba : torch.Tensor of shape (B, M, K)
             Log-softmax of each modality's classifier.
         """
-        pairs = zip(self.classifiers, xs, strict=True)
+        pairs = zip(self.classifiers, mask_absent(xs, mask), strict=True)
         return torch.stack([torch.log_softmax(f(x), dim=-1) for f, x in pairs], dim=1)
 
-    def forward(self, xs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, xs: Sequence[torch.Tensor], mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Return the averaged class log-probabilities and a zero penalty.
 
         Parameters
         ----------
         xs : sequence of torch.Tensor of shape (B, D_m)
             One block per modality.
+        mask : torch.Tensor of shape (B, M), dtype=bool, default=None
+            True where the sample has the modality; the mean runs over the
+            modalities each sample has. None: all present.
 
         Returns
         -------
         log_proba : torch.Tensor of shape (B, K)
-            ``log(mean_m p_m)``, computed as a logsumexp.
+            ``log(mean_m p_m)`` over the present modalities, as a logsumexp.
         penalty : torch.Tensor of shape (B,)
             Zeros: late fusion has no auxiliary loss.
         """
-        log_proba = mean_log_proba(self.modality_log_proba(xs))  # (B, K); Eq. 18
+        log_p = self.modality_log_proba(xs, mask)  # (B, M, K)
+        log_proba = mean_log_proba(log_p, mask)  # (B, K); Eq. 18
         return log_proba, log_proba.new_zeros(log_proba.shape[0])

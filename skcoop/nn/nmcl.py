@@ -23,19 +23,63 @@ from .attention import AttentionNet
 from .cooperative import CooperativeBlock
 from .dropout import Dropout
 
-__all__ = ["NMCL", "VARIANTS", "mean_log_proba", "symmetric_kl"]
+__all__ = ["NMCL", "VARIANTS", "mask_absent", "mean_log_proba", "symmetric_kl"]
 
 
-def mean_log_proba(log_p: torch.Tensor) -> torch.Tensor:
+def mask_absent(
+    xs: Sequence[torch.Tensor], mask: torch.Tensor | None
+) -> list[torch.Tensor]:
+    """Return the blocks with the rows of absent modalities set to zero.
+
+    ``torch.where`` rather than a product: whatever an absent row holds
+    (even NaN), the result and the gradients do not depend on it, and a
+    present row is passed through unchanged, bit for bit.
+
+    Parameters
+    ----------
+    xs : sequence of torch.Tensor of shape (B, D_m)
+        One block per modality.
+    mask : torch.Tensor of shape (B, M), dtype=bool, or None
+        True where the sample has the modality; None leaves ``xs`` as it is.
+
+    Returns
+    -------
+    xs : list of torch.Tensor of shape (B, D_m)
+        The blocks, absent rows zero.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skcoop.nn import mask_absent
+    >>> xs = [torch.ones(2, 3), torch.full((2, 1), float("nan"))]
+    >>> mask = torch.tensor([[True, False], [True, False]])
+    >>> mask_absent(xs, mask)[1]
+    tensor([[0.],
+            [0.]])
+    """
+    if mask is None:
+        return list(xs)
+    return [
+        torch.where(mask[:, m : m + 1], x, x.new_zeros(())) for m, x in enumerate(xs)
+    ]  # M x (B, D_m)
+
+
+def mean_log_proba(
+    log_p: torch.Tensor, mask: torch.Tensor | None = None
+) -> torch.Tensor:
     """Return the log of the mean of per-modality distributions (Eq. 18-19).
 
     Computed as ``logsumexp(log_p) - log M``, never as ``log(sum(p) + eps)``
-    (user guide, "Readings of the paper", 3 and 6).
+    (user guide, "Readings of the paper", 3 and 6). With ``mask`` the mean
+    runs over the modalities each sample has: the others' log-probabilities
+    become ``-inf`` in the logsumexp and ``M`` becomes their count.
 
     Parameters
     ----------
     log_p : torch.Tensor of shape (B, M, K)
         Log-probabilities of each of ``M`` modalities.
+    mask : torch.Tensor of shape (B, M), dtype=bool, default=None
+        Which modalities take part, at least one per sample; None: all.
 
     Returns
     -------
@@ -49,8 +93,14 @@ def mean_log_proba(log_p: torch.Tensor) -> torch.Tensor:
     >>> p = torch.tensor([[[0.9, 0.1], [0.5, 0.5]]])  # (B=1, M=2, K=2)
     >>> mean_log_proba(p.log()).exp()
     tensor([[0.7000, 0.3000]])
+    >>> mean_log_proba(p.log(), mask=torch.tensor([[True, False]])).exp()
+    tensor([[0.9000, 0.1000]])
     """
-    return torch.logsumexp(log_p, dim=1) - math.log(log_p.shape[1])  # (B, K)
+    if mask is None:
+        return torch.logsumexp(log_p, dim=1) - math.log(log_p.shape[1])  # (B, K)
+    log_p = log_p.masked_fill(~mask.unsqueeze(-1), -math.inf)  # (B, M, K)
+    count = mask.sum(dim=1, keepdim=True).to(log_p.dtype)  # (B, 1)
+    return torch.logsumexp(log_p, dim=1) - torch.log(count)  # (B, K)
 
 
 def symmetric_kl(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
@@ -129,6 +179,23 @@ class NMCL(nn.Module):
     -----
     With one modality there are no guests: the model is the attention
     network on that modality's features, with no consistency term.
+
+    Absent modalities (``mask``): the rows of absent blocks are set to zero
+    first (:func:`mask_absent`), so nothing downstream depends on what they
+    held and no gradient reaches them. An absent host's prediction is left
+    out of the fusion: Eq. 18 is the mean over the hosts the sample has. An
+    absent guest's zero features add nothing to the pre-activations of the
+    relation scores (``W [h, g] + b``: its columns of ``W`` meet zeros), so
+    the present features are scored from the present features alone, with
+    the same weights; its complementary and consistent parts (Eq. 9, the
+    feature times its gate) are exactly zero, and so is what it adds to the
+    enhanced consistent vector (Eq. 10) and to the attention scores (Eq. 15,
+    a product with ``Omega``). The consistency term (Eq. 12-14) of a host
+    counts only when the sample has the host and at least one guest; the
+    guest distribution then comes from the present guests. Variant IV fuses
+    two predictions from all modalities' parts: its absent modalities' parts
+    are zero, and both predictions are kept. With nothing absent, the masked
+    model gives the unmasked results exactly.
 
     Examples
     --------
@@ -271,7 +338,7 @@ class NMCL(nn.Module):
         ]
 
     def modality_logits(
-        self, xs: Sequence[torch.Tensor]
+        self, xs: Sequence[torch.Tensor], mask: torch.Tensor | None = None
     ) -> tuple[list[torch.Tensor], torch.Tensor]:
         """Return each attention network's class logits and the consistency term.
 
@@ -279,6 +346,8 @@ class NMCL(nn.Module):
         ----------
         xs : sequence of torch.Tensor of shape (B, D_m)
             One block per modality, in the order of ``widths``.
+        mask : torch.Tensor of shape (B, M), dtype=bool, default=None
+            True where the sample has the modality (see the class Notes).
 
         Returns
         -------
@@ -288,17 +357,25 @@ class NMCL(nn.Module):
             consistent parts.
         consistency : torch.Tensor of shape (B,)
             Symmetric KL between host and guest consistent parts, summed
-            over modalities (Eq. 12-14).
+            over modalities (Eq. 12-14); with ``mask``, over the hosts a
+            sample has that have at least one guest it has.
         """
+        xs = mask_absent(xs, mask)  # M x (B, D_m)
         if not self.cooperative:  # (B, K), (B,)
             return [self.attention[0](xs[0])], xs[0].new_zeros(xs[0].shape[0])
         parts, consistency = [], 0.0
+        if mask is not None:
+            n_present = mask.sum(dim=1)  # (B,)
         for m, block in enumerate(self.cooperative):
             h, g = self._host_and_guests(xs, m)  # (B, D_h), (B, D_g)
             alpha_h, beta_h, alpha_g, beta_g = block(h, g)  # Eq. 4-9
             log_p_h = torch.log_softmax(self.host_heads[m](beta_h), dim=-1)  # Eq. 12
             log_p_g = torch.log_softmax(self.guest_heads[m](beta_g), dim=-1)  # Eq. 12
-            consistency = consistency + symmetric_kl(log_p_h, log_p_g)  # (B,); 13-14
+            kl = symmetric_kl(log_p_h, log_p_g)  # (B,); Eq. 13
+            if mask is not None:  # a present host with a present guest
+                paired = mask[:, m] & (n_present > 1)  # (B,)
+                kl = torch.where(paired, kl, kl.new_zeros(()))
+            consistency = consistency + kl  # (B,); Eq. 14
             parts.append((alpha_h, beta_h, alpha_g, beta_g))
         if self.variant == "IV":
             alpha = torch.cat([p[0] for p in parts], dim=1)  # (B, D)
@@ -322,13 +399,18 @@ class NMCL(nn.Module):
             logits.append(self.attention[m](x_hat))  # (B, K); Eq. 15-17
         return logits, consistency
 
-    def forward(self, xs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, xs: Sequence[torch.Tensor], mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Return the fused class log-probabilities and the consistency term.
 
         Parameters
         ----------
         xs : sequence of torch.Tensor of shape (B, D_m)
             One block per modality, in the order of ``widths``.
+        mask : torch.Tensor of shape (B, M), dtype=bool, default=None
+            True where the sample has the modality; every sample needs one.
+            None: every sample has every modality.
 
         Returns
         -------
@@ -338,28 +420,39 @@ class NMCL(nn.Module):
         consistency : torch.Tensor of shape (B,)
             The consistency term of Eq. 14 for each sample.
         """
-        logits, consistency = self.modality_logits(xs)  # M x (B, K), (B,)
+        logits, consistency = self.modality_logits(xs, mask)  # M x (B, K), (B,)
         log_p = torch.stack([torch.log_softmax(z, dim=-1) for z in logits], dim=1)
-        return mean_log_proba(log_p), consistency  # (B, K), (B,); Eq. 18-19
+        if len(logits) != len(self.widths):  # variant IV: two whole-input parts
+            mask = None
+        return mean_log_proba(log_p, mask), consistency  # (B, K), (B,); Eq. 18-19
 
-    def modality_log_proba(self, xs: Sequence[torch.Tensor]) -> torch.Tensor:
+    def modality_log_proba(
+        self, xs: Sequence[torch.Tensor], mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Return each modality's class log-probabilities (the paper's Table 4).
 
         Parameters
         ----------
         xs : sequence of torch.Tensor of shape (B, D_m)
             One block per modality.
+        mask : torch.Tensor of shape (B, M), dtype=bool, default=None
+            True where the sample has the modality. The rows of absent hosts
+            are computed from zeros and carry no meaning; the estimator
+            reports them as NaN.
 
         Returns
         -------
         log_proba : torch.Tensor of shape (B, M, K)
             Log-softmax of each host modality's enhanced prediction.
         """
-        logits, _ = self.modality_logits(xs)  # M x (B, K)
+        logits, _ = self.modality_logits(xs, mask)  # M x (B, K)
         return torch.stack([torch.log_softmax(z, dim=-1) for z in logits], dim=1)
 
     def relation_scores(
-        self, xs: Sequence[torch.Tensor], gated: bool = False
+        self,
+        xs: Sequence[torch.Tensor],
+        gated: bool = False,
+        mask: torch.Tensor | None = None,
     ) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Return host and guest relation scores for each host modality.
 
@@ -370,6 +463,9 @@ class NMCL(nn.Module):
         gated : bool, default=False
             Return the consistent weights ``gamma`` (Eq. 8) instead of the
             raw scores ``s`` (Eq. 4-5).
+        mask : torch.Tensor of shape (B, M), dtype=bool, default=None
+            True where the sample has the modality; the scores of absent
+            features are computed from zeros and carry no meaning.
 
         Returns
         -------
@@ -377,6 +473,7 @@ class NMCL(nn.Module):
             One ``(host, guest)`` pair per modality, of shapes ``(B, D_h)``
             and ``(B, D_g)``; empty with one modality.
         """
+        xs = mask_absent(xs, mask)  # M x (B, D_m)
         return [
             block.relation_scores(*self._host_and_guests(xs, m), gated=gated)
             for m, block in enumerate(self.cooperative)
