@@ -191,7 +191,8 @@ def test_inputs_are_unchanged_by_fit_and_predict(make_modalities, form, standard
 @pytest.fixture(scope="module")
 def fitted_pair(make_modalities):
     X, y = make_modalities(n_samples=40, widths=(4, 3, 2), names=("a", "b", "c"))
-    clf = _clf(dropout=0.3, max_epochs=2).fit(X, y)
+    # the full memory (memory_rank=None) has an inference cache to fill
+    clf = _clf(dropout=0.3, max_epochs=2, memory_rank=None).fit(X, y)
     clf.predict_proba(X)  # fill the attention networks' inference caches
     return clf, X
 
