@@ -1,15 +1,29 @@
-"""Tiny float32 multimodal data for the tests.
+"""Shared test scaffolding: tiny multimodal data and the estimator table.
 
 No autouse seeding (STYLE 6.10): every fixture draws from its own
 ``np.random.RandomState`` and the estimators must seed themselves through
 ``random_state``; a global seed would hide a missing one.
+
+Test modules import the plain names below with ``from conftest import ...``
+(``tests/`` is on ``sys.path`` as the folder of this rootdir conftest):
+``ESTIMATORS`` and its name groups, ``make_estimator``, ``audio_text``,
+``main_output``, ``digest`` and ``ModalityStub``.
 """
 
+import hashlib
 import os
 
 import numpy as np
+import pandas as pd
 import pytest
+import scipy.sparse as sp
 import torch
+from sklearn.base import BaseEstimator, clone
+from sklearn.preprocessing import StandardScaler
+
+from skcoop import CooperativeClassifier, EarlyFusion, LateFusion, TRUMANNLike
+from skcoop.impute import LowRankImputer
+from skcoop.preprocessing import PerModalityTransformer
 
 # The tests train tiny networks: one intra-op thread is fastest, and on a
 # busy 2-core machine two OpenMP threads spin-wait on each other (10-20x
@@ -71,3 +85,72 @@ def dataframe_with_modalities(make_modalities):
     frame = pd.DataFrame(np.hstack([X["audio"], X["text"]]), columns=columns)
     modalities = {"audio": columns[:4], "text": columns[4:]}
     return frame, modalities, y
+
+
+# ------------------------------------------------------ the estimator table
+# Every public estimator that reads modalities through the input layer, with
+# settings that fit in milliseconds; a test changes them with
+# ``make_estimator(name, **params)``. (``tests/test_common.py`` runs
+# scikit-learn's checks, which need settings that learn, so it has its own.)
+FAST_NN = {"hidden_size": 4, "max_epochs": 2, "batch_size": 16, "lr": 0.01}
+ESTIMATORS = {
+    "cooperative": CooperativeClassifier(**FAST_NN, random_state=0),
+    "early": EarlyFusion(**FAST_NN, n_layers=1, random_state=0),
+    "late": LateFusion(**FAST_NN, n_layers=1, random_state=0),
+    "trumann": TRUMANNLike(n_components=3, max_iter=30, random_state=0),
+    "imputer": LowRankImputer(n_components=2, max_iter=10, random_state=0),
+    "per-modality": PerModalityTransformer(StandardScaler()),
+}
+CLASSIFIERS = ["cooperative", "early", "late", "trumann"]
+NEURAL = ["cooperative", "early", "late"]
+TRANSFORMERS = ["imputer", "per-modality"]
+NAN_ALLOWED = {"imputer", "per-modality"}  # documented: they accept NaN
+
+
+def make_estimator(name, **params):
+    """Return a fresh copy of ``ESTIMATORS[name]`` with ``params`` set."""
+    return clone(ESTIMATORS[name]).set_params(**params)
+
+
+def audio_text(n=24, seed=0):
+    """Return ``(X, y)``: blocks ``audio`` (3 features) and ``text`` (2), float32.
+
+    The binary label is the sign of the sum of both blocks' first feature.
+    """
+    rng = np.random.RandomState(seed)
+    X = {
+        "audio": rng.standard_normal((n, 3)).astype(np.float32),
+        "text": rng.standard_normal((n, 2)).astype(np.float32),
+    }
+    y = (X["audio"][:, 0] + X["text"][:, 0] > 0).astype(np.int64)
+    return X, y
+
+
+def main_output(est, X):
+    """The estimator's main output: probabilities or the transformed data."""
+    if hasattr(est, "predict_proba"):
+        return est.predict_proba(X)
+    return est.transform(X)
+
+
+def digest(X):
+    """Bytes (and layout) of every array-like in ``X``, for comparison."""
+    if isinstance(X, dict):
+        return {n: digest(b) for n, b in X.items()}
+    if isinstance(X, torch.Tensor):
+        return digest(X.numpy())
+    if isinstance(X, pd.DataFrame):
+        return (tuple(X.columns), tuple(X.index), digest(X.to_numpy()))
+    if sp.issparse(X):
+        return digest(X.toarray())
+    X = np.asarray(X)
+    if X.dtype == object:
+        return (X.shape, repr(X.tolist()))
+    return (X.dtype.str, X.shape, X.strides, hashlib.sha256(X.tobytes()).hexdigest())
+
+
+class ModalityStub(BaseEstimator):
+    """Smallest estimator the input layer can record its specification on."""
+
+    def __init__(self, modalities=None):
+        self.modalities = modalities

@@ -1,4 +1,9 @@
-"""Tests of the modality input layer (``skcoop._modalities``)."""
+"""Tests of the modality input layer (``skcoop._modalities``).
+
+Every estimator reads its input through ``check_modalities``, so the full
+table of bad inputs runs here, once; ``tests/test_errors.py`` checks that
+each estimator passes one bad input at fit and one at predict through it.
+"""
 
 import re
 
@@ -7,21 +12,14 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
-from sklearn.base import BaseEstimator
+from conftest import ModalityStub, digest
 
 from skcoop import SliceDict
 from skcoop._modalities import check_modalities
 
 
-class _Stub(BaseEstimator):
-    """Smallest estimator the input layer can record its specification on."""
-
-    def __init__(self, modalities=None):
-        self.modalities = modalities
-
-
 def _fit(X, y="no_validation", modalities=None):
-    est = _Stub(modalities)
+    est = ModalityStub(modalities)
     blocks, y_out = check_modalities(est, X, y, reset=True, modalities=modalities)
     return est, blocks, y_out
 
@@ -164,12 +162,12 @@ FIT_ERRORS = {
     "nan": (
         _bad_block("audio", np.where(A > 1, np.nan, A)),
         ValueError,
-        ["'audio'", "NaN", "LowRankImputer"],
+        [r"Modality 'audio' contains NaN in \d+ of 10 samples.*LowRankImputer"],
     ),
     "inf": (
         _bad_block("text", np.full((10, 2), -np.inf, dtype=np.float32)),
         ValueError,
-        ["'text'", "infinity"],
+        [r"Modality 'text' contains infinity"],
     ),
     "too-large-for-float32": (
         _bad_block("audio", np.full((10, 3), 1e300)),
@@ -179,42 +177,54 @@ FIT_ERRORS = {
     "sparse": (
         _bad_block("audio", sp.csr_matrix(A)),
         TypeError,
-        ["'audio'", "Sparse", "dense"],
+        [r"Sparse data was passed for modality 'audio'.*dense data is required"],
     ),
-    "1-d": (_bad_block("audio", A[:, 0]), ValueError, ["'audio'", "2-D", r"\(10,\)"]),
+    "1-d": (
+        _bad_block("audio", A[:, 0]),
+        ValueError,
+        [r"Modality 'audio' must be a 2-D array.*got an array of shape \(10,\)"],
+    ),
     "3-d": (
         _bad_block("audio", A[:, :, None]),
         ValueError,
-        ["'audio'", "2-D", r"\(10, 3, 1\)"],
+        [r"Modality 'audio' must be a 2-D array.*shape \(10, 3, 1\)"],
     ),
     "zero-columns": (
         _bad_block("text", np.empty((10, 0), dtype=np.float32)),
         ValueError,
-        ["'text'", "0 feature", "minimum of 1"],
+        [r"Modality 'text'.*0 feature\(s\).*minimum of 1"],
     ),
     "zero-samples": (
         {"audio": A[:0], "text": np.empty((0, 2))},
         ValueError,
-        ["'audio'", "0 sample", "minimum of 1"],
+        [r"Modality 'audio'.*0 sample\(s\).*minimum of 1"],
     ),
     "strings": (
         _bad_block("audio", np.full((10, 3), "x")),
         ValueError,
-        ["'audio'", "string"],
+        [r"Modality 'audio': could not convert string to float: .*'x'"],
     ),
     "object-strings": (
         _bad_block("text", np.array([["a", 1.0]] * 10, dtype=object)),
         ValueError,
-        ["'text'", "string"],
+        [r"Modality 'text': could not convert string to float: 'a'"],
     ),
-    "complex": (_bad_block("audio", A + 1j), ValueError, ["'audio'", "Complex"]),
+    "complex": (
+        _bad_block("audio", A + 1j),
+        ValueError,
+        [r"Modality 'audio': Complex data not supported"],
+    ),
     "sample-count-mismatch": (
         _bad_block("text", np.zeros((7, 2))),
         ValueError,
-        ["'text'", "7 samples", "'audio' has 10"],
+        [r"Modality 'text' has 7 samples, but modality 'audio' has 10"],
     ),
-    "non-string-key": ({1: A, "text": A}, TypeError, ["1", "int", "strings"]),
-    "empty-mapping": ({}, ValueError, ["empty mapping"]),
+    "non-string-key": (
+        {1: A, "text": A},
+        TypeError,
+        [r"Modality names must be strings; got 1 of type int"],
+    ),
+    "empty-mapping": ({}, ValueError, [r"X is an empty mapping"]),
 }
 
 
@@ -223,9 +233,12 @@ FIT_ERRORS = {
     ("X", "error", "patterns"), FIT_ERRORS.values(), ids=FIT_ERRORS.keys()
 )
 def test_fit_rejects_bad_blocks_naming_the_modality(X, error, patterns):
+    n = next(iter(X.values())).shape[0] if X else 10
+    before = digest(X)
     with pytest.raises(error) as exc:
-        _fit(X)
+        _fit(X, np.arange(n) % 2)
     _assert_message(exc.value, patterns)
+    assert digest(X) == before  # the input is left as it was
 
 
 def _fitted_on_small():
@@ -237,12 +250,15 @@ PREDICT_ERRORS = {
     "wrong-width": (
         {"audio": A, "text": np.zeros((10, 4))},
         ValueError,
-        ["'text'", "4 features", "expecting 2"],
+        [r"Modality 'text' has 4 features, but ModalityStub is expecting 2 features"],
     ),
     "missing-modality": (
         {"audio": A},
         ValueError,
-        ["missing modalities \\['text'\\]", "\\['audio', 'text'\\]"],
+        [
+            r"X has missing modalities \['text'\]: ModalityStub was fitted on "
+            r"modalities \['audio', 'text'\]"
+        ],
     ),
     "extra-modality": (
         {"audio": A, "text": A[:, :2], "video": A},
@@ -257,14 +273,33 @@ PREDICT_ERRORS = {
     "nan": (
         {"audio": A, "text": np.full((10, 2), np.nan)},
         ValueError,
-        ["'text'", "LowRankImputer"],
+        [r"Modality 'text' contains NaN in 10 of 10 samples", "LowRankImputer"],
+    ),
+    "inf": (
+        {"audio": np.full((10, 3), -np.inf), "text": A[:, :2]},
+        ValueError,
+        [r"Modality 'audio' contains infinity"],
+    ),
+    "sparse": (
+        {"audio": sp.csr_matrix(A), "text": A[:, :2]},
+        TypeError,
+        [r"Sparse data was passed for modality 'audio'"],
     ),
     "sample-count-mismatch": (
         {"audio": A, "text": np.zeros((9, 2))},
         ValueError,
-        ["'text'", "9 samples"],
+        [r"Modality 'text' has 9 samples, but modality 'audio' has 10"],
     ),
-    "array-instead-of-mapping": (A, TypeError, ["mapping", "ndarray"]),
+    "zero-samples": (
+        {"audio": A[:0], "text": A[:0, :2]},
+        ValueError,
+        [r"Modality 'audio'.*0 sample\(s\)"],
+    ),
+    "array-instead-of-mapping": (
+        A,
+        TypeError,
+        [r"was fitted on a mapping of modalities, but X is ndarray"],
+    ),
 }
 
 
@@ -286,11 +321,17 @@ def _frame():
 COLUMN_ERRORS = {
     "unknown-column-name": (
         {"audio": ["a0", "zz"], "text": ["t0"]},
-        ["'audio'", "zz", "not in the input"],
+        [
+            r"Modality 'audio' in `modalities` names columns \['zz'\] that are not",
+            "not in the input",
+        ],
     ),
     "column-position-out-of-range": (
         {"audio": [0, 9], "text": [3]},
-        ["'audio'", r"\[9\]", "5 columns"],
+        [
+            r"Modality 'audio' in `modalities` selects column positions \[9\], but "
+            r"the input has 5 columns"
+        ],
     ),
     "mask-of-wrong-length": (
         {"audio": [True, False], "text": [3]},
@@ -298,11 +339,17 @@ COLUMN_ERRORS = {
     ),
     "no-columns-selected": (
         {"audio": [0, 1], "text": []},
-        ["'text'", "selects no columns", "at least one"],
+        ["Modality 'text' in `modalities` selects no columns", "at least one"],
     ),
     "empty-slice": (
         {"audio": slice(0, 3), "text": slice(3, 3)},
         ["'text'", "selects no columns"],
+    ),
+    # regression (issue 7): 0 and "0" both became modality "0", and the
+    # first one's columns were silently dropped
+    "names-equal-as-strings": (
+        {0: [0, 1], "0": [3, 4]},
+        [r"`modalities` has two modalities named '0' \(0 and '0'\)"],
     ),
 }
 
@@ -407,12 +454,12 @@ def test_mixed_label_types_are_rejected(form, y):
 def test_nan_is_accepted_when_allowed_but_inf_never():
     X = _small()
     X["audio"][0, 0] = np.nan
-    est = _Stub()
+    est = ModalityStub()
     blocks, _ = check_modalities(est, X, reset=True, allow_nan=True)
     assert np.isnan(blocks["audio"][0, 0])
     X["text"][0, 0] = np.inf
     with pytest.raises(ValueError, match="'text' contains infinity"):
-        check_modalities(_Stub(), X, reset=True, allow_nan=True)
+        check_modalities(ModalityStub(), X, reset=True, allow_nan=True)
 
 
 # -------------------------------------------------------- inputs not modified
