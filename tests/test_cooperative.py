@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.utils._param_validation import InvalidParameterError
 from skorch.callbacks import Callback, LRScheduler
@@ -182,46 +183,9 @@ def test_dataframe_with_modalities_and_reordered_columns(dataframe_with_modaliti
     np.testing.assert_array_equal(clf.predict_proba(shuffled), expected)
 
 
-# ---------------------------------------------------------------- determinism
-def test_fit_is_deterministic_with_random_state(two_modalities):
-    X, y = two_modalities
-    params = {"dropout": 0.5, "batch_size": 16, "max_epochs": 2}
-    a = _clf(**params, random_state=3).fit(X, y).predict_proba(X)
-    b = _clf(**params, random_state=3).fit(X, y).predict_proba(X)
-    c = _clf(**params, random_state=4).fit(X, y).predict_proba(X)
-    assert np.array_equal(a, b)
-    assert not np.allclose(a, c)
-
-
-def test_random_state_governs_the_validation_split(two_modalities):
-    X, y = two_modalities
-    params = {"early_stopping": True, "validation_fraction": 0.25, "max_epochs": 2}
-    fits = [_clf(**params, random_state=s).fit(X, y) for s in (0, 0, 1)]
-    losses = [f.history_[:, "valid_loss"] for f in fits]
-    assert losses[0] == losses[1]
-    assert losses[0] != losses[2]
-
-    # the split itself: which samples were held out
-    from skcoop._training import ModalityDataset
-
-    index = ModalityDataset([np.arange(60, dtype=np.float32)[:, None]], None)
-
-    def held_out(fit):
-        return fit.net_.train_split(index, y)[1].blocks[0][:, 0].numpy()
-
-    np.testing.assert_array_equal(held_out(fits[0]), held_out(fits[1]))
-    assert not np.array_equal(held_out(fits[0]), held_out(fits[2]))
-
-
-def test_fit_leaves_the_global_rng_untouched(two_modalities):
-    X, y = two_modalities
-    torch.manual_seed(123)
-    np.random.seed(123)  # noqa: NPY002 - the legacy global state is the point
-    torch_state = torch.random.get_rng_state()
-    numpy_state = np.random.get_state()[1].copy()  # noqa: NPY002
-    _clf(dropout=0.5, random_state=0).fit(X, y).predict(X)
-    assert torch.equal(torch.random.get_rng_state(), torch_state)
-    np.testing.assert_array_equal(np.random.get_state()[1], numpy_state)  # noqa: NPY002
+def test_attention_memories_before_fit_raise_not_fitted():
+    with pytest.raises(NotFittedError):
+        _ = _clf().attention_memories_
 
 
 # --------------------------------------------------- parameters and tooling
@@ -273,13 +237,6 @@ def test_invalid_hyperparameters_raise_naming_the_parameter(
         _clf(**{param: value}).fit(X, y)
     assert isinstance(exc.value, ValueError)
     assert repr(value) in str(exc.value) or str(value) in str(exc.value)
-
-
-@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
-def test_cuda_device_when_unavailable_raises(two_modalities):
-    X, y = two_modalities
-    with pytest.raises(ValueError, match=r"device='cuda'.*CUDA is not available"):
-        _clf(device="cuda").fit(X, y)
 
 
 def test_gridsearch_on_slicedict(two_modalities):

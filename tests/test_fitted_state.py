@@ -10,37 +10,31 @@ prediction depends on fitted attributes only.
 import matplotlib
 import numpy as np
 import pytest
+from conftest import ESTIMATORS as SHARED
+from conftest import FAST_NN, make_estimator
 from sklearn.base import clone
 
-from skcoop import (
-    CooperativeClassifier,
-    EarlyFusion,
-    LateFusion,
-    LowRankImputer,
-    PerModalityTransformer,
-    TRUMANNLike,
-)
+from skcoop import EarlyFusion, LateFusion
 from skcoop.inspection import plot_attention_memory, plot_relation_scores
 
 matplotlib.use("Agg")
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-FAST_NN = {"hidden_size": 4, "max_epochs": 2, "batch_size": 16, "lr": 0.01}
 MODALITIES = {"audio": slice(0, 3), "text": slice(3, 5)}
+# the shared table (tests/conftest.py) and the variants whose prediction
+# reads other fitted state
 ESTIMATORS = {
-    "cooperative": CooperativeClassifier(**FAST_NN, random_state=0),
-    "cooperative-IV": CooperativeClassifier(**FAST_NN, variant="IV", random_state=0),
-    "cooperative-raw": CooperativeClassifier(
-        **FAST_NN, standardize=False, random_state=0
-    ),
-    "early": EarlyFusion(**FAST_NN, n_layers=1, random_state=0),
+    "cooperative": SHARED["cooperative"],
+    "cooperative-IV": make_estimator("cooperative", variant="IV"),
+    "cooperative-raw": make_estimator("cooperative", standardize=False),
+    "early": SHARED["early"],
     "early-attention": EarlyFusion(**FAST_NN, attention=True, random_state=0),
-    "late": LateFusion(**FAST_NN, n_layers=1, random_state=0),
+    "late": SHARED["late"],
     "late-attention": LateFusion(**FAST_NN, attention=True, random_state=0),
-    "trumann": TRUMANNLike(n_components=3, max_iter=30, random_state=0),
-    "imputer": LowRankImputer(n_components=2, max_iter=10, random_state=0),
-    "per-modality": PerModalityTransformer(),
+    "trumann": SHARED["trumann"],
+    "imputer": SHARED["imputer"],
+    "per-modality": make_estimator("per-modality", transformer=None),
 }
 # parameter changes after fit; each applies where the estimator has the parameter
 CHANGES = {

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from conftest import audio_text, make_estimator
 from torch import nn
 
 from skcoop.baselines import EarlyFusion, LateFusion
@@ -171,3 +172,19 @@ def test_with_one_modality_early_and_late_fusion_are_the_same_model(data):
     np.testing.assert_array_equal(
         plain.predict_proba(X["audio"]), early.predict_proba(one)
     )
+
+
+@pytest.mark.parametrize(
+    ("n_layers", "match"),
+    [
+        ([1], r"n_layers has 1 entries, but X has 2 modalities \['audio', 'text'\]"),
+        ({"video": 1}, r"n_layers names modalities \['video'\] that are not in X"),
+        ([1, 0], r"n_layers for modality 'text' must be an int >= 1; got 0"),
+        ({"audio": -1}, r"n_layers for modality 'audio' must be an int >= 1; got -1"),
+    ],
+    ids=["too-few", "unknown-modality", "zero-depth", "negative-depth"],
+)
+def test_late_fusion_per_modality_depths_are_checked(n_layers, match):
+    X, y = audio_text()
+    with pytest.raises(ValueError, match=match):
+        make_estimator("late", n_layers=n_layers).fit(X, y)

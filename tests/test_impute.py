@@ -1,6 +1,7 @@
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -254,15 +255,19 @@ def test_inf_rejected_with_modality_name():
         LowRankImputer().fit(X)
 
 
-def test_fit_is_deterministic_with_random_state():
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_random_state_governs_the_imputer_randomized_svd():
+    # the randomized SVD that initialises the factors only runs on matrices
+    # of more than 2**20 entries; smaller ones use an exact, seedless SVD
     rng = np.random.RandomState(0)
-    X = rng.randn(1030, 1020).astype(np.float32)  # large enough for randomized SVD
-    X[rng.rand(1030) < 0.2, :500] = np.nan
-    a = LowRankImputer(n_components=2, max_iter=1, random_state=0)
-    b = LowRankImputer(n_components=2, max_iter=1, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        np.testing.assert_array_equal(a.fit(X).components_, b.fit(X).components_)
+    X = {"a": rng.standard_normal((1025, 600)), "b": rng.standard_normal((1025, 424))}
+    X["b"][:50] = np.nan
+    fits = [
+        LowRankImputer(n_components=2, max_iter=1, random_state=s).fit(X)
+        for s in (0, 0, 1)
+    ]
+    np.testing.assert_array_equal(fits[0].components_, fits[1].components_)
+    assert not np.allclose(fits[0].components_, fits[2].components_)
 
 
 def test_feature_names_out_for_mapping():
@@ -287,3 +292,18 @@ def test_pipeline_on_2d_array_with_nan():
     )
     pipe.fit(X[:150], y[:150])
     assert pipe.score(X[150:], y[150:]) > 0.9
+
+
+def test_imputer_writes_back_into_nullable_float_columns():
+    # regression (issue 7): pandas' Float64 columns raised "Cannot interpret
+    # 'Float64Dtype()' as a data type" when the imputer wrote them back
+    frame = pd.DataFrame(
+        {"a": [1.0, 2.0, 3.0, 4.0], "b": [2.0, None, 6.0, 8.0], "c": [1.0] * 4}
+    ).astype("Float64")
+    imputer = LowRankImputer(
+        n_components=1, alpha=0.1, modalities={"m": ["a", "b"], "n": ["c"]}
+    )
+    out = imputer.fit_transform(frame)
+    assert (out.dtypes == "Float64").all()
+    assert out.notna().all().all()
+    assert out.loc[[0, 2, 3], "b"].tolist() == [2.0, 6.0, 8.0]

@@ -15,35 +15,37 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from conftest import ESTIMATORS as SHARED
+from conftest import NEURAL as SHARED_NEURAL
+from conftest import make_estimator
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch.exceptions import DeviceWarning
 
-from skcoop import CooperativeClassifier, EarlyFusion, LateFusion, TRUMANNLike
-from skcoop.impute import LowRankImputer
 from skcoop.preprocessing import PerModalityTransformer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-FAST_NN = {"hidden_size": 4, "max_epochs": 2, "batch_size": 16, "dropout": 0.3}
+# the shared table (tests/conftest.py), the neural estimators with dropout,
+# and what only persistence needs
 ESTIMATORS = {
-    "cooperative": CooperativeClassifier(**FAST_NN, random_state=0),
-    "early": EarlyFusion(**FAST_NN, n_layers=1, random_state=0),
-    "late": LateFusion(**FAST_NN, n_layers=1, random_state=0),
-    # issue 12: fitted and predicting with absent modalities, modality dropout
-    "masked": CooperativeClassifier(**FAST_NN, modality_dropout=0.2, random_state=0),
-    "trumann": TRUMANNLike(n_components=3, max_iter=30, random_state=0),
-    "imputer": LowRankImputer(n_components=2, max_iter=10, random_state=0),
-    "per-modality": PerModalityTransformer(StandardScaler()),
-    "pipeline": Pipeline(
-        [
-            ("impute", LowRankImputer(n_components=2, max_iter=10, random_state=0)),
-            ("scale", PerModalityTransformer(StandardScaler())),
-            ("classify", CooperativeClassifier(**FAST_NN, random_state=0)),
-        ]
-    ),
+    name: make_estimator(name, **({"dropout": 0.3} if name in SHARED_NEURAL else {}))
+    for name in SHARED
 }
+ESTIMATORS.update(
+    {
+        # issue 12: fitted and predicting with absent modalities, modality dropout
+        "masked": make_estimator("cooperative", dropout=0.3, modality_dropout=0.2),
+        "pipeline": Pipeline(
+            [
+                ("impute", clone(SHARED["imputer"])),
+                ("scale", PerModalityTransformer(StandardScaler())),
+                ("classify", make_estimator("cooperative", dropout=0.3)),
+            ]
+        ),
+    }
+)
 NEURAL = ["cooperative", "early", "late", "masked"]
 WITH_NAN = ("pipeline", "imputer", "masked")
 
@@ -84,6 +86,10 @@ def _outputs(est, X):
         )
     if hasattr(est, "decision_function"):
         out["decision"] = est.decision_function(X)
+    if hasattr(est, "relation_scores"):
+        for n, scores in est.relation_scores(X, gated=True).items():
+            out[f"relation-{n}-host"] = scores["host"]
+            out[f"relation-{n}-guest"] = scores["guest"]
     return out
 
 
@@ -131,6 +137,39 @@ def test_round_trip_keeps_training_history_and_refits(fitted, name):
     _, y = _data()
     refit = restored.fit(X, y)  # a loaded model can be fitted again
     _assert_same_outputs(refit, clone(est).fit(X, y), X)
+
+
+@pytest.fixture(scope="module")
+def fitted_pair(make_modalities):
+    X, y = make_modalities(n_samples=40, widths=(4, 3, 2), names=("a", "b", "c"))
+    # the full memory (memory_rank=None) has an inference cache to fill
+    clf = make_estimator(
+        "cooperative", dropout=0.3, max_epochs=2, memory_rank=None
+    ).fit(X, y)
+    clf.predict_proba(X)  # fill the attention networks' inference caches
+    return clf, X
+
+
+def test_pickle_does_not_carry_the_inference_cache(fitted_pair):
+    clf, _ = fitted_pair
+    assert all(att._cache is not None for att in clf.net_.module_.attention)
+    restored = pickle.loads(pickle.dumps(clf))
+    assert all(att._cache is None for att in restored.net_.module_.attention)
+
+
+@pytest.mark.parametrize("how", ["pickle", "joblib", "deepcopy"])
+def test_round_trip_of_a_model_with_a_filled_inference_cache(
+    fitted_pair, how, tmp_path
+):
+    clf, X = fitted_pair
+    if how == "pickle":
+        restored = _pickle(clf)
+    elif how == "joblib":
+        restored = _joblib(clf, tmp_path)
+    else:
+        restored = copy.deepcopy(clf)
+    _assert_same_outputs(restored, clf, X)
+    assert restored.modality_names_ == clf.modality_names_ == ["a", "b", "c"]
 
 
 # ---------------------------------------------------------------- GPU -> CPU

@@ -1,5 +1,8 @@
+"""PerModalityTransformer (``skcoop.preprocessing``)."""
+
 import numpy as np
 import pytest
+from conftest import audio_text, digest
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from skorch.helper import SliceDict
@@ -115,14 +118,19 @@ def test_feature_names_out_for_mapping_and_array():
     assert list(array.get_feature_names_out()) == ["pca0", "pca1"]
 
 
-def test_unknown_modality_in_mapping_is_named():
-    with pytest.raises(ValueError, match=r"names modalities \['video'\]"):
-        PerModalityTransformer({"video": StandardScaler()}).fit(_blocks())
-
-
-def test_invalid_string_in_mapping_is_named():
-    with pytest.raises(ValueError, match="Modality 'text': the transformer 'scale'"):
-        PerModalityTransformer({"text": "scale"}).fit(_blocks())
+@pytest.mark.parametrize(
+    ("transformer", "error", "match"),
+    [
+        ({"audio": "scale"}, ValueError, r"Modality 'audio': the transformer 'scale'"),
+        ({"audio": 3}, TypeError, r"Modality 'audio': expected an estimator"),
+        ({"video": StandardScaler()}, ValueError, r"names modalities \['video'\]"),
+    ],
+    ids=["bad-string", "not-an-estimator", "unknown-modality"],
+)
+def test_per_modality_transformer_mapping_is_checked(transformer, error, match):
+    X, _ = audio_text()
+    with pytest.raises(error, match=match):
+        PerModalityTransformer(transformer).fit(X)
 
 
 def test_inner_error_names_the_modality():
@@ -159,3 +167,16 @@ def test_dataframe_columns_reordered_at_transform_written_back_by_label():
     assert list(Xt.columns) == ["c", "b", "a"]
     np.testing.assert_allclose(Xt["a"], [-1.224745, 0.0, 1.224745], rtol=1e-6)
     np.testing.assert_array_equal(Xt["c"], [5.0, 5.0, 6.0])
+
+
+# regression (issue 7): the wrapped transformer must never see the user's arrays
+@pytest.mark.parametrize("method", ["fit_transform", "transform"])
+def test_in_place_transformer_does_not_modify_the_input(method):
+    X, _ = audio_text()
+    X = {n: b.astype(np.float64) for n, b in X.items()}
+    before = digest(X)
+    est = PerModalityTransformer(StandardScaler(copy=False))
+    if method == "transform":
+        est.fit({n: b.copy() for n, b in X.items()})
+    getattr(est, method)(X)
+    assert digest(X) == before

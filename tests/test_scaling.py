@@ -1,8 +1,14 @@
-"""Tests of the one standardisation rule (``skcoop._scaling``)."""
+"""Tests of the one standardisation rule (``skcoop._scaling``), and of what it
+buys the estimators: extreme feature scales train to the same model.
+"""
+
+import re
 
 import numpy as np
 import pytest
+from conftest import CLASSIFIERS, NEURAL, audio_text, main_output, make_estimator
 
+from skcoop import TrainingDivergedError
 from skcoop._scaling import mean_and_scale
 
 
@@ -34,3 +40,40 @@ def test_dtype_of_the_statistics():
     for dtype in (np.float32, np.float64):
         mean, scale = mean_and_scale(X, dtype=dtype)
         assert mean.dtype == scale.dtype == dtype
+
+
+@pytest.mark.parametrize("name", [*CLASSIFIERS, "imputer"])
+def test_extreme_feature_scales_train_to_sensible_outputs(name):
+    X, y = audio_text()
+    huge = {n: b * np.float32(1e6) for n, b in X.items()}
+    plain_out = main_output(make_estimator(name).fit(X, y), X)
+    huge_out = main_output(make_estimator(name).fit(huge, y), huge)
+    if name == "imputer":
+        for n in X:
+            assert np.isfinite(huge_out[n]).all()
+            np.testing.assert_array_equal(huge_out[n], huge[n])  # nothing missing
+        return
+    assert np.isfinite(huge_out).all()
+    np.testing.assert_allclose(huge_out.sum(axis=1), 1.0, atol=1e-6)
+    # standardisation makes the scale irrelevant: the same model up to rounding
+    np.testing.assert_allclose(huge_out, plain_out, atol=1e-3)
+
+
+@pytest.mark.parametrize("name", NEURAL)
+def test_unstandardized_extreme_scales_train_or_fail_clearly(name):
+    X, y = audio_text()
+    for scale in (1e6, 1e30):
+        huge = {n: b * np.float32(scale) for n, b in X.items()}
+        est = make_estimator(name, standardize=False)
+        try:
+            proba = est.fit(huge, y).predict_proba(huge)
+        except TrainingDivergedError as exc:
+            message = str(exc)
+        else:
+            message = None
+        if message is not None:
+            assert re.search(r"loss became (nan|inf|-inf) in epoch \d+", message)
+            assert "Lower the learning rate" in message
+        else:
+            assert np.isfinite(proba).all()
+            np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)

@@ -7,6 +7,8 @@ import sys
 import numpy as np
 import pytest
 import torch
+from conftest import NEURAL, audio_text, make_estimator
+from skorch.callbacks import Callback
 
 from skcoop import TrainingDivergedError
 from skcoop._training import (
@@ -193,6 +195,37 @@ def test_divergence_check_watches_the_validation_loss():
         net.fit(xs, y)
 
 
+def test_huge_unscaled_inputs_stop_with_divergence_error(two_modalities):
+    X, y = two_modalities
+    huge = {n: b * np.float32(1e30) for n, b in X.items()}
+    clf = make_estimator("cooperative", batch_size=32, standardize=False, max_epochs=5)
+    with pytest.raises(TrainingDivergedError) as exc:
+        clf.fit(huge, y)
+    message = str(exc.value)
+    assert f"in epoch {len(clf.net_.history)}" in message
+    assert "Lower the learning rate (lr=0.01)" in message
+    assert "standardise the inputs" in message
+    assert isinstance(exc.value, RuntimeError)
+
+
+def test_nan_loss_from_the_module_stops_the_fit(two_modalities, monkeypatch):
+    X, y = two_modalities
+    forward = NMCL.forward
+    calls = {"n": 0}
+
+    def nan_from_second_batch(self, xs):
+        log_proba, consistency = forward(self, xs)
+        if self.training:
+            calls["n"] += 1
+            if calls["n"] >= 4:  # 2 batches of 32 per epoch: epoch 2, 2nd batch
+                return log_proba * float("nan"), consistency
+        return log_proba, consistency
+
+    monkeypatch.setattr(NMCL, "forward", nan_from_second_batch)
+    with pytest.raises(TrainingDivergedError, match=r"loss became nan in epoch 2"):
+        make_estimator("cooperative", batch_size=32, max_epochs=4).fit(X, y)
+
+
 def test_loss_is_nll_plus_weighted_mean_penalty_in_training_only():
     xs, y = _xy()
     for weight in (0.0, 0.5):
@@ -219,6 +252,34 @@ def test_training_batches_are_reshuffled_each_epoch_from_the_seed():
     np.testing.assert_array_equal(
         _rows_seen(net.get_iterator(dataset, training=False)), np.arange(30)
     )
+
+
+class _RecordOrder(Callback):
+    """Record the first column of every training batch, epoch by epoch."""
+
+    def __init__(self):
+        self.orders = {}
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if training:
+            rows = batch[0][0][:, 0].long().tolist()
+            self.orders.setdefault(len(net.history), []).extend(rows)
+
+
+@pytest.mark.parametrize("name", NEURAL)
+def test_every_epoch_draws_a_new_batch_order(name):
+    # regression (issue 7): skorch builds the training iterator once per fit,
+    # so its seed was fixed and every epoch saw the same batches
+    X = {"index": np.arange(32, dtype=np.float32)[:, None]}
+    y = np.arange(32) % 2
+    recorder = _RecordOrder()
+    est = make_estimator(name, max_epochs=3, standardize=False, callbacks=[recorder])
+    (recorder,) = [
+        cb for _, cb in est.fit(X, y).net_.callbacks_ if isinstance(cb, _RecordOrder)
+    ]
+    orders = [recorder.orders[epoch] for epoch in (1, 2, 3)]
+    assert all(sorted(order) == list(range(32)) for order in orders)
+    assert orders[0] != orders[1] != orders[2]
 
 
 def test_infer_method_concatenates_batches_and_nested_outputs():
@@ -269,6 +330,27 @@ def test_resolve_device_rejects_missing_cuda(device):
 def test_resolve_device_rejects_unknown_devices(device, match):
     with pytest.raises(ValueError, match=rf"device='{device}'.*{match}"):
         resolve_device(device)
+
+
+def _missing_devices():
+    cases = [
+        ("tpu", r"device='tpu' is not a torch device"),
+        ("gpu", r"device='gpu' is not a torch device"),
+        ("cuda:64", r"device='cuda:64' was asked for, but"),
+    ]
+    if not torch.cuda.is_available():
+        cases.append(("cuda", r"device='cuda' was asked for, but CUDA is not"))
+    if not torch.backends.mps.is_available():
+        cases.append(("mps", r"device='mps' was asked for, but MPS is not"))
+    return cases
+
+
+@pytest.mark.parametrize(("device", "match"), _missing_devices())
+@pytest.mark.parametrize("name", NEURAL)
+def test_unavailable_device_raises_naming_it(name, device, match):
+    X, y = audio_text()
+    with pytest.raises(ValueError, match=match):
+        make_estimator(name, device=device).fit(X, y)
 
 
 @pytest.mark.parametrize("estimator_class", ["CooperativeClassifier", "LateFusion"])

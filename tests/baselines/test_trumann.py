@@ -2,6 +2,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import audio_text, make_estimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -324,6 +325,22 @@ def test_fit_is_deterministic_with_random_state(data):
     assert not np.array_equal(a.coef_, c.coef_)
     # a different start reaches a solution with nearly the same predictions
     assert np.mean(a.predict(X) == c.predict(X)) > 0.95
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_trumann_random_state_only_seeds_the_initialisation():
+    # the alternating updates converge to the same minimiser from any start
+    X, y = audio_text()
+    a = make_estimator("trumann", random_state=0, max_iter=1).fit(X, y)
+    b = make_estimator("trumann", random_state=1, max_iter=1).fit(X, y)
+    assert a.objective_[0] != b.objective_[0]
+    a, b = (
+        make_estimator("trumann", random_state=0),
+        make_estimator("trumann", random_state=1),
+    )
+    np.testing.assert_allclose(
+        a.fit(X, y).predict_proba(X), b.fit(X, y).predict_proba(X), atol=1e-6
+    )
 
 
 def test_predict_before_fit_raises(data):

@@ -65,6 +65,21 @@ def test_mean_log_proba_is_stable_for_tiny_probabilities():
     assert fused[0, 1].item() == pytest.approx(expected, rel=1e-6)
 
 
+def test_fused_log_proba_never_takes_log_of_zero():
+    # the true class (0) has probability exp(-1e4) == 0.0 in every modality
+    log_p = torch.log_softmax(
+        torch.tensor([[[0.0, 1e4, 0.0], [0.0, 0.0, 1e4]]], requires_grad=True), dim=-1
+    )  # (B=1, M=2, K=3)
+    assert log_p.exp()[0, :, 0].eq(0).all()
+    naive = torch.log(log_p.exp().mean(dim=1))
+    assert torch.isinf(naive[0, 0])
+    fused = mean_log_proba(log_p)
+    loss = torch.nn.functional.nll_loss(fused, torch.tensor([0]))
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert loss.item() == pytest.approx(1e4, rel=1e-3)
+
+
 def test_nmcl_forward_shapes():
     model = _model()
     log_proba, consistency = model(_inputs())

@@ -1,0 +1,126 @@
+"""Bad input and bad parameters, for every estimator of the conftest table.
+
+The full table of malformed modalities is checked once on the input layer
+(``tests/test_modalities.py``); here each estimator gets one bad input at
+fit and one at predict, to show it reads its input through that layer, plus
+what each estimator checks itself: labels, hyperparameters, use before fit.
+"""
+
+import numpy as np
+import pytest
+from conftest import (
+    CLASSIFIERS,
+    ESTIMATORS,
+    NAN_ALLOWED,
+    audio_text,
+    digest,
+    make_estimator,
+)
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.estimator_checks import check_param_validation
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y = audio_text()
+    return {name: clone(est).fit(X, y) for name, est in ESTIMATORS.items()}, X
+
+
+# --------------------------------------------------------- bad input: fit
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_fit_rejects_a_bad_modality_naming_it(name):
+    # NaN where the estimator refuses it (the message points to the imputer),
+    # infinity where NaN is allowed; the input is left as it was
+    X, y = audio_text()
+    if name in NAN_ALLOWED:
+        X["text"] = np.full((24, 2), np.inf, dtype=np.float32)
+        match = r"Modality 'text' contains infinity"
+    else:
+        X["audio"] = np.where(X["audio"] > 1, np.nan, X["audio"])
+        match = r"Modality 'audio' contains NaN in \d+ of 24 samples.*LowRankImputer"
+    before = digest(X)
+    with pytest.raises(ValueError, match=match):
+        make_estimator(name).fit(X, y)
+    assert digest(X) == before
+
+
+LABEL_ERRORS = {
+    "single-class": (
+        np.zeros(24),
+        ValueError,
+        r"at least 2 classes.*got 1 class: \[0.0\]",
+    ),
+    "mixed-types": (
+        np.array(["a", 1] * 12, dtype=object),
+        TypeError,
+        r"y mixes label types \['number', 'string'\]",
+    ),
+    "wrong-length": (np.arange(23) % 2, ValueError, r"y has 23 samples, but X has 24"),
+    "continuous": (
+        np.linspace(0, 1, 24),
+        ValueError,
+        r"Unknown label type: continuous",
+    ),
+    "nan": (np.r_[np.nan, np.arange(23) % 2], ValueError, r"y contains NaN"),
+    "none": (None, ValueError, r"requires y to be passed"),
+}
+
+
+@pytest.mark.parametrize(
+    ("y", "error", "match"), LABEL_ERRORS.values(), ids=LABEL_ERRORS.keys()
+)
+@pytest.mark.parametrize("name", CLASSIFIERS)
+def test_classifiers_reject_bad_labels(name, y, error, match):
+    X, _ = audio_text()
+    with pytest.raises(error, match=match):
+        make_estimator(name).fit(X, y)
+
+
+# -------------------------------------------------------- bad input: predict
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_predict_and_transform_reject_input_unlike_fit(fitted, name):
+    est, X = fitted[0][name], fitted[1]
+    methods = ["predict", "predict_proba"] if name in CLASSIFIERS else ["transform"]
+    match = (
+        rf"X has missing modalities \['text'\]: {type(est).__name__} was fitted on "
+        r"modalities \['audio', 'text'\]"
+    )
+    for method in methods:
+        with pytest.raises(ValueError, match=match):
+            getattr(est, method)({"audio": X["audio"]})
+
+
+METHODS = [
+    "predict",
+    "predict_proba",
+    "decision_function",
+    "predict_proba_per_modality",
+    "relation_scores",
+    "transform",
+    "get_feature_names_out",
+]
+
+
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_every_method_before_fit_raises_not_fitted(name):
+    X, _ = audio_text()
+    est = make_estimator(name)
+    methods = [m for m in METHODS if hasattr(est, m)]
+    assert methods
+    for method in methods:
+        args = () if method == "get_feature_names_out" else (X,)
+        with pytest.raises(NotFittedError, match=type(est).__name__):
+            getattr(est, method)(*args)
+
+
+# ------------------------------------------------------- bad hyperparameters
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_invalid_hyperparameters_name_the_parameter_and_value(name):
+    # scikit-learn's own check: for every constrained parameter, an invalid
+    # value of each kind makes fit raise InvalidParameterError naming the
+    # parameter, the constraint and the value
+    est = clone(ESTIMATORS[name])
+    check_param_validation(type(est).__name__, est)
