@@ -32,7 +32,7 @@ def test_probabilities_sum_to_one_for_500_classes(name):
     assert proba.dtype == np.float64
     assert np.isfinite(proba).all()
     assert (proba >= 0).all()
-    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", ["cooperative", "late"])
