@@ -17,7 +17,7 @@ import pytest
 import torch
 from conftest import ESTIMATORS as SHARED
 from conftest import NEURAL as SHARED_NEURAL
-from conftest import make_estimator
+from conftest import audio_text, make_estimator
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -50,14 +50,8 @@ NEURAL = ["cooperative", "early", "late", "masked"]
 WITH_NAN = ("pipeline", "imputer", "masked")
 
 
-def _data(n=30):
-    rng = np.random.RandomState(0)
-    X = {
-        "audio": rng.standard_normal((n, 3)).astype(np.float32),
-        "text": rng.standard_normal((n, 2)).astype(np.float32),
-    }
-    y = (X["audio"][:, 0] + X["text"][:, 0] > 0).astype(np.int64)
-    return X, y
+def _data():
+    return audio_text(n=30)
 
 
 def _data_with_nan():
