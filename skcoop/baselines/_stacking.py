@@ -129,7 +129,7 @@ class StackingFusion(ClassifierMixin, BaseEstimator):
         Width of each modality.
     n_features_in_ : int
         Number of features seen during :meth:`fit`, all modalities together.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names seen during :meth:`fit`, for DataFrame input whose
         column names are all strings.
 
