@@ -25,8 +25,7 @@ import numpy as np
 import torch
 
 from skcoop import CooperativeClassifier, EarlyFusion
-from skcoop.benchmark import load_benchmark_data
-from skcoop.benchmark._data import _preprocess, _split
+from skcoop.benchmark import load_benchmark_data, preprocess, split_indices
 
 
 def _profile(clf: CooperativeClassifier, X, y) -> None:
@@ -60,8 +59,8 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     X, y, description = load_benchmark_data(args.data)
-    train, _, _ = _split(y, 0, 0.6, 0.2)
-    Xp = _preprocess(X, train, 0)[train]
+    train, _, _ = split_indices(y, 0, 0.6, 0.2)
+    Xp = preprocess(X, train, 0)[train]
     yt = y[train]
     print(description, f"; training part: {len(yt)} samples", flush=True)
     times = {"NMCL": [], "EarlyFusion": []}

@@ -24,7 +24,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, log_loss
 
 from skcoop import CooperativeClassifier, EarlyFusion, LateFusion
-from skcoop.benchmark._data import _preprocess, _split, load_benchmark_data
+from skcoop.benchmark import load_benchmark_data, preprocess, split_indices
 
 #: Named settings of CooperativeClassifier (package defaults + overrides);
 #: any other setting can be given inline as JSON, e.g. '{"hidden_size": 64}'.
@@ -95,11 +95,11 @@ def main() -> None:
         X, y, description = load_benchmark_data(data)
         print(description, flush=True)
         for seed in (int(s) for s in args.seeds.split(",")):
-            train, valid, _ = _split(y, seed, 0.6, 0.2)
+            train, valid, _ = split_indices(y, seed, 0.6, 0.2)
             if args.max_train and len(train) > args.max_train:
                 rng = np.random.default_rng(seed)
                 train = np.sort(rng.choice(train, args.max_train, replace=False))
-            Xp = _preprocess(X, train, seed)
+            Xp = preprocess(X, train, seed)
             Xtr, Xva = Xp[train], Xp[valid]
             labels = np.unique(y[train])
             for config in args.configs.split(";" if "{" in args.configs else ","):

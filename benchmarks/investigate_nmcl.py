@@ -30,8 +30,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
 from skcoop import CooperativeClassifier, EarlyFusion
-from skcoop.benchmark import load_benchmark_data
-from skcoop.benchmark._data import _preprocess, _split
+from skcoop.benchmark import load_benchmark_data, preprocess, split_indices
 
 CHANGES = [
     {},
@@ -68,8 +67,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     X, y, description = load_benchmark_data(args.data, n_samples=args.n_samples)
-    train, valid, _ = _split(y, 0, 0.6, 0.2)
-    X = _preprocess(X, train, 0)
+    train, valid, _ = split_indices(y, 0, 0.6, 0.2)
+    X = preprocess(X, train, 0)
     base = {
         "hidden_size": args.hidden_size,
         "max_epochs": args.epochs,

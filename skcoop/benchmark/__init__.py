@@ -1,8 +1,7 @@
 """The NMCL paper's experimental protocol (section 5) as a function and a command.
 
-``python -m skcoop benchmark mfeat|paper|FILE.npz`` (or
-``python -m skcoop.benchmark ...``) runs, over several seeds with stratified
-train/validation/test splits:
+``python -m skcoop benchmark suite|mfeat|aloi100|paper|FILE.npz`` runs, over
+several seeds with stratified train/validation/test splits:
 
 - **Table 2**: :class:`~skcoop.CooperativeClassifier` (NMCL) against
   :class:`~skcoop.EarlyFusion`, :class:`~skcoop.LateFusion`, Early+Att,
@@ -30,8 +29,15 @@ kept, and that fitted model is scored once on the test split. Tables 3 and
 is never seen by the selection.
 """
 
-from ._cli import add_arguments, main, run_from_args
-from ._data import PAPER_DATA, load_benchmark_data
+from ._cli import add_arguments, run_from_args
+from ._data import (
+    PAPER_DATA,
+    SUITE,
+    load_aloi,
+    load_benchmark_data,
+    preprocess,
+    split_indices,
+)
 from ._methods import DEFAULT_GRIDS, METHODS, select_hyperparameters
 from ._protocol import BenchmarkResult, run_benchmark
 from ._report import format_tables, write_results
@@ -40,13 +46,16 @@ __all__ = [
     "DEFAULT_GRIDS",
     "METHODS",
     "PAPER_DATA",
+    "SUITE",
     "BenchmarkResult",
     "add_arguments",
     "format_tables",
+    "load_aloi",
     "load_benchmark_data",
-    "main",
+    "preprocess",
     "run_benchmark",
     "run_from_args",
     "select_hyperparameters",
+    "split_indices",
     "write_results",
 ]

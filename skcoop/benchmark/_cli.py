@@ -1,4 +1,4 @@
-"""The command line: ``python -m skcoop benchmark`` / ``python -m skcoop.benchmark``."""
+"""The arguments and the run of ``python -m skcoop benchmark`` (``skcoop/__main__``)."""
 
 from __future__ import annotations
 
@@ -205,25 +205,3 @@ def _run_suite(args: argparse.Namespace) -> int:
     print(text)
     print(f"wrote {path}")
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``python -m skcoop.benchmark``.
-
-    Parameters
-    ----------
-    argv : sequence of str, default=None
-        Arguments; ``None`` reads ``sys.argv``.
-
-    Returns
-    -------
-    status : int
-        The exit status.
-    """
-    parser = argparse.ArgumentParser(
-        prog="python -m skcoop.benchmark",
-        description=sys.modules[__package__].__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    add_arguments(parser)
-    return run_from_args(parser.parse_args(argv))

@@ -224,13 +224,35 @@ def load_benchmark_data(
     return X, y, description
 
 
-def _split(
-    y: np.ndarray, seed: int, train_size: float, valid_size: float
+def split_indices(
+    y: np.ndarray, seed: int, train_size: float = 0.6, valid_size: float = 0.2
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return stratified train, validation and test indices.
+    """Return the benchmark's stratified train, validation and test indices.
 
     Classes with fewer than 5 samples cannot be stratified over three splits;
     they are pooled into one stratum (for the stratification only).
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+        Class labels.
+    seed : int
+        Seed of the split (the benchmark's seed ``s``).
+    train_size, valid_size : float, default=0.6, 0.2
+        Fractions of the training and validation parts; the rest is test.
+
+    Returns
+    -------
+    train, valid, test : ndarray of int
+        Sorted row indices of the three parts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcoop.benchmark import split_indices
+    >>> train, valid, test = split_indices(np.repeat([0, 1], 50), seed=0)
+    >>> len(train), len(valid), len(test)
+    (60, 20, 20)
     """
     from sklearn.model_selection import train_test_split
 
@@ -257,8 +279,27 @@ def _concatenate(X) -> np.ndarray:
     return np.hstack([np.asarray(b) for b in X.values()])
 
 
-def _preprocess(X, train: np.ndarray, seed: int):
-    """Fit imputation (if needed) and scaling on ``train``; transform all rows."""
+def preprocess(X, train: np.ndarray, seed: int) -> SliceDict:
+    """Fit the benchmark's preprocessing on ``train``; transform all rows.
+
+    A :class:`~skcoop.LowRankImputer` when the data have NaN (100 factors at
+    most), then a per-modality :class:`~sklearn.preprocessing.StandardScaler`,
+    both fitted on the rows ``train`` only.
+
+    Parameters
+    ----------
+    X : mapping of str to ndarray of shape (n_samples, n_features_m)
+        The modalities.
+    train : ndarray of int
+        Rows the preprocessing is fitted on.
+    seed : int
+        Seed of the imputer.
+
+    Returns
+    -------
+    X : SliceDict of ndarray of shape (n_samples, n_features_m)
+        Every row preprocessed, float32.
+    """
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 

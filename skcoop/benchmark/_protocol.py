@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from skorch.helper import SliceDict
 
-from ._data import _preprocess, _split
+from ._data import preprocess, split_indices
 from ._methods import (
     _NEURAL,
     DEFAULT_GRIDS,
@@ -209,9 +209,9 @@ def run_benchmark(
     splits: list[dict] = []
     curves: dict = {"roc": {}, "loss": {}, "labels": labels}
     for seed in range(seeds):
-        train, valid, test = _split(y, seed, train_size, valid_size)
+        train, valid, test = split_indices(y, seed, train_size, valid_size)
         splits.append({"train": train, "valid": valid, "test": test})
-        Xp = _preprocess(X, train, seed)
+        Xp = preprocess(X, train, seed)
         train_classes = np.unique(y[train])
 
         def callbacks(keys, valid=valid, train_classes=train_classes, Xp=Xp):
