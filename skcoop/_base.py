@@ -72,10 +72,10 @@ NEURAL_DOCS = parameter_docs(
         Hold out ``validation_fraction`` of the training data and stop when
         the validation loss (the NLL of the held-out samples) has not
         improved for ``n_iter_no_change`` epochs, keeping the best weights.
-        ``"auto"`` turns it on when ``fit`` gets at least 1,000 samples, as
-        ``HistGradientBoostingClassifier`` does above 10,000; below that,
-        holding out a tenth costs more than the stopping saves. Whether it
-        was on is ``do_early_stopping_``.
+        ``"auto"`` turns it on when ``fit`` gets at least 1,000 samples (as
+        ``HistGradientBoostingClassifier`` does above 10,000): with fewer,
+        the held-out tenth is too small to judge by and costs training data.
+        Whether it was on is ``do_early_stopping_``.
     validation_fraction : float or None, default=None
         Fraction held out for validation, stratified and drawn from
         ``random_state`` (at random, with a warning, when a class is too
