@@ -348,3 +348,34 @@ def test_standardization_keeps_float32_and_matches_float64_statistics():
     assert all(x.dtype == np.float32 for x in xs)
     expected = (X["a"].astype(np.float64) - X["a"].mean(0)) / X["a"].std(0)
     np.testing.assert_allclose(xs[0], expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("n_samples", "early_stopping", "max_epochs", "expected"),
+    [
+        (1000, "auto", "auto", (True, 100)),
+        (999, "auto", "auto", (False, 30)),
+        (1000, False, "auto", (False, 30)),
+        (200, True, "auto", (True, 100)),
+        (1000, "auto", 7, (True, 7)),
+    ],
+)
+def test_auto_early_stopping_and_epochs_are_resolved_at_fit(
+    n_samples, early_stopping, max_epochs, expected
+):
+    rng = np.random.RandomState(0)
+    X = {"a": rng.randn(n_samples, 3), "b": rng.randn(n_samples, 2)}
+    y = (X["a"][:, 0] > 0).astype(int)
+    clf = CooperativeClassifier(
+        hidden_size=4,
+        relation_hidden=2,
+        early_stopping=early_stopping,
+        max_epochs=max_epochs,
+        n_iter_no_change=1,
+        lr=0.05,
+        random_state=0,
+    )
+    clf.fit(X, y)
+    assert (clf.do_early_stopping_, clf.net_.max_epochs) == expected
+    assert ("valid_loss" in clf.history_[-1]) is expected[0]
+    assert clf.get_params()["early_stopping"] == early_stopping  # not overwritten
