@@ -9,7 +9,13 @@ from .cooperative import CooperativeBlock, RelationScore, SmoothGate
 from .dare import DARENet
 from .dropout import Dropout, seed_dropout
 from .fusion import EarlyFusionNet, FeedForwardNet, LateFusionNet
-from .nmcl import NMCL, mask_absent, mean_log_proba, symmetric_kl
+from .nmcl import (
+    NMCL,
+    geometric_log_proba,
+    mask_absent,
+    mean_log_proba,
+    symmetric_kl,
+)
 
 __all__ = [
     "NMCL",
@@ -22,6 +28,7 @@ __all__ = [
     "LateFusionNet",
     "RelationScore",
     "SmoothGate",
+    "geometric_log_proba",
     "mask_absent",
     "mean_log_proba",
     "seed_dropout",

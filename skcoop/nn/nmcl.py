@@ -23,7 +23,15 @@ from .attention import AttentionNet
 from .cooperative import CooperativeBlock
 from .dropout import Dropout
 
-__all__ = ["NMCL", "VARIANTS", "mask_absent", "mean_log_proba", "symmetric_kl"]
+__all__ = [
+    "FUSIONS",
+    "NMCL",
+    "VARIANTS",
+    "geometric_log_proba",
+    "mask_absent",
+    "mean_log_proba",
+    "symmetric_kl",
+]
 
 
 def mask_absent(
@@ -103,6 +111,49 @@ def mean_log_proba(
     return torch.logsumexp(log_p, dim=1) - torch.log(count)  # (B, K)
 
 
+def geometric_log_proba(
+    log_p: torch.Tensor, mask: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Return the log of the normalised geometric mean of the distributions.
+
+    ``log_softmax(mean_m log p_m)``: a product of experts, in which every
+    modality's prediction must agree for a class to score high, where the
+    mean of Eq. 18 lets one confident modality carry a sample. With
+    ``mask`` the mean runs over each sample's present modalities.
+
+    Parameters
+    ----------
+    log_p : torch.Tensor of shape (B, M, K)
+        Log-probabilities of each of ``M`` modalities.
+    mask : torch.Tensor of shape (B, M), dtype=bool, default=None
+        True where the sample has the modality; None: all present.
+
+    Returns
+    -------
+    log_proba : torch.Tensor of shape (B, K)
+        Log-probabilities of the fused distribution.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skcoop.nn import geometric_log_proba
+    >>> p = torch.tensor([[[0.9, 0.1], [0.5, 0.5]]])  # (B=1, M=2, K=2)
+    >>> geometric_log_proba(p.log()).exp()
+    tensor([[0.7500, 0.2500]])
+    """
+    if mask is None:
+        return torch.log_softmax(log_p.mean(dim=1), dim=-1)  # (B, K)
+    weights = mask.unsqueeze(-1).to(log_p.dtype)  # (B, M, 1)
+    total = (log_p.masked_fill(~mask.unsqueeze(-1), 0.0) * weights).sum(dim=1)
+    count = weights.sum(dim=1)  # (B, 1)
+    return torch.log_softmax(total / count, dim=-1)  # (B, K)
+
+
+#: How the host predictions are fused: the paper's mean (Eq. 18) or the
+#: normalised geometric mean.
+FUSIONS = {"mean": mean_log_proba, "geometric": geometric_log_proba}
+
+
 def symmetric_kl(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
     """Return the symmetric KL (Jeffreys) divergence of two distributions.
 
@@ -174,6 +225,9 @@ class NMCL(nn.Module):
     memory_rank : int or None, default=None
         Rank of every attention memory above its all-ones start; None is the
         full memory of Eq. 15. See :class:`~skcoop.nn.AttentionNet`.
+    fusion : {"mean", "geometric"}, default="mean"
+        How the host predictions are fused: their mean (Eq. 18, the paper) or
+        their normalised geometric mean (:func:`geometric_log_proba`).
 
     Notes
     -----
@@ -220,12 +274,16 @@ class NMCL(nn.Module):
         variant: str = "full",
         relation_hidden: int | None = None,
         memory_rank: int | None = None,
+        fusion: str = "mean",
     ) -> None:
         super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}; got {variant!r}")
         self.widths = tuple(int(w) for w in widths)  # (D_1, ..., D_M)
         self.variant = variant
+        if fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {list(FUSIONS)}; got {fusion!r}")
+        self.fusion = fusion
         total = sum(self.widths)  # D
         hosts = self.widths if len(self.widths) > 1 else ()  # no guests: no hosts
         own_enhance = variant in ("full", "II")
@@ -416,7 +474,8 @@ class NMCL(nn.Module):
         -------
         log_proba : torch.Tensor of shape (B, K)
             ``log(mean_m softmax(logits_m))``, computed as a logsumexp of
-            log-softmaxes (Eq. 17-19; readings 3 and 6 of the user guide).
+            log-softmaxes (Eq. 17-19; readings 3 and 6 of the user guide), or
+            with ``fusion="geometric"`` their normalised geometric mean.
         consistency : torch.Tensor of shape (B,)
             The consistency term of Eq. 14 for each sample.
         """
@@ -424,7 +483,8 @@ class NMCL(nn.Module):
         log_p = torch.stack([torch.log_softmax(z, dim=-1) for z in logits], dim=1)
         if len(logits) != len(self.widths):  # variant IV: two whole-input parts
             mask = None
-        return mean_log_proba(log_p, mask), consistency  # (B, K), (B,); Eq. 18-19
+        fused = FUSIONS[self.fusion](log_p, mask)  # (B, K); Eq. 18-19
+        return fused, consistency  # (B, K), (B,)
 
     def modality_log_proba(
         self, xs: Sequence[torch.Tensor], mask: torch.Tensor | None = None

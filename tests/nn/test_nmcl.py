@@ -240,3 +240,42 @@ def test_fast_scorer_and_low_rank_memory_give_distributions(variant):
     (log_proba.sum() + consistency.sum()).backward()
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
     assert all(a.memory_rank == 2 for a in model.attention)
+
+
+def test_geometric_fusion_is_the_normalised_product_of_the_distributions():
+    from skcoop.nn import geometric_log_proba
+
+    torch.manual_seed(0)
+    log_p = torch.log_softmax(torch.randn(4, 3, 5), dim=-1)  # (B, M, K)
+    product = log_p.exp().prod(dim=1) ** (1 / 3)
+    expected = product / product.sum(dim=1, keepdim=True)
+    torch.testing.assert_close(geometric_log_proba(log_p).exp(), expected)
+    # with a mask, absent modalities leave the product
+    mask = torch.tensor([[True, True, False]] * 4)
+    torch.testing.assert_close(
+        geometric_log_proba(log_p, mask), geometric_log_proba(log_p[:, :2])
+    )
+
+
+@pytest.mark.parametrize("variant", ["full", "IV"])
+def test_nmcl_fusion_option(variant):
+    torch.manual_seed(0)
+    mean = NMCL(widths=(5, 3, 2), n_classes=4, hidden_size=8, variant=variant)
+    torch.manual_seed(0)
+    geo = NMCL(
+        widths=(5, 3, 2),
+        n_classes=4,
+        hidden_size=8,
+        variant=variant,
+        fusion="geometric",
+    )
+    xs = [torch.randn(6, w) for w in (5, 3, 2)]
+    mean.eval()
+    geo.eval()
+    log_mean, kl_mean = mean(xs)
+    log_geo, kl_geo = geo(xs)
+    torch.testing.assert_close(log_geo.exp().sum(dim=1), torch.ones(6))
+    torch.testing.assert_close(kl_geo, kl_mean)  # same weights, same parts
+    assert not torch.allclose(log_geo, log_mean)
+    with pytest.raises(ValueError, match="fusion must be one of"):
+        NMCL(widths=(5, 3), n_classes=2, fusion="max")
