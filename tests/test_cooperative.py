@@ -64,15 +64,17 @@ class TestFittedOnThreeModalities:
         )
         assert fitted.score(X, y) == pytest.approx(np.mean(pred == y))
 
-    def test_predict_proba_per_modality_mean_is_predict_proba(self, fitted, data):
+    def test_predict_proba_fuses_the_per_modality_predictions(self, fitted, data):
         X, _ = data
         per_modality = fitted.predict_proba_per_modality(X)
         assert list(per_modality) == ["visual", "audio", "text"]
         for proba in per_modality.values():
             assert proba.shape == (45, 3)
             np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
-        mean = np.mean(list(per_modality.values()), axis=0)
-        np.testing.assert_allclose(mean, fitted.predict_proba(X), atol=1e-5)
+        # fusion="geometric" (the default): the normalised geometric mean
+        geometric = np.exp(np.mean(np.log(list(per_modality.values())), axis=0))
+        geometric /= geometric.sum(axis=1, keepdims=True)
+        np.testing.assert_allclose(geometric, fitted.predict_proba(X), atol=1e-5)
 
     def test_relation_scores_shapes_guests_and_gating(self, fitted, data):
         X, _ = data
@@ -379,3 +381,11 @@ def test_auto_early_stopping_and_epochs_are_resolved_at_fit(
     assert (clf.do_early_stopping_, clf.net_.max_epochs) == expected
     assert ("valid_loss" in clf.history_[-1]) is expected[0]
     assert clf.get_params()["early_stopping"] == early_stopping  # not overwritten
+
+
+def test_mean_fusion_averages_the_per_modality_predictions(data):
+    X, y = data
+    clf = _clf(hidden_size=6, max_epochs=3, fusion="mean").fit(X, y)
+    per_modality = clf.predict_proba_per_modality(X)
+    mean = np.mean(list(per_modality.values()), axis=0)  # paper Eq. 18
+    np.testing.assert_allclose(mean, clf.predict_proba(X), atol=1e-5)
