@@ -263,3 +263,42 @@ def test_learning_curves_and_figures_with_early_stopping(tiny_data, tmp_path):
         assert len(train) == len(objective) == len(nll) < 30  # it stopped early
     paths = benchmark.write_results(result, tmp_path, prefix="es_")
     assert tmp_path / "es_learning_curves.png" in paths
+
+
+def test_find_data_file_names_the_folders_it_tried(tmp_path):
+    from skcoop.benchmark._data import find_data_file
+
+    with pytest.raises(FileNotFoundError, match="SKCOOP_DATA_DIR"):
+        find_data_file("aloi.npz", tmp_path)
+    (tmp_path / "aloi.npz").write_bytes(b"")
+    assert find_data_file("aloi.npz", tmp_path) == tmp_path / "aloi.npz"
+
+
+def test_load_aloi_draws_a_seeded_subset_of_objects():
+    from skcoop.benchmark import load_aloi
+    from skcoop.benchmark._data import find_data_file
+
+    try:
+        find_data_file("aloi.npz")
+    except FileNotFoundError:
+        pytest.skip("aloi.npz is not beside the checkout")
+    X, y = load_aloi(5, random_state=0)
+    _, y_again = load_aloi(5, random_state=0)
+    assert list(X) == ["rgb27", "rgb64", "haralick", "hsb27"]
+    assert len(np.unique(y)) == 5
+    assert all(X[v].dtype == np.float32 and len(X[v]) == len(y) for v in X)
+    np.testing.assert_array_equal(y, y_again)
+
+
+def test_suite_report_reads_results_back_and_checks_the_goals(tiny_result, tmp_path):
+    benchmark.write_results(tiny_result, tmp_path, prefix="suite_tiny_defaults_")
+    from skcoop.benchmark._report import format_suite, read_result
+
+    assert read_result(tmp_path, "suite_missing_") is None
+    result = read_result(tmp_path, "suite_tiny_defaults_")
+    assert [r["method"] for r in result.tables["table2"]] == [
+        r["method"] for r in tiny_result.tables["table2"]
+    ]
+    text = format_suite({("tiny", "defaults"): result})
+    assert "| NMCL |" in text
+    assert "NMCL - LogisticRegression" in text  # the goal against the other methods

@@ -143,9 +143,8 @@ def geometric_log_proba(
     """
     if mask is None:
         return torch.log_softmax(log_p.mean(dim=1), dim=-1)  # (B, K)
-    weights = mask.unsqueeze(-1).to(log_p.dtype)  # (B, M, 1)
-    total = (log_p.masked_fill(~mask.unsqueeze(-1), 0.0) * weights).sum(dim=1)
-    count = weights.sum(dim=1)  # (B, 1)
+    total = log_p.masked_fill(~mask.unsqueeze(-1), 0.0).sum(dim=1)  # (B, K)
+    count = mask.sum(dim=1, keepdim=True).to(log_p.dtype)  # (B, 1)
     return torch.log_softmax(total / count, dim=-1)  # (B, K)
 
 
