@@ -152,6 +152,78 @@ def test_gradients_flow_only_through_present_blocks(name):
         assert x.grad[mask[:, m]].abs().sum() > 0
 
 
+def _parameter_grads(module, xs, mask):
+    module.zero_grad()
+    log_proba, penalty = module(xs, mask=mask)
+    (log_proba[:, 0].sum() + penalty.sum()).backward()
+    return {n: p.grad for n, p in module.named_parameters() if p.grad is not None}
+
+
+@pytest.mark.parametrize("name", list(MODULES))
+def test_parameter_gradients_do_not_depend_on_absent_blocks(name):
+    module = MODULES[name]
+    xs, mask = _batch()
+    expected = _parameter_grads(module, xs, mask)
+    changed = [
+        torch.where(mask[:, [m]], x, torch.full_like(x, -7.0 * (m + 1)))
+        for m, x in enumerate(xs)
+    ]
+    with_nan = [torch.where(mask[:, [m]], x, torch.nan) for m, x in enumerate(xs)]
+    for other in (changed, with_nan):
+        grads = _parameter_grads(module, other, mask)
+        assert grads.keys() == expected.keys()
+        for key, grad in grads.items():
+            assert torch.equal(grad, expected[key]), key
+    module.zero_grad()
+
+
+@pytest.mark.parametrize("fusion", ["mean", "geometric"])
+def test_a_host_absent_from_the_batch_gets_no_gradient(fusion):
+    torch.manual_seed(0)
+    module = NMCL(WIDTHS, 3, hidden_size=6, fusion=fusion).eval()
+    xs, _ = _batch()
+    mask = torch.ones(12, len(WIDTHS), dtype=torch.bool)
+    mask[:, 0] = False  # no sample has the first modality
+    grads = _parameter_grads(module, xs, mask)
+    own = ("cooperative.0.", "host_heads.0.", "guest_heads.0.", "attention.0.")
+    for key, grad in grads.items():
+        if key.startswith(own):
+            assert not grad.any(), key
+    # the present hosts do learn
+    for m in (1, 2):
+        assert grads[f"host_heads.{m}.weight"].any()
+        assert any(
+            grad.any()
+            for key, grad in grads.items()
+            if key.startswith(f"attention.{m}.")
+        )
+
+
+@pytest.mark.parametrize("name", list(NEURAL))
+def test_fit_through_the_mask_path_equals_the_plain_fit_exactly(name, monkeypatch):
+    """An all-present mask, at fit and predict, changes no weight and no output."""
+    import skcoop._base as base
+
+    X, y = _data()
+    plain = clone(NEURAL[name]).fit(X, y)
+    assert not isinstance(plain._check_blocks(X), ModalityDataset)
+
+    def all_present(blocks):
+        n = len(next(iter(blocks.values())))
+        return np.ones((n, len(blocks)), dtype=bool)
+
+    monkeypatch.setattr(base, "presence_mask", all_present)
+    masked = clone(NEURAL[name]).fit(X, y)
+    assert isinstance(masked._check_blocks(X), ModalityDataset)  # the mask path
+    for (key, a), (_, b) in zip(
+        plain.net_.module_.named_parameters(),
+        masked.net_.module_.named_parameters(),
+        strict=True,
+    ):
+        assert torch.equal(a, b), key
+    np.testing.assert_array_equal(masked.predict_proba(X), plain.predict_proba(X))
+
+
 def test_early_fusion_fill_vectors_learn_only_from_absent_samples():
     module = EarlyFusionNet(WIDTHS, 3, hidden_size=6)
     xs, mask = _batch()
@@ -211,9 +283,12 @@ def test_estimators_fit_and_predict_with_gaps(name):
     proba = est.predict_proba(Xg)
     assert np.isfinite(proba).all()
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-9)
-    # a sample's prediction does not depend on its absent blocks' values
+    # predicting leaves the input as it was: again, the same output (that
+    # absent blocks' values change nothing is tested on the modules above)
     Xc = {k: v.copy() for k, v in Xg.items()}
     np.testing.assert_array_equal(est.predict_proba(Xc), proba)
+    for key, block in Xc.items():
+        np.testing.assert_array_equal(block, Xg[key])
     # predicting a row alone gives the same as in a batch
     one = {k: v[:1] for k, v in Xg.items()}
     np.testing.assert_allclose(est.predict_proba(one), proba[:1], atol=1e-6)
