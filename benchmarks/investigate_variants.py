@@ -186,7 +186,7 @@ def main(argv=None):
         f"{description}. Seeds 0-{args.seeds - 1}, the benchmark's splits "
         "(60/20/20) and preprocessing; one setting for every row: "
         + ", ".join(f"{k}={v}" for k, v in SETTING.items())
-        + ". Micro-F1 (%), mean ± std over seeds; per seed in brackets (test).",
+        + ". Micro-F1 (%), mean ± std over seeds, and the test score of each seed.",
         "",
         "| reading | valid Micro-F1 | test Micro-F1 | test per seed | fit s |",
         "|---|---|---|---|---|",
