@@ -555,7 +555,9 @@ class NMCL(nn.Module):
         >>> model.prediction_mask(torch.tensor([[True, False]]))
         tensor([[ True, False,  True]])
         """
-        if mask is None or not self.cooperative or self.variant == "IV":
+        if mask is None or not self.cooperative:
+            return mask
+        if self.variant == "IV":
             return None
         if self.variant == "III":
             return torch.cat([mask, mask.new_ones(mask.shape[0], 1)], dim=1)
@@ -582,7 +584,7 @@ class NMCL(nn.Module):
             of :meth:`prediction_names`: ``P = M`` host modalities' enhanced
             predictions (``M + 1`` for variant III, 2 for variant IV).
         """
-        logits, _ = self.modality_logits(xs, mask)  # M x (B, K)
+        logits, _ = self.modality_logits(xs, mask)  # P x (B, K)
         return torch.stack([torch.log_softmax(z, dim=-1) for z in logits], dim=1)
 
     def relation_scores(
