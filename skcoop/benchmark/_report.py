@@ -217,10 +217,11 @@ def read_result(out: str | os.PathLike, prefix: str) -> BenchmarkResult | None:
     Returns
     -------
     result : BenchmarkResult or None
-        The per-seed records, Table 2's summary recomputed from them and the
-        configuration; None when ``{prefix}runs.csv`` does not exist.
+        The per-seed records, Table 2's summary and paired test recomputed
+        from them, and the configuration; None when ``{prefix}runs.csv``
+        does not exist.
     """
-    from ._protocol import _summarise
+    from ._protocol import _mark_paired_test, _summarise
 
     runs = Path(out) / f"{prefix}runs.csv"
     if not runs.is_file():
@@ -232,8 +233,9 @@ def read_result(out: str | os.PathLike, prefix: str) -> BenchmarkResult | None:
         for key in ("micro_f1", "macro_f1", "auc", "valid_micro_f1", "fit_seconds"):
             r[key] = float(r[key]) if r.get(key) not in (None, "") else math.nan
     config = json.loads((Path(out) / f"{prefix}config.json").read_text("utf-8"))
-    table2 = [r for r in records if r["table"] == "table2"]
-    return BenchmarkResult(records, {"table2": _summarise(table2)}, {}, [], {}, config)
+    summary = {"table2": _summarise([r for r in records if r["table"] == "table2"])}
+    p_value = _mark_paired_test(records, summary)
+    return BenchmarkResult(records, summary, p_value, [], {}, config)
 
 
 def format_suite(results: dict) -> str:
