@@ -384,6 +384,40 @@ def test_accelerate_path_matches_plain_training_on_cpu(estimator_class, capsys):
     assert "train_loss" not in capsys.readouterr().out  # verbose=0 stays quiet
 
 
+def test_accelerate_data_parallel_on_two_cpu_processes():
+    # issue 13: two processes (gloo on the CPU) through skorch's AccelerateMixin;
+    # the parameterless criterion is not wrapped in DistributedDataParallel and
+    # the mask tokens, unused on complete data, do not stall the reduction
+    pytest.importorskip("accelerate")
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).parents[1]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(root)}
+    script = root / "tests" / "_ddp_two_processes.py"
+    launch = ["-m", "torch.distributed.run", "--nproc_per_node", "2"]
+    done = subprocess.run(
+        [sys.executable, *launch, "--standalone", str(script)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    results = {}
+    for line in done.stdout.splitlines():
+        if line.startswith("RESULT "):
+            _, name, rank, *rest = line.split(" ", 3)
+            results.setdefault(name, {})[rank] = rest[0]
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(results) == ["dare-corpus", "dare-gaps", "early", "nmcl"]
+    for name, by_rank in results.items():
+        assert sorted(by_rank) == ["0", "1"], name
+        assert by_rank["0"] == by_rank["1"], name  # the same weights everywhere
+
+
 def test_batches_shard_across_processes_without_overlap():
     blocks = [np.arange(20, dtype=np.float32).reshape(10, 2)]
     dataset = ModalityDataset(blocks, np.arange(10))

@@ -61,7 +61,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--tables", default="2,3,4,5", help="comma-separated, e.g. 2,3")
     parser.add_argument(
-        "--methods", default=",".join(METHODS), help="comma-separated Table 2 methods"
+        "--methods",
+        default=None,
+        help=f"comma-separated Table 2 methods of {list(METHODS)}; default: every "
+        f"one, {list(NEEDS_CORPUS)} only on data with an external corpus",
     )
     parser.add_argument(
         "--subset-modalities",
@@ -136,9 +139,11 @@ def run_from_args(args: argparse.Namespace) -> int:
     X, y, description = load_benchmark_data(
         args.data, n_samples=args.n_samples, data_dir=args.data_dir
     )
-    methods = [m for m in args.methods.split(",") if m]
+    methods = (
+        None if args.methods is None else [m for m in args.methods.split(",") if m]
+    )
     external = load_external_corpus(args.data, n_samples=args.n_samples)
-    if external is None and set(methods) & set(NEEDS_CORPUS):
+    if external is None and set(methods or ()) & set(NEEDS_CORPUS):
         raise SystemExit(
             f"{sorted(set(methods) & set(NEEDS_CORPUS))} need an external corpus; "
             f"{args.data} has none (gen-linear, gen-nonlinear and paper have one)."
@@ -184,7 +189,8 @@ def _run_suite(args: argparse.Namespace) -> int:
     """Run every data set of the suite under each protocol; write suite.md."""
     from pathlib import Path
 
-    methods = [m for m in args.methods.split(",") if m]
+    methods = list(METHODS) if args.methods is None else args.methods.split(",")
+    methods = [m for m in methods if m]
     protocols = [p for p in args.protocols.split(",") if p]
     grids = {**DEFAULT_GRIDS, **_parse_grids(args.grid)}
     results = {}
@@ -200,7 +206,7 @@ def _run_suite(args: argparse.Namespace) -> int:
         data_methods = methods
         if external is None and set(methods) & set(NEEDS_CORPUS):
             data_methods = [m for m in methods if m not in NEEDS_CORPUS]
-            print(f"{data}: no external corpus, so no {list(NEEDS_CORPUS)}")
+            print(f"{data}: no external corpus, so no {list(NEEDS_CORPUS)}", flush=True)
         if not data_methods:
             continue
         for protocol in protocols:

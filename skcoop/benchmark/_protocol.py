@@ -87,7 +87,7 @@ def run_benchmark(
     *,
     seeds: int = 5,
     tables: Sequence[int] = (2, 3, 4, 5),
-    methods: Sequence[str] = METHODS,
+    methods: Sequence[str] | None = None,
     grids: Mapping[str, Mapping[str, Sequence]] | None = None,
     max_epochs: int | None = 20,
     hidden_size: int | None = 64,
@@ -115,8 +115,10 @@ def run_benchmark(
     tables : sequence of int, default=(2, 3, 4, 5)
         Tables to compute. NMCL is fitted whenever Table 3, 4 or 5 is asked
         for (they use its selected hyperparameters).
-    methods : sequence of str, default=METHODS
-        Table 2's methods; NMCL is added when Table 3, 4 or 5 needs it. A
+    methods : sequence of str, default=None
+        Table 2's methods; None takes every method of :data:`METHODS` that
+        the data allow (those of ``NEEDS_CORPUS`` only with ``external``).
+        NMCL is added when Table 3, 4 or 5 needs it. A
         run of Table 2 alone fits only these (for rows added to an earlier
         run with the same seeds, :func:`merge_results`). The methods that
         need an external corpus (``"DARELike+corpus"``) need ``external``.
@@ -188,6 +190,8 @@ def run_benchmark(
     labels = np.unique(y)
     names = list(X)
     tables = sorted(set(tables))
+    if methods is None:
+        methods = [m for m in METHODS if external is not None or m not in NEEDS_CORPUS]
     if "NMCL" in methods or set(tables) & {3, 4, 5}:
         methods = ["NMCL", *[m for m in methods if m != "NMCL"]]
     methods = list(methods)
