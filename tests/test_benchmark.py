@@ -300,6 +300,13 @@ def test_suite_report_reads_results_back_and_checks_the_goals(tiny_result, tmp_p
     assert [r["method"] for r in result.tables["table2"]] == [
         r["method"] for r in tiny_result.tables["table2"]
     ]
+    # the paired test is recomputed from the saved rows, not lost on the way
+    assert result.p_value["against"] == tiny_result.p_value["against"]
+    np.testing.assert_equal(result.p_value["p_value"], tiny_result.p_value["p_value"])
+    for read, original in zip(
+        result.tables["table2"], tiny_result.tables["table2"], strict=True
+    ):
+        np.testing.assert_equal(read["p_value"], original["p_value"])
     text = format_suite({("tiny", "defaults"): result})
     assert "| NMCL |" in text
     assert "NMCL - LogisticRegression" in text  # the goal against the other methods

@@ -282,6 +282,17 @@ def test_every_epoch_draws_a_new_batch_order(name):
     assert len({tuple(order) for order in orders}) == 3  # three different orders
 
 
+@pytest.mark.parametrize("name", NEURAL)
+def test_cpu_training_uses_adams_fused_kernel_with_the_given_settings(name):
+    X, y = audio_text(n=40)
+    est = make_estimator(name, max_epochs=1, lr=0.02, weight_decay=0.01, device="cpu")
+    optimizer = est.fit(X, y).net_.optimizer_
+    assert isinstance(optimizer, torch.optim.Adam)
+    assert optimizer.defaults["fused"] is True
+    assert optimizer.defaults["lr"] == 0.02
+    assert optimizer.defaults["weight_decay"] == 0.01
+
+
 def test_infer_method_concatenates_batches_and_nested_outputs():
     torch.manual_seed(0)
     rng = np.random.RandomState(0)

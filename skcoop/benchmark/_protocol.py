@@ -401,15 +401,18 @@ def run_benchmark(
         for t in ("table2", "table3", "table4", "table5")
     }
     summary = {t: rows for t, rows in summary.items() if rows}
-    p_value = _paired_test(records)
-    if "table2" in summary:
-        for row in summary["table2"]:
-            row["p_value"] = (
-                p_value["p_value"]
-                if row["method"] == p_value.get("against")
-                else math.nan
-            )
+    p_value = _mark_paired_test(records, summary)
     return BenchmarkResult(records, summary, p_value, splits, curves, config)
+
+
+def _mark_paired_test(records: list[dict], summary: dict) -> dict:
+    """Run the paired test on ``records``; put its p-value on Table 2's row."""
+    p_value = _paired_test(records)
+    for row in summary.get("table2", []):
+        row["p_value"] = (
+            p_value["p_value"] if row["method"] == p_value.get("against") else math.nan
+        )
+    return p_value
 
 
 def _summarise(rows: list[dict]) -> list[dict]:

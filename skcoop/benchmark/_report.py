@@ -246,15 +246,12 @@ def read_result(out: str | os.PathLike, prefix: str) -> BenchmarkResult | None:
 
 def _from_records(records: list[dict], config: dict) -> BenchmarkResult:
     """Return a result whose tables and paired test come from ``records``."""
-    from ._protocol import _paired_test, _summarise
+    from ._protocol import _mark_paired_test, _summarise
 
     tables = {}
     for name in dict.fromkeys(r["table"] for r in records):
         tables[name] = _summarise([r for r in records if r["table"] == name])
-    p_value = _paired_test(records)
-    for row in tables.get("table2", []):
-        against = row["method"] == p_value.get("against")
-        row["p_value"] = p_value["p_value"] if against else math.nan
+    p_value = _mark_paired_test(records, tables)
     return BenchmarkResult(records, tables, p_value, [], {}, config)
 
 
