@@ -81,6 +81,11 @@ def _run_one(method: str, nmcl_epochs: int, hgb_max_iter: int) -> dict:
     return row
 
 
+def _has(row: dict, key: str) -> bool:
+    value = row.get(key)
+    return value is not None and value == value  # present and not NaN
+
+
 def _table(rows: list[dict]) -> str:
     lines = [
         "| method | setting | macro-F1 | accuracy | fit s | epochs / iterations "
@@ -88,10 +93,11 @@ def _table(rows: list[dict]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        f1 = f"{100 * r['macro_f1']:.2f}" if "macro_f1" in r else ""
-        acc = f"{100 * r['accuracy']:.2f}" if "accuracy" in r else ""
-        fit = f"{r['fit_seconds']:.0f}" if "fit_seconds" in r else ""
-        iters = r.get("epochs_or_iterations") or ""
+        f1 = f"{100 * r['macro_f1']:.2f}" if _has(r, "macro_f1") else ""
+        acc = f"{100 * r['accuracy']:.2f}" if _has(r, "accuracy") else ""
+        fit = f"{r['fit_seconds']:.0f}" if _has(r, "fit_seconds") else ""
+        iters = r.get("epochs_or_iterations")
+        iters = f"{iters:.0f}" if _has(r, "epochs_or_iterations") else ""
         lines.append(
             f"| {r['method']} | {r['setting']} | {f1} | {acc} | {fit} | {iters} "
             f"| {r['peak_rss_mb']:.0f} |"
@@ -110,6 +116,7 @@ def main() -> None:
     if args.one:  # the child process: one method, one JSON line
         print(json.dumps(_run_one(args.one, args.nmcl_epochs, args.hgb_max_iter)))
         return
+    command = " ".join(["python", "benchmarks/bench_aloi_full.py", *sys.argv[1:]])
     rows = []
     for method in args.methods.split(","):
         out = subprocess.run(
@@ -127,27 +134,36 @@ def main() -> None:
             text=True,
             check=True,
         )
-        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append({**row, "command": command})
         print(json.dumps(rows[-1]), flush=True)
-    print(_table(rows))
     if args.out:
+        import os
+
         import pandas as pd
 
+        # rows of methods not re-run are kept: methods can run in separate calls
+        if os.path.exists(f"{args.out}.csv"):
+            kept = pd.read_csv(f"{args.out}.csv").to_dict("records")
+            done = {r["method"] for r in rows}
+            rows = [r for r in kept if r["method"] not in done] + rows
+            rows.sort(key=lambda r: METHODS.index(r["method"]))
         pd.DataFrame(rows).to_csv(f"{args.out}.csv", index=False)
+        commands = "\n".join(
+            f"- `OMP_NUM_THREADS=1 {c}`"
+            for c in dict.fromkeys(r["command"] for r in rows)
+        )
         with open(f"{args.out}.md", "w") as f:
-            command = " ".join(
-                ["python", "benchmarks/bench_aloi_full.py", *sys.argv[1:]]
-            )
             f.write(
                 "# Full ALOI (1,000 objects), one seed\n\n"
-                f"Command: `OMP_NUM_THREADS=1 {command}` (2-core CPU shared with "
-                "other jobs: fit times are wall times under load). Seed-0 split of "
-                "the benchmark (60/20/20), scored on the 20% test part; each "
-                "method in a fresh process, peak resident memory of that process "
-                "(the `data` row: loading and preprocessing alone).\n\n"
-                + _table(rows)
-                + "\n"
+                "Seed-0 split of the benchmark (60/20/20), scored on the 20% test "
+                "part; each method in a fresh process, peak resident memory of that "
+                "process (the `data` row: loading and preprocessing alone). 2-core "
+                "CPU shared with other jobs: fit times are wall times under load, "
+                "not speed measurements. Commands:\n\n"
+                f"{commands}\n\n" + _table(rows) + "\n"
             )
+    print(_table(rows))
 
 
 if __name__ == "__main__":

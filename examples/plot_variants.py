@@ -10,8 +10,9 @@ The paper removes one component of NMCL at a time (Sec. 5.3.2, Table 5).
   part enters the attention network as it is;
 - ``"II"``: consistent parts only (no Eq. 11): the attention network sees
   the enhanced consistent vector alone;
-- ``"III"``: one enhanced consistent vector from all hosts, shared by every
-  modality;
+- ``"III"``: one enhanced consistent vector learned from all hosts'
+  consistent parts, classified on its own, beside one prediction from each
+  host's complementary part; the ``M + 1`` predictions fused;
 - ``"IV"``: all complementary parts and all consistent parts, each
   classified by its own attention network, the two predictions fused.
 

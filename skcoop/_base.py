@@ -456,17 +456,18 @@ class _BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         log_proba, _ = self.net_.infer_method(xs, "forward")  # (N, K)
         return _normalise(log_proba)
 
-    def _modality_proba(self, X) -> dict[str, np.ndarray]:
+    def _modality_proba(self, X, names=None) -> dict[str, np.ndarray]:
         """Return each modality's class distribution, for modules that have them.
 
-        The rows of samples that lack a modality are NaN in its array.
+        ``names`` (default: the modality names) names the module's
+        predictions, the modalities first: those after them (variant III's
+        shared consistent prediction) use every sample's modalities. The rows
+        of samples that lack a modality are NaN in its array.
         """
         xs = self._check_blocks(X)
-        log_proba = self.net_.infer_method(xs, "modality_log_proba")  # (N, M, K)
-        out = {
-            name: _normalise(log_proba[:, m])
-            for m, name in enumerate(self.modality_names_)
-        }
+        log_proba = self.net_.infer_method(xs, "modality_log_proba")  # (N, P, K)
+        names = self.modality_names_ if names is None else names
+        out = {name: _normalise(log_proba[:, p]) for p, name in enumerate(names)}
         if isinstance(xs, ModalityDataset):
             for m, name in enumerate(self.modality_names_):
                 out[name][~xs.mask[:, m].numpy()] = np.nan

@@ -235,9 +235,13 @@ class CooperativeClassifier(_BaseNeuralClassifier):
         -------
         proba : dict of str to ndarray of shape (n_samples, n_classes)
             For each host modality, the class distribution of its attention
-            network (Eq. 17); :meth:`predict_proba` is their mean (Eq. 18),
-            over the modalities each sample has. The rows of samples that
-            lack a modality are NaN in its array.
+            network (Eq. 17); :meth:`predict_proba` fuses them (Eq. 18, or
+            the geometric mean of ``fusion``) over the modalities each sample
+            has. The rows of samples that lack a modality are NaN in its
+            array. For ``variant="III"`` each modality's entry is the
+            prediction from its complementary part, and the key
+            ``"consistent"`` holds the shared consistent vector's, which
+            takes part in the fusion too.
 
         Raises
         ------
@@ -247,13 +251,14 @@ class CooperativeClassifier(_BaseNeuralClassifier):
         """
         check_is_fitted(self)
         names = self.modality_names_
-        if self.net_.module_.prediction_names(names) != names:
+        predictions = self.net_.module_.prediction_names(names)
+        if predictions[: len(names)] != names:
             raise ValueError(
                 "variant='IV' fuses a prediction from all complementary parts and "
                 "one from all consistent parts; it has no per-modality predictions. "
                 "Use the full model or variants I-III."
             )
-        return self._modality_proba(X)
+        return self._modality_proba(X, predictions)
 
     def relation_scores(self, X, *, gated: bool = False) -> dict[str, dict]:
         """Return the host and guest relation scores of each modality (Fig. 6).
@@ -300,7 +305,10 @@ class CooperativeClassifier(_BaseNeuralClassifier):
         Rows follow the augmented vector ``[host, enhanced consistent,
         guests]`` (its host and guest parts in input order; with one modality,
         the modality's own features), columns follow ``classes_``. For
-        ``variant="IV"`` the keys are ``"complementary"`` and ``"consistent"``.
+        ``variant="III"`` the modalities' memories score their complementary
+        parts and the key ``"consistent"`` holds the shared consistent
+        vector's; for ``variant="IV"`` the keys are ``"complementary"`` and
+        ``"consistent"``.
 
         Returns
         -------

@@ -208,8 +208,9 @@ def plot_attention_memory(
         A fitted estimator with the ``attention_memories_`` attribute.
     modality : str
         The modality whose memory is drawn: a key of
-        ``estimator.attention_memories_`` (the modality names, or
-        ``"complementary"`` and ``"consistent"`` for ``variant="IV"``).
+        ``estimator.attention_memories_`` (the modality names, and
+        ``"consistent"`` for ``variant="III"``; ``"complementary"`` and
+        ``"consistent"`` for ``variant="IV"``).
     ax : matplotlib Axes or None, default=None
         Axes to draw on; None creates a figure.
     cmap : str, default="viridis"

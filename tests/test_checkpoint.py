@@ -120,3 +120,22 @@ def test_checkpoint_params_load_into_a_fitted_estimator(name, tmp_path):
     assert not np.allclose(other.predict_proba(X), est.predict_proba(X))
     other.net_.load_params(checkpoint=checkpoint)
     np.testing.assert_array_equal(other.predict_proba(X), est.predict_proba(X))
+
+
+@pytest.mark.parametrize("variant", ["full", "I", "II", "III", "IV"])
+def test_checkpoint_of_every_variant_loads_into_a_fitted_estimator(variant, tmp_path):
+    # each variant's own modules (variant III's shared vector and its M + 1
+    # attention networks) are in the saved parameters
+    X, y = audio_text()
+    checkpoint = Checkpoint(dirname=str(tmp_path), monitor=None)
+    est = make_estimator(
+        "cooperative", variant=variant, dropout=0.3, callbacks=[checkpoint]
+    ).fit(X, y)
+    other = make_estimator(
+        "cooperative", variant=variant, dropout=0.3, random_state=1
+    ).fit(X, y)
+    assert not np.allclose(other.predict_proba(X), est.predict_proba(X))
+    other.net_.load_params(checkpoint=checkpoint)
+    np.testing.assert_array_equal(other.predict_proba(X), est.predict_proba(X))
+    n_attention = {"III": 3, "IV": 2}.get(variant, 2)
+    assert len(other.net_.module_.attention) == n_attention

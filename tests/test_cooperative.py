@@ -389,3 +389,61 @@ def test_mean_fusion_averages_the_per_modality_predictions(data):
     per_modality = clf.predict_proba_per_modality(X)
     mean = np.mean(list(per_modality.values()), axis=0)  # paper Eq. 18
     np.testing.assert_allclose(mean, clf.predict_proba(X), atol=1e-5)
+
+
+# the variants of the paper's Sec. 5.3.2 through the estimator: the keys of
+# the per-prediction outputs, and what absent modalities do to them
+VARIANT_KEYS = {
+    "full": ["visual", "audio", "text"],
+    "I": ["visual", "audio", "text"],
+    "II": ["visual", "audio", "text"],
+    "III": ["visual", "audio", "text", "consistent"],
+    "IV": ["complementary", "consistent"],
+}
+
+
+@pytest.fixture(scope="module")
+def gapped(data):
+    X, y = data
+    X = {k: v.copy() for k, v in X.items()}
+    X["audio"][:6] = np.nan  # samples 0-5 lack audio
+    X["text"][3:9] = np.nan  # 3-5 have visual only
+    return X, y
+
+
+@pytest.mark.parametrize("variant", list(VARIANT_KEYS))
+def test_variants_fit_with_absent_modalities_and_name_their_predictions(
+    gapped, variant
+):
+    X, y = gapped
+    clf = _clf(hidden_size=6, max_epochs=2, variant=variant).fit(X, y)
+    keys = VARIANT_KEYS[variant]
+    proba = clf.predict_proba(X)
+    assert np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+    assert list(clf.attention_memories_) == keys
+    assert clf.relation_scores(X)["audio"]["host"].shape == (45, 3)
+    if variant == "IV":
+        with pytest.raises(ValueError, match="no per-modality predictions"):
+            clf.predict_proba_per_modality(X)
+        return
+    per = clf.predict_proba_per_modality(X)
+    assert list(per) == keys
+    # an absent modality has no prediction; the shared vector's is kept
+    assert np.isnan(per["audio"][:6]).all()
+    assert not np.isnan(per["audio"][6:]).any()
+    assert np.isnan(per["text"][3:9]).all()
+    if variant == "III":
+        assert not np.isnan(per["consistent"]).any()
+    # the fused prediction is the geometric mean over the predictions each
+    # sample has (the estimator's default fusion)
+    stacked = np.stack(list(per.values()), axis=1)  # (n, P, K)
+    log_mean = np.nanmean(np.log(stacked), axis=1)
+    expected = np.exp(log_mean) / np.exp(log_mean).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(proba, expected, atol=1e-5)
+    if variant == "III":
+        # samples 3-5 fuse two predictions: visual's and the shared one
+        two = np.sqrt(per["visual"][3:6] * per["consistent"][3:6])
+        np.testing.assert_allclose(
+            proba[3:6], two / two.sum(axis=1, keepdims=True), atol=1e-5
+        )

@@ -185,6 +185,8 @@ def test_unfitted_estimator_is_refused():
     [
         ("I", "audio", ["host 'audio'", "host consistent", "guests"], 12 + 4),
         ("II", "audio", ["enhanced consistent"], 8),
+        ("III", "audio", ["complementary 'audio'"], 4),
+        ("III", "consistent", ["shared enhanced consistent"], 8),
         (
             "IV",
             "consistent",
@@ -192,7 +194,7 @@ def test_unfitted_estimator_is_refused():
             12,
         ),
     ],
-    ids=["I", "II", "IV"],
+    ids=["I", "II", "III-audio", "III-consistent", "IV"],
 )
 def test_plot_attention_memory_sections_follow_the_variant(
     variant, key, labels, n_rows

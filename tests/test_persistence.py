@@ -37,6 +37,10 @@ ESTIMATORS.update(
     {
         # issue 12: fitted and predicting with absent modalities, modality dropout
         "masked": make_estimator("cooperative", dropout=0.3, modality_dropout=0.2),
+        # issue 16: variant III's M + 1 predictions, with absent modalities
+        "masked-III": make_estimator(
+            "cooperative", variant="III", dropout=0.3, modality_dropout=0.2
+        ),
         "pipeline": Pipeline(
             [
                 ("impute", clone(SHARED["imputer"])),
@@ -46,8 +50,8 @@ ESTIMATORS.update(
         ),
     }
 )
-NEURAL = ["cooperative", "early", "late", "masked"]
-WITH_NAN = ("pipeline", "imputer", "masked")
+NEURAL = ["cooperative", "early", "late", "masked", "masked-III"]
+WITH_NAN = ("pipeline", "imputer", "masked", "masked-III")
 
 
 def _data():

@@ -205,18 +205,30 @@ class NMCL(nn.Module):
         Dropout on every hidden layer.
     variant : {"full", "I", "II", "III", "IV"}, default="full"
         The model, or one of the variants of the paper's Sec. 5.3.2 (Table 5),
-        which all keep the consistency term of Eq. 12-14:
+        which all keep the consistency term of Eq. 12-14. What enters each
+        attention network (``D`` the total width, ``D_m`` the host's, ``M``
+        the number of modalities) and how many predictions are fused (user
+        guide, "Readings of the paper", 13):
 
+        - ``"full"``: ``x_hat = [alpha_h, beta_tilde, alpha_g]`` (Eq. 11,
+          width ``D + H``) per host; ``M`` predictions.
         - ``"I"``: no enhanced consistent vector (Eq. 10); the host's
           consistent part enters the attention network as it is,
-          ``x_hat = [alpha_h, beta_h, alpha_g]``, and the guests' consistent
-          part is used only in the consistency term.
-        - ``"II"``: consistent parts only, no Eq. 11: ``x_hat = beta_tilde``.
-        - ``"III"``: one enhanced consistent vector from the consistent parts
-          of all hosts, shared by every modality's augmented vector.
-        - ``"IV"``: all complementary parts concatenated and all consistent
-          parts concatenated, each classified by its own attention network,
-          the two predictions fused.
+          ``x_hat = [alpha_h, beta_h, alpha_g]`` (``D + D_m``), and the
+          guests' consistent part is used only in the consistency term;
+          ``M`` predictions.
+        - ``"II"``: consistent parts only, no Eq. 11: ``x_hat = beta_tilde``
+          (``H``); ``M`` predictions.
+        - ``"III"``: Eq. 10 replaced by one enhanced consistent vector
+          learned from the consistent parts of all hosts,
+          ``relu(W [beta_h^1, ..., beta_h^M] + b)`` (``H``), classified by
+          an attention network of its own, and each host's complementary
+          part ``alpha_h^m`` (``D_m``) by its own: ``M + 1`` predictions,
+          the shared one last (named ``"consistent"``).
+        - ``"IV"``: the host-side complementary parts of all modalities
+          concatenated (``D``) and their consistent parts concatenated
+          (``D``), each classified by its own attention network; 2
+          predictions.
     relation_hidden : int or None, default=None
         Width of the relation scorers' hidden layer (the text of Eq. 4); None
         is the one-matrix scorer the equation prints. See
@@ -245,10 +257,13 @@ class NMCL(nn.Module):
     enhanced consistent vector (Eq. 10) and to the attention scores (Eq. 15,
     a product with ``Omega``). The consistency term (Eq. 12-14) of a host
     counts only when the sample has the host and at least one guest; the
-    guest distribution then comes from the present guests. Variant IV fuses
-    two predictions from all modalities' parts: its absent modalities' parts
-    are zero, and both predictions are kept. With nothing absent, the masked
-    model gives the unmasked results exactly.
+    guest distribution then comes from the present guests. Variant III
+    leaves out the complementary prediction of each absent modality, and its
+    zero consistent part adds nothing to the shared vector, whose prediction
+    every sample keeps. Variant IV fuses two predictions from all
+    modalities' parts: its absent modalities' parts are zero, and both
+    predictions are kept. With nothing absent, the masked model gives the
+    unmasked results exactly.
 
     Examples
     --------
@@ -318,6 +333,8 @@ class NMCL(nn.Module):
             attention_in = [total + w for w in hosts]  # [alpha_h, beta_h, alpha_g]
         elif variant == "II":
             attention_in = [hidden_size] * len(hosts)  # beta_tilde
+        elif variant == "III":
+            attention_in = [*hosts, hidden_size]  # each alpha_h, then shared
         elif variant == "IV":
             attention_in = [total, total]  # all alpha_h, all beta_h
         else:
@@ -345,13 +362,31 @@ class NMCL(nn.Module):
         Returns
         -------
         names : list of str
-            The modality names, one attention network per host modality, or
-            ``["complementary", "consistent"]`` for variant IV with several
-            modalities.
+            One per attention network, in the order of ``attention``: the
+            modality names (one network per host modality); for variant III
+            with several modalities the modality names (their complementary
+            parts) followed by ``"consistent"`` (the shared vector); for
+            variant IV ``["complementary", "consistent"]``.
+
+        Raises
+        ------
+        ValueError
+            For variant III, when a modality is named ``"consistent"``.
         """
-        if self.variant == "IV" and self.cooperative:
+        names = list(modality_names)
+        if not self.cooperative:
+            return names
+        if self.variant == "IV":
             return ["complementary", "consistent"]
-        return list(modality_names)
+        if self.variant == "III":
+            if "consistent" in names:
+                raise ValueError(
+                    "variant='III' names the shared consistent vector's prediction "
+                    "'consistent', which is also a modality's name; rename the "
+                    "modality."
+                )
+            return [*names, "consistent"]
+        return names
 
     def augmented_sections(
         self, modality_names: Sequence[str], name: str
@@ -378,6 +413,10 @@ class NMCL(nn.Module):
             return [(f"{name!r}", 0, n_rows)]
         if self.variant == "II":
             return [("enhanced consistent", 0, n_rows)]
+        if self.variant == "III":  # the shared vector, or one host's alpha_h
+            if name == "consistent":
+                return [("shared enhanced consistent", 0, n_rows)]
+            return [(f"complementary {name!r}", 0, n_rows)]
         if self.variant == "IV":  # one part per modality, in input order
             stops = list(itertools.accumulate(self.widths))
             starts = [0, *stops[:-1]]
@@ -409,9 +448,11 @@ class NMCL(nn.Module):
         Returns
         -------
         logits : list of torch.Tensor of shape (B, K)
-            The attention networks' logits (Eq. 17): one per host modality,
-            or, for variant IV, one for the complementary and one for the
-            consistent parts.
+            The attention networks' logits (Eq. 17), in the order of
+            :meth:`prediction_names`: one per host modality; for variant III
+            one per host's complementary part, then the shared consistent
+            vector's; for variant IV one for the complementary and one for
+            the consistent parts.
         consistency : torch.Tensor of shape (B,)
             Symmetric KL between host and guest consistent parts, summed
             over modalities (Eq. 12-14); with ``mask``, over the hosts a
@@ -439,8 +480,15 @@ class NMCL(nn.Module):
             beta = torch.cat([p[1] for p in parts], dim=1)  # (B, D)
             return [self.attention[0](alpha), self.attention[1](beta)], consistency
         if self.variant == "III":
+            # Sec. 5.3.2: Eq. 10 replaced by one vector from all host
+            # consistent parts; a prediction from it and from each host's
+            # complementary part (absent hosts' beta_h are zero: they add
+            # nothing to it)
             beta = torch.cat([p[1] for p in parts], dim=1)  # (B, D)
             shared = self.dropout(torch.relu(self.shared_enhance(beta)))  # (B, H)
+            logits = [self.attention[m](p[0]) for m, p in enumerate(parts)]
+            logits.append(self.attention[-1](shared))  # (B, K)
+            return logits, consistency
         logits = []
         for m, (alpha_h, beta_h, alpha_g, beta_g) in enumerate(parts):
             if self.variant == "full":
@@ -449,10 +497,8 @@ class NMCL(nn.Module):
                 x_hat = torch.cat([alpha_h, beta_tilde, alpha_g], dim=1)  # (B, D + H)
             elif self.variant == "I":
                 x_hat = torch.cat([alpha_h, beta_h, alpha_g], dim=1)  # (B, D + D_h)
-            elif self.variant == "II":
+            else:  # "II"
                 x_hat = self.cooperative[m].enhanced(beta_h, beta_g)  # (B, H)
-            else:  # "III"
-                x_hat = torch.cat([alpha_h, shared, alpha_g], dim=1)  # (B, D + H)
             logits.append(self.attention[m](x_hat))  # (B, K); Eq. 15-17
         return logits, consistency
 
@@ -478,12 +524,44 @@ class NMCL(nn.Module):
         consistency : torch.Tensor of shape (B,)
             The consistency term of Eq. 14 for each sample.
         """
-        logits, consistency = self.modality_logits(xs, mask)  # M x (B, K), (B,)
+        logits, consistency = self.modality_logits(xs, mask)  # P x (B, K), (B,)
         log_p = torch.stack([torch.log_softmax(z, dim=-1) for z in logits], dim=1)
-        if len(logits) != len(self.widths):  # variant IV: two whole-input parts
-            mask = None
-        fused = FUSIONS[self.fusion](log_p, mask)  # (B, K); Eq. 18-19
+        fused = FUSIONS[self.fusion](log_p, self.prediction_mask(mask))  # Eq. 18-19
         return fused, consistency  # (B, K), (B,)
+
+    def prediction_mask(self, mask: torch.Tensor | None) -> torch.Tensor | None:
+        """Return which of the fused predictions each sample has.
+
+        Parameters
+        ----------
+        mask : torch.Tensor of shape (B, M), dtype=bool, or None
+            True where the sample has the modality.
+
+        Returns
+        -------
+        prediction_mask : torch.Tensor of shape (B, P), dtype=bool, or None
+            One column per attention network (:meth:`prediction_names`):
+            ``mask`` itself when each network is a host modality's; for
+            variant III ``mask`` and a last column of True (the shared
+            vector's prediction, made from whatever modalities the sample
+            has); None for variant IV (both predictions use every
+            modality) or when ``mask`` is None.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skcoop.nn import NMCL
+        >>> model = NMCL(widths=(2, 3), n_classes=2, hidden_size=4, variant="III")
+        >>> model.prediction_mask(torch.tensor([[True, False]]))
+        tensor([[ True, False,  True]])
+        """
+        if mask is None or not self.cooperative:
+            return mask
+        if self.variant == "IV":
+            return None
+        if self.variant == "III":
+            return torch.cat([mask, mask.new_ones(mask.shape[0], 1)], dim=1)
+        return mask
 
     def modality_log_proba(
         self, xs: Sequence[torch.Tensor], mask: torch.Tensor | None = None
@@ -501,10 +579,12 @@ class NMCL(nn.Module):
 
         Returns
         -------
-        log_proba : torch.Tensor of shape (B, M, K)
-            Log-softmax of each host modality's enhanced prediction.
+        log_proba : torch.Tensor of shape (B, P, K)
+            Log-softmax of each attention network's prediction, in the order
+            of :meth:`prediction_names`: ``P = M`` host modalities' enhanced
+            predictions (``M + 1`` for variant III, 2 for variant IV).
         """
-        logits, _ = self.modality_logits(xs, mask)  # M x (B, K)
+        logits, _ = self.modality_logits(xs, mask)  # P x (B, K)
         return torch.stack([torch.log_softmax(z, dim=-1) for z in logits], dim=1)
 
     def relation_scores(

@@ -7,10 +7,22 @@ import pytest
 import torch
 from scipy.special import rel_entr
 
-from skcoop.nn import NMCL, mean_log_proba, symmetric_kl
-from skcoop.nn.nmcl import VARIANTS
+from skcoop.nn import NMCL, geometric_log_proba, mean_log_proba, symmetric_kl
+from skcoop.nn.nmcl import FUSIONS, VARIANTS
 
 WIDTHS, K, H = (4, 3, 2), 5, 6
+D = sum(WIDTHS)
+
+# For each variant (paper Sec. 5.3.2): the names of the fused predictions,
+# given the modality names, and the input width of each attention network,
+# in the same order
+STRUCTURE = {
+    "full": (lambda n: n, [D + H] * 3),  # [alpha_h, beta_tilde, alpha_g]
+    "I": (lambda n: n, [D + 4, D + 3, D + 2]),  # [alpha_h, beta_h, alpha_g]
+    "II": (lambda n: n, [H] * 3),  # beta_tilde
+    "III": (lambda n: [*n, "consistent"], [4, 3, 2, H]),  # each alpha_h; shared
+    "IV": (lambda n: ["complementary", "consistent"], [D, D]),  # all alpha_h, beta_h
+}
 
 
 def _inputs(widths=WIDTHS, batch=7, seed=0):
@@ -202,10 +214,7 @@ def test_prediction_names_and_augmented_sections_cover_each_memory(variant):
     model = _model(variant=variant)
     names = ["visual", "audio", "text"]
     keys = model.prediction_names(names)
-    if variant == "IV":
-        assert keys == ["complementary", "consistent"]
-    else:
-        assert keys == names
+    assert keys == STRUCTURE[variant][0](names)
     for key, attention in zip(keys, model.attention, strict=True):
         sections = model.augmented_sections(names, key)
         # contiguous parts that cover every row of the memory Omega
@@ -279,3 +288,176 @@ def test_nmcl_fusion_option(variant):
     assert not torch.allclose(log_geo, log_mean)
     with pytest.raises(ValueError, match="fusion must be one of"):
         NMCL(widths=(5, 3), n_classes=2, fusion="max")
+
+
+# ------------------------------------------------ the variants' structure
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_each_variant_has_its_attention_networks_and_predictions(variant):
+    names, widths = STRUCTURE[variant]
+    model = _model(variant=variant).eval()
+    xs = _inputs()
+    assert model.prediction_names(["a", "b", "c"]) == names(["a", "b", "c"])
+    assert [att.omega.shape for att in model.attention] == [(w, K) for w in widths]
+    assert [att.proj.in_features for att in model.attention] == widths
+    with torch.no_grad():
+        logits, _ = model.modality_logits(xs)
+        per_prediction = model.modality_log_proba(xs)
+    assert len(logits) == len(widths)
+    assert per_prediction.shape == (7, len(widths), K)
+
+
+def _attention_inputs(model, xs, mask=None):
+    """Return what each attention network received in one forward pass."""
+    seen = {}
+    hooks = [
+        att.register_forward_pre_hook(lambda _, args, i=i: seen.__setitem__(i, args[0]))
+        for i, att in enumerate(model.attention)
+    ]
+    with torch.no_grad():
+        model(xs, mask=mask)
+    for hook in hooks:
+        hook.remove()
+    return [seen[i] for i in range(len(model.attention))]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_what_enters_each_attention_network(variant):
+    model = _model(variant=variant).eval()
+    xs = _inputs()
+    got = _attention_inputs(model, xs)
+    with torch.no_grad():
+        parts = [
+            block(*NMCL._host_and_guests(xs, m))
+            for m, block in enumerate(model.cooperative)
+        ]  # (alpha_h, beta_h, alpha_g, beta_g) per host
+        if variant == "full":
+            expected = [
+                torch.cat([a_h, model.cooperative[m].enhanced(b_h, b_g), a_g], dim=1)
+                for m, (a_h, b_h, a_g, b_g) in enumerate(parts)
+            ]
+        elif variant == "I":
+            expected = [torch.cat([a_h, b_h, a_g], dim=1) for a_h, b_h, a_g, _ in parts]
+        elif variant == "II":
+            expected = [
+                model.cooperative[m].enhanced(b_h, b_g)
+                for m, (_, b_h, _, b_g) in enumerate(parts)
+            ]
+        elif variant == "III":
+            # one complementary part per host, then one vector learned from
+            # all host consistent parts (Sec. 5.3.2), not concatenated
+            shared = model.shared_enhance(torch.cat([p[1] for p in parts], dim=1))
+            expected = [p[0] for p in parts] + [torch.relu(shared)]
+        else:  # "IV": the host-side parts of every block
+            expected = [
+                torch.cat([p[0] for p in parts], dim=1),
+                torch.cat([p[1] for p in parts], dim=1),
+            ]
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected, strict=True):
+        torch.testing.assert_close(g, e, rtol=0, atol=0)
+    if variant in ("I", "III", "IV"):
+        assert all(block.enhance is None for block in model.cooperative)
+    assert (model.shared_enhance is not None) == (variant == "III")
+
+
+@pytest.mark.parametrize("fusion", list(FUSIONS))
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_fused_prediction_is_the_fusion_rule_over_every_prediction(variant, fusion):
+    model = _model(variant=variant, fusion=fusion).eval()
+    xs = _inputs()
+    with torch.no_grad():
+        log_proba, _ = model(xs)
+        p = model.modality_log_proba(xs).exp()  # (7, P, K)
+    assert p.shape[1] == len(STRUCTURE[variant][1])
+    if fusion == "mean":
+        expected = p.mean(dim=1)
+    else:
+        product = p.prod(dim=1) ** (1 / p.shape[1])
+        expected = product / product.sum(dim=1, keepdim=True)
+    torch.testing.assert_close(log_proba.exp(), expected)
+
+
+def test_variant_iii_fuses_the_shared_prediction_with_each_complementary_one():
+    model = _model(variant="III", fusion="geometric").eval()
+    xs = _inputs()
+    with torch.no_grad():
+        parts = [
+            block(*NMCL._host_and_guests(xs, m))
+            for m, block in enumerate(model.cooperative)
+        ]
+        shared = torch.relu(
+            model.shared_enhance(torch.cat([p[1] for p in parts], dim=1))
+        )
+        logits = [model.attention[m](p[0]) for m, p in enumerate(parts)]
+        logits.append(model.attention[3](shared))
+        log_p = torch.stack([torch.log_softmax(z, -1) for z in logits], dim=1)
+        fused, _ = model(xs)
+    assert log_p.shape == (7, 4, K)  # M + 1 = 4 predictions
+    torch.testing.assert_close(fused, geometric_log_proba(log_p))
+    # and not the fusion of the M complementary predictions alone
+    assert not torch.allclose(fused, geometric_log_proba(log_p[:, :3]))
+
+
+def test_variant_iii_refuses_a_modality_named_like_its_shared_prediction():
+    model = _model(variant="III")
+    with pytest.raises(ValueError, match=r"'consistent'.*rename the modality"):
+        model.prediction_names(["a", "consistent", "c"])
+    assert _model(variant="full").prediction_names(["a", "consistent", "c"]) == [
+        "a",
+        "consistent",
+        "c",
+    ]
+
+
+def test_variant_iii_sections_name_each_complementary_part_and_the_shared_vector():
+    model = _model(variant="III")
+    names = ["visual", "audio", "text"]
+    assert model.augmented_sections(names, "audio") == [("complementary 'audio'", 0, 3)]
+    assert model.augmented_sections(names, "consistent") == [
+        ("shared enhanced consistent", 0, H)
+    ]
+
+
+# absent modalities: sample 0 lacks the second modality, 1 has only the first
+_MASK = torch.tensor([[True, False, True], [True, False, False]] + [[True] * 3] * 5)
+
+
+@pytest.mark.parametrize("fusion", list(FUSIONS))
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_absent_modalities_leave_the_fusion_in_every_variant(variant, fusion):
+    model = _model(variant=variant, fusion=fusion).eval()
+    xs = _inputs()
+    with torch.no_grad():
+        fused, _ = model(xs, mask=_MASK)
+        log_p = model.modality_log_proba(xs, mask=_MASK)  # (7, P, K)
+    taken = model.prediction_mask(_MASK)
+    if variant == "IV":  # both predictions read every modality: both kept
+        assert taken is None
+        taken = torch.ones(7, 2, dtype=torch.bool)
+    elif variant == "III":  # the shared vector's prediction is always kept
+        assert torch.equal(taken, torch.cat([_MASK, torch.ones(7, 1, dtype=bool)], 1))
+    else:
+        assert torch.equal(taken, _MASK)
+    for b in range(7):
+        present = log_p[b, taken[b]]  # (P_b, K)
+        expected = FUSIONS[fusion](present[None])[0]
+        torch.testing.assert_close(fused[b], expected)
+    # the sample with one modality fuses 1 host prediction (+ the shared one)
+    assert int(taken[1].sum()) == {"III": 2, "IV": 2}.get(variant, 1)
+
+
+def test_variant_iii_shared_vector_uses_only_the_present_consistent_parts():
+    model = _model(variant="III").eval()
+    xs = _inputs()
+    # sample 1 has only the first modality: its shared vector is made from
+    # that modality's consistent part, the others' columns of W meeting zeros
+    got = _attention_inputs(model, xs, mask=_MASK)[3][1]
+    only = [xs[0][1:2], torch.zeros(1, 3), torch.zeros(1, 2)]
+    with torch.no_grad():
+        beta = [
+            block(*NMCL._host_and_guests(only, m))[1]
+            for m, block in enumerate(model.cooperative)
+        ]
+        expected = torch.relu(model.shared_enhance(torch.cat(beta, dim=1)))[0]
+    assert torch.equal(beta[1], torch.zeros(1, 3))
+    torch.testing.assert_close(got, expected)  # one row against a batch's
