@@ -457,6 +457,43 @@ class AcceleratedModalityNet(AccelerateMixin, ModalityNet):
         # independent masks on every process, as for independent batches
         return self.seed + 1_000_003 * self.accelerator.process_index
 
+    def _initialize_accelerator(self):
+        """Prepare module and optimiser; only move a criterion with nothing to train.
+
+        Under several processes Accelerate wraps every module it prepares in
+        ``DistributedDataParallel``, which refuses one without trainable
+        parameters, such as the ``NLLLoss`` criterion: skorch's mixin
+        prepares it all the same, so it is left out and moved to the device.
+        The module's wrapper is told to look for parameters a step leaves
+        unused (``find_unused_parameters``) unless the accelerator says
+        otherwise: the mask tokens of EarlyFusion and DARELike train only on
+        samples that lack a modality, and without such samples every step
+        would stall on them.
+        """
+        if self._wrapped_with_accelerator:
+            return self
+        accelerator = self.accelerator
+        if getattr(accelerator, "num_processes", 1) > 1 and (
+            getattr(accelerator, "ddp_handler", False) is None
+        ):
+            from accelerate.utils import DistributedDataParallelKwargs
+
+            accelerator.ddp_handler = DistributedDataParallelKwargs(
+                find_unused_parameters=True
+            )
+        moved = {}
+        for name in self._criteria:
+            criterion = getattr(self, name + "_")
+            if isinstance(criterion, torch.nn.Module) and not any(
+                p.requires_grad for p in criterion.parameters()
+            ):
+                moved[name] = criterion.to(self.accelerator.device)
+                setattr(self, name + "_", None)  # skipped by the mixin
+        super()._initialize_accelerator()
+        for name, criterion in moved.items():
+            setattr(self, name + "_", criterion)
+        return self
+
     def get_iterator(self, dataset, training=False):
         """Return this process's shard of the whole-tensor batches."""
         iterator = ModalityNet.get_iterator(self, dataset, training=training)

@@ -221,7 +221,8 @@ def test_demo_prints_table_2_with_every_method(tmp_path, capsys):
     assert status == 0
     out = capsys.readouterr().out
     rows = [line.split("|")[1].strip() for line in out.splitlines() if line[:2] == "| "]
-    assert rows[1:] == list(benchmark.METHODS)  # header, then one row per method
+    # header, then one row per method (mfeat has no external corpus)
+    assert rows[1:] == [m for m in benchmark.METHODS if m != "DARELike+corpus"]
     assert (tmp_path / "demo_tables.md").exists()
 
 
@@ -309,3 +310,171 @@ def test_suite_report_reads_results_back_and_checks_the_goals(tiny_result, tmp_p
     text = format_suite({("tiny", "defaults"): result})
     assert "| NMCL |" in text
     assert "NMCL - LogisticRegression" in text  # the goal against the other methods
+
+
+# ------------------------------------------- issue 13: the external corpus
+@pytest.fixture(scope="module")
+def corpus_data():
+    X, y, (X_ext, concepts) = make_multimodal_classification(
+        90,
+        n_classes=3,
+        n_features=(6, 5, 4),
+        dtype=np.float32,
+        random_state=0,
+        external_modality="acoustic",
+        n_external=60,
+        n_concepts=5,
+    )
+    return X, y, ("acoustic", 3.0 * X_ext + 10.0, concepts)
+
+
+DARE_TINY = {**TINY, "grids": {"DARELike": {}, "DARELike+corpus": {}}}
+
+
+def test_load_external_corpus_leaves_the_data_as_they_are():
+    X, y, _ = benchmark.load_benchmark_data("gen-nonlinear")
+    modality, X_ext, concepts = benchmark.load_external_corpus("gen-nonlinear")
+    X2, y2 = make_multimodal_classification(
+        dtype=np.float32,
+        structure="nonlinear",
+        random_state=0,
+        **benchmark._data.SUITE_GENERATED,
+    )
+    np.testing.assert_array_equal(y, y2)
+    assert all(np.array_equal(X[k], X2[k]) for k in X)
+    assert modality == "acoustic"
+    assert X_ext.shape == (4000, 64)
+    assert concepts.shape == (4000, 32)
+    for name in ("mfeat", "aloi100", "some.npz"):
+        assert benchmark.load_external_corpus(name) is None
+
+
+def test_corpus_method_gets_the_corpus_scaled_as_its_block(corpus_data, monkeypatch):
+    X, y, external = corpus_data
+    from skcoop.baselines import DARELike
+
+    seen = []
+    real_fit = DARELike.fit
+
+    def spy(self, X_fit, y_fit):
+        seen.append((self.external, self.enhance, np.asarray(X_fit["acoustic"])))
+        return real_fit(self, X_fit, y_fit)
+
+    monkeypatch.setattr(DARELike, "fit", spy)
+    result = benchmark.run_benchmark(
+        X,
+        y,
+        methods=("DARELike", "DARELike+corpus"),
+        tables=(2,),
+        external=external,
+        **DARE_TINY,
+    )
+    assert [r["method"] for r in result.tables["table2"]] == [
+        "DARELike",
+        "DARELike+corpus",
+    ]  # Table 2 alone: no NMCL unless asked for
+    assert seen[0][0] is None
+    (X_ext, concepts), enhance, block = seen[1]
+    assert enhance == "acoustic"
+    np.testing.assert_array_equal(concepts, external[2])
+    # scaled by the acoustic block's scaler fitted on the training split
+    split = result.splits[0]["train"]
+    raw = np.asarray(X["acoustic"])[split]
+    expected = (external[1] - raw.mean(0)) / raw.std(0)
+    np.testing.assert_allclose(X_ext, expected, rtol=1e-4, atol=1e-4)
+    assert block.mean() == pytest.approx(0.0, abs=1e-5)
+    assert result.config["external_corpus"] == {
+        "modality": "acoustic",
+        "n_external": 60,
+        "n_concepts": 5,
+    }
+    assert math.isnan(result.p_value["p_value"])
+    assert result.p_value["against"] is None
+    assert "Paired test" not in benchmark.format_tables(result)
+
+
+def test_corpus_method_without_a_corpus_is_refused(tiny_data):
+    X, y = tiny_data
+    with pytest.raises(ValueError, match=r"DARELike\+corpus needs an external"):
+        benchmark.run_benchmark(
+            X, y, methods=("DARELike+corpus",), tables=(2,), **DARE_TINY
+        )
+
+
+def test_merge_results_adds_and_replaces_rows(corpus_data, tmp_path):
+    X, y, external = corpus_data
+    kwargs = {**DARE_TINY, "seeds": 2, "tables": (2,), "external": external}
+    first = benchmark.run_benchmark(
+        X, y, methods=("NMCL", "LogisticRegression"), **kwargs
+    )
+    benchmark.write_results(first, tmp_path, prefix="run_")
+    second = benchmark.run_benchmark(
+        X, y, methods=("LogisticRegression", "DARELike+corpus"), **kwargs
+    )
+    second.records[0]["micro_f1"] = 0.123  # a replaced row is the new one
+    merged = benchmark.merge_results(second, tmp_path, "run_")
+    assert [r["method"] for r in merged.tables["table2"]] == [
+        "NMCL",
+        "LogisticRegression",
+        "DARELike+corpus",
+    ]
+    assert len(merged.records) == 6  # 3 methods x 2 seeds, none twice
+    replaced = [
+        r
+        for r in merged.records
+        if r["method"] == "LogisticRegression" and r["seed"] == 0
+    ]
+    assert [r["micro_f1"] for r in replaced] == [0.123]
+    assert merged.p_value["against"] in ("LogisticRegression", "DARELike+corpus")
+    assert merged.config["methods"] == ["NMCL", "LogisticRegression", "DARELike+corpus"]
+    assert merged.config["merged"][0]["methods"] == second.config["methods"]
+    paths = benchmark.write_results(merged, tmp_path, prefix="run_", figures=False)
+    assert not any(p.suffix == ".png" for p in paths)
+    again = benchmark._report.read_result(tmp_path, "run_")
+    assert len(again.records) == 6
+    # nothing saved under a prefix: the new run as it is
+    assert benchmark.merge_results(second, tmp_path, "other_") is second
+
+
+def test_cli_merge_on_generated_data_with_its_corpus(tmp_path, capsys, monkeypatch):
+    from skcoop.benchmark import _cli
+
+    small = make_multimodal_classification(
+        120,
+        n_classes=3,
+        n_features={"visual": 6, "acoustic": 5},
+        dtype=np.float32,
+        random_state=0,
+    )
+    monkeypatch.setattr(
+        _cli, "load_benchmark_data", lambda *a, **k: (*small, "small generated")
+    )
+    external = (
+        "acoustic",
+        *make_multimodal_classification(
+            120,
+            n_classes=3,
+            n_features={"visual": 6, "acoustic": 5},
+            dtype=np.float32,
+            random_state=0,
+            external_modality="acoustic",
+            n_external=40,
+            n_concepts=4,
+        )[2],
+    )
+    monkeypatch.setattr(_cli, "load_external_corpus", lambda *a, **k: external)
+    common = ["--quick", "--tables", "2", "--out", str(tmp_path), "--no-progress"]
+    assert cli_main(["benchmark", "gen-linear", "--methods", "DARELike", *common]) == 0
+    assert (tmp_path / "roc.png").exists()
+    (tmp_path / "roc.png").unlink()
+    status = cli_main(
+        ["benchmark", "gen-linear", "--methods", "DARELike+corpus", "--merge", *common]
+    )
+    assert status == 0
+    table = (tmp_path / "tables.md").read_text()
+    assert "| DARELike |" in table
+    assert "| DARELike+corpus |" in table
+    assert not (tmp_path / "roc.png").exists()  # figures left alone
+    monkeypatch.setattr(_cli, "load_external_corpus", lambda *a, **k: None)
+    with pytest.raises(SystemExit, match="need an external corpus"):
+        cli_main(["benchmark", "mfeat", "--methods", "DARELike+corpus", *common])

@@ -14,13 +14,14 @@ from sklearn.base import clone
 
 from skcoop import (
     CooperativeClassifier,
+    DARELike,
     EarlyFusion,
     LateFusion,
     StackingFusion,
     TRUMANNLike,
 )
 from skcoop._training import ModalityDataset, ModalityNet, hide_modalities
-from skcoop.nn import NMCL, EarlyFusionNet, LateFusionNet
+from skcoop.nn import NMCL, DARENet, EarlyFusionNet, LateFusionNet
 
 WIDTHS = (4, 3, 2)
 FAST_NN = {"hidden_size": 8, "max_epochs": 3, "batch_size": 16, "lr": 0.01}
@@ -29,6 +30,7 @@ NEURAL = {
     "early": EarlyFusion(**FAST_NN, n_layers=1, random_state=0),
     "early-attention": EarlyFusion(**FAST_NN, attention=True, random_state=0),
     "late": LateFusion(**FAST_NN, n_layers=1, random_state=0),
+    "dare": DARELike(**FAST_NN, concept_size=4, random_state=0),
 }
 
 
@@ -43,6 +45,11 @@ def _modules():
     out["late"] = LateFusionNet(WIDTHS, 3, hidden_size=6)
     out["early"] = EarlyFusionNet(WIDTHS, 3, hidden_size=6)
     out["early-attention"] = EarlyFusionNet(WIDTHS, 3, hidden_size=6, attention=True)
+    # issue 13: learned concept maps, one shared with an external corpus
+    out["dare"] = DARENet(
+        WIDTHS, 3, concept_size=4, enhance=1, n_concepts=5, hidden_size=6
+    )
+    out["dare-identity"] = DARENet(WIDTHS, 3, concept_size=None, hidden_size=6)
     for module in out.values():
         module.eval()
     return out

@@ -364,23 +364,70 @@ def test_unavailable_device_raises_naming_it(name, device, match):
         make_estimator(name, device=device).fit(X, y)
 
 
-@pytest.mark.parametrize("estimator_class", ["CooperativeClassifier", "LateFusion"])
+@pytest.mark.parametrize(
+    "estimator_class", ["CooperativeClassifier", "LateFusion", "DARELike"]
+)
 def test_accelerate_path_matches_plain_training_on_cpu(estimator_class, capsys):
-    # issue 5: the multi-GPU code path (skorch's AccelerateMixin), run on CPU
+    # issue 5: the multi-GPU code path (skorch's AccelerateMixin), run on CPU;
+    # issue 13: DARELike's training net (pairs, external corpus) composes with it
     pytest.importorskip("accelerate")
     import skcoop
+    from skcoop._training import AcceleratedModalityNet
 
     rng = np.random.RandomState(0)
     X = {"a": rng.randn(80, 6).astype(np.float32), "b": rng.randn(80, 3)}
     y = (X["a"][:, 0] + X["b"][:, 0] > 0).astype(int)
     make = getattr(skcoop, estimator_class)
-    plain = make(hidden_size=8, max_epochs=3, random_state=0).fit(X, y)
+    extra = {}
+    if estimator_class == "DARELike":  # an external corpus of modality "a"
+        X_ext = rng.randn(50, 6).astype(np.float32)
+        extra = {"external": (X_ext, (X_ext[:, :4] > 0) * 1.0), "enhance": "a"}
+    plain = make(hidden_size=8, max_epochs=3, random_state=0, **extra).fit(X, y)
     accelerated = make(
-        hidden_size=8, max_epochs=3, random_state=0, accelerator={"cpu": True}
+        hidden_size=8,
+        max_epochs=3,
+        random_state=0,
+        accelerator={"cpu": True},
+        **extra,
     ).fit(X, y)
-    assert type(accelerated.net_).__name__ == "AcceleratedModalityNet"
+    assert isinstance(accelerated.net_, AcceleratedModalityNet)
     np.testing.assert_array_equal(plain.predict_proba(X), accelerated.predict_proba(X))
     assert "train_loss" not in capsys.readouterr().out  # verbose=0 stays quiet
+
+
+def test_accelerate_data_parallel_on_two_cpu_processes():
+    # issue 13: two processes (gloo on the CPU) through skorch's AccelerateMixin;
+    # the parameterless criterion is not wrapped in DistributedDataParallel and
+    # the mask tokens, unused on complete data, do not stall the reduction
+    pytest.importorskip("accelerate")
+    import os
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).parents[1]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(root)}
+    script = root / "tests" / "_ddp_two_processes.py"
+    launch = ["-m", "torch.distributed.run", "--nproc_per_node", "2"]
+    done = subprocess.run(
+        [sys.executable, *launch, "--standalone", str(script)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    results = {}
+    # the two processes share stdout, so their lines may run into each other
+    pattern = r"RESULT (\S+) (\d) (\S+ \[[^\]]*\])"
+    for name, rank, weights in re.findall(pattern, done.stdout):
+        results.setdefault(name, {})[rank] = weights
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(results) == ["dare-corpus", "dare-gaps", "early", "nmcl"]
+    for name, by_rank in results.items():
+        assert sorted(by_rank) == ["0", "1"], name
+        assert by_rank["0"] == by_rank["1"], name  # the same weights everywhere
 
 
 def test_batches_shard_across_processes_without_overlap():

@@ -35,7 +35,11 @@ class DARELike(_BaseNeuralClassifier):
     concept labels of an external corpus of that modality, so the training
     samples of that modality are described in the external concepts.
     Without ``external`` it is the fusion network with the pairwise term,
-    which works on every data set.
+    which works on every data set. A sample may lack whole modalities
+    (``missing_modalities="mask"``): its absent concept vectors are learned
+    mask tokens, the pairwise term compares the modalities both samples of
+    a pair have, and the transfer map of ``enhance`` is applied to present
+    rows only (the external corpus itself must be complete).
 
     Parameters
     ----------
@@ -95,6 +99,8 @@ class DARELike(_BaseNeuralClassifier):
     %(n_iter_no_change)s
     %(callbacks)s
     %(modalities)s
+    %(missing_modalities)s
+    %(modality_dropout)s
     %(device)s
     %(precision)s
     %(compile)s
@@ -131,6 +137,15 @@ class DARELike(_BaseNeuralClassifier):
     instead of three alternating steps) are listed in the user guide's
     paper readings. The pairwise term and the transfer term are training
     terms: the validation loss is the prediction loss alone.
+
+    Absent modalities are not in the paper (its data fills them). With
+    ``missing_modalities="mask"`` the concept vector ``a^m`` of an absent
+    modality is a learned vector of its own (zero at the start, so complete
+    data train as without masks); the pairwise term's inner product and its
+    closeness ``s_ij`` run over the modalities both samples have (a pair
+    with none in common is drawn last, and scores 0); the external corpus
+    trains the map of ``enhance``, which describes the present rows of that
+    modality only.
 
     Examples
     --------
@@ -190,6 +205,8 @@ class DARELike(_BaseNeuralClassifier):
         n_iter_no_change=5,
         callbacks=None,
         modalities=None,
+        missing_modalities="mask",
+        modality_dropout=0.0,
         device="auto",
         precision="float32",
         compile=False,
@@ -219,6 +236,8 @@ class DARELike(_BaseNeuralClassifier):
         self.n_iter_no_change = n_iter_no_change
         self.callbacks = callbacks
         self.modalities = modalities
+        self.missing_modalities = missing_modalities
+        self.modality_dropout = modality_dropout
         self.device = device
         self.precision = precision
         self.compile = compile
@@ -441,6 +460,10 @@ class _DAREMixin:
             self._generator_epoch = epoch
         return self._pair_generator
 
+    def _source_mask(self):
+        """Return the training split's presence mask (N, M), or None."""
+        return getattr(self._pair_source, "mask", None)
+
     def _pair_cache(self, generator):
         """Return the class order, class starts and counts, and ``delta_m^2``."""
         if self._pair_index is None:
@@ -451,20 +474,27 @@ class _DAREMixin:
             n = len(y)
             i = torch.randint(n, (min(4096, n * n),), generator=generator)
             j = torch.randint(n, (len(i),), generator=generator)
+            mask = self._source_mask()  # (N, M) or None
             radii = []
-            for block in self._pair_source.blocks:  # median squared distance
-                d2 = ((block[i].float() - block[j].float()) ** 2).sum(1)
-                radii.append(float(d2[i != j].median()) if (i != j).any() else 1.0)
+            for m, block in enumerate(self._pair_source.blocks):
+                # median squared distance, over pairs that both have modality m
+                keep = i != j
+                if mask is not None:
+                    keep &= mask[i, m] & mask[j, m]
+                d2 = ((block[i[keep]].float() - block[j[keep]].float()) ** 2).sum(1)
+                radii.append(float(d2.median()) if len(d2) else 1.0)
             radii = torch.tensor([max(r, 1e-12) for r in radii])  # (M,)
             self._pair_index = (order, starts, counts, radii)
         return self._pair_index
 
-    def _sample_partners(self, xs, y, generator):
+    def _sample_partners(self, xs, y, generator, mask=None):
         """Return ``(index, delta)``: ``2 * n_pairs`` partners per sample and signs.
 
         Per sample, ``pool_size`` candidates of its class and as many of the
         others are drawn uniformly; ``n_pairs`` of each pool are then kept
-        with probability proportional to the closeness ``s_ij``.
+        with probability proportional to the closeness ``s_ij``, the mean
+        over the modalities that both samples have (``mask``, the anchors'
+        (B, M) presence, and the training split's).
         """
         order, starts, counts, radii = self._pair_cache(generator)
         n, b, p = len(order), len(y), self.pool_size
@@ -474,11 +504,21 @@ class _DAREMixin:
         other = (torch.rand(b, p, generator=generator) * n_other).long()  # (B, P)
         other = other + (other >= start) * count  # skip the anchor's class
         pools = torch.cat([order[same], order[other.clamp_max(n - 1)]], 1)  # (B, 2P)
+        source_mask = self._source_mask()
         closeness = torch.zeros(b, 2 * p)
-        for block, x, r in zip(self._pair_source.blocks, xs, radii, strict=True):
+        shared = torch.zeros(b, 2 * p)  # modalities both have, (B, 2P)
+        blocks = self._pair_source.blocks
+        for m, (block, x, r) in enumerate(zip(blocks, xs, radii, strict=True)):
             d2 = ((block[pools].float() - x.float()[:, None]) ** 2).sum(-1)  # (B, 2P)
-            closeness += torch.exp(-d2 / r)
-        closeness = closeness / len(xs) + 1e-12  # s_ij (B, 2P)
+            both = torch.ones(b, 2 * p, dtype=torch.bool)
+            if mask is not None:
+                both &= mask[:, m : m + 1]
+            if source_mask is not None:
+                both &= source_mask[pools, m]
+            closeness += torch.where(both, torch.exp(-d2 / r), 0.0)
+            shared += both
+        # s_ij (B, 2P); a pair with no modality in common is drawn last
+        closeness = closeness / shared.clamp_min(1) + 1e-12
         s = self.n_pairs
         replace = s > p
         pos = torch.multinomial(closeness[:, :p], s, replace, generator=generator)
@@ -488,13 +528,25 @@ class _DAREMixin:
         return index, delta
 
     def _pair_loss(self, module, X, y, generator):
-        """Return J2: mean of ``-log sigmoid(delta_ij a_i^T a_j)`` over the pairs."""
+        """Return J2: mean of ``-log sigmoid(delta_ij a_i^T a_j)`` over the pairs.
+
+        With absent modalities the inner product runs over the modalities
+        that both samples have (the absent blocks' concepts are zeros here).
+        """
+        mask = None
+        if isinstance(X, dict):  # a batch with a presence mask (B, M)
+            X, mask = X["xs"], X["mask"].cpu()
         xs = [torch.as_tensor(x) for x in X]
-        index, delta = self._sample_partners([x.cpu() for x in xs], y, generator)
+        index, delta = self._sample_partners([x.cpu() for x in xs], y, generator, mask)
         device = self._input_device()
-        partners = [b[index.reshape(-1)].to(device) for b in self._pair_source.blocks]
-        a = module.concepts([x.to(device) for x in xs])  # (B, C)
-        a_j = module.concepts(partners).reshape(*index.shape, -1)  # (B, 2S, C)
+        flat = index.reshape(-1)  # (B * 2S,)
+        partners = [b[flat].to(device) for b in self._pair_source.blocks]
+        source_mask = self._source_mask()
+        partner_mask = None if source_mask is None else source_mask[flat].to(device)
+        anchor_mask = None if mask is None else mask.to(device)
+        a = module.concepts([x.to(device) for x in xs], anchor_mask, fill=False)
+        a_j = module.concepts(partners, partner_mask, fill=False)  # (B * 2S, C)
+        a_j = a_j.reshape(*index.shape, -1)  # (B, 2S, C)
         score = (a[:, None] * a_j).sum(-1)  # a_i^T a_j (B, 2S)
         return -F.logsigmoid(delta.to(device) * score).mean()  # Eq. 5.6
 

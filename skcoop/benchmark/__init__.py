@@ -35,12 +35,13 @@ from ._data import (
     SUITE,
     load_aloi,
     load_benchmark_data,
+    load_external_corpus,
     preprocess,
     split_indices,
 )
 from ._methods import DEFAULT_GRIDS, METHODS, select_hyperparameters
 from ._protocol import BenchmarkResult, run_benchmark
-from ._report import format_tables, write_results
+from ._report import format_tables, merge_results, write_results
 
 __all__ = [
     "DEFAULT_GRIDS",
@@ -52,6 +53,8 @@ __all__ = [
     "format_tables",
     "load_aloi",
     "load_benchmark_data",
+    "load_external_corpus",
+    "merge_results",
     "preprocess",
     "run_benchmark",
     "run_from_args",

@@ -8,10 +8,22 @@ import sys
 import time
 from collections.abc import Sequence
 
-from ._data import DATA_DIR_ENV, DATASETS, SUITE, load_benchmark_data
-from ._methods import DEFAULT_GRIDS, METHODS, _first_points
+from ._data import (
+    DATA_DIR_ENV,
+    DATASETS,
+    SUITE,
+    load_benchmark_data,
+    load_external_corpus,
+)
+from ._methods import DEFAULT_GRIDS, METHODS, NEEDS_CORPUS, _first_points
 from ._protocol import run_benchmark
-from ._report import format_suite, format_tables, read_result, write_results
+from ._report import (
+    format_suite,
+    format_tables,
+    merge_results,
+    read_result,
+    write_results,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,7 +61,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--tables", default="2,3,4,5", help="comma-separated, e.g. 2,3")
     parser.add_argument(
-        "--methods", default=",".join(METHODS), help="comma-separated Table 2 methods"
+        "--methods",
+        default=None,
+        help=f"comma-separated Table 2 methods of {list(METHODS)}; default: every "
+        f"one, {list(NEEDS_CORPUS)} only on data with an external corpus",
     )
     parser.add_argument(
         "--subset-modalities",
@@ -76,6 +91,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="1 seed, 2 epochs, hidden size 16, first grid value only",
     )
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="add this run's rows to the results already in --out under the "
+        "same prefix (replacing the rows of the same table, seed and method; "
+        "run with the same --seeds for the same splits); the tables are "
+        "rewritten, the figures left as they are",
+    )
     parser.add_argument(
         "--report-only",
         action="store_true",
@@ -116,6 +139,15 @@ def run_from_args(args: argparse.Namespace) -> int:
     X, y, description = load_benchmark_data(
         args.data, n_samples=args.n_samples, data_dir=args.data_dir
     )
+    methods = (
+        None if args.methods is None else [m for m in args.methods.split(",") if m]
+    )
+    external = load_external_corpus(args.data, n_samples=args.n_samples)
+    if external is None and set(methods or ()) & set(NEEDS_CORPUS):
+        raise SystemExit(
+            f"{sorted(set(methods) & set(NEEDS_CORPUS))} need an external corpus; "
+            f"{args.data} has none (gen-linear, gen-nonlinear and paper have one)."
+        )
     grids = _parse_grids(args.grid)
     seeds, epochs, hidden = args.seeds, args.max_epochs, args.hidden_size
     if args.quick:
@@ -128,7 +160,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         y,
         seeds=seeds,
         tables=[int(t) for t in args.tables.split(",") if t],
-        methods=[m for m in args.methods.split(",") if m],
+        methods=methods,
         grids=grids,
         max_epochs=epochs,
         hidden_size=hidden,
@@ -139,12 +171,15 @@ def run_from_args(args: argparse.Namespace) -> int:
         else None,
         device=args.device,
         progress=not args.no_progress,
+        external=external,
     )
     seconds = time.perf_counter() - start
     result.config.update(
         {"data": description, "wall_seconds": seconds, "command": sys.argv}
     )
-    paths = write_results(result, args.out, prefix=args.prefix)
+    if args.merge:
+        result = merge_results(result, args.out, args.prefix)
+    paths = write_results(result, args.out, prefix=args.prefix, figures=not args.merge)
     print(format_tables(result))
     print(f"{seconds:.0f} s; wrote " + ", ".join(str(p) for p in paths))
     return 0
@@ -154,7 +189,8 @@ def _run_suite(args: argparse.Namespace) -> int:
     """Run every data set of the suite under each protocol; write suite.md."""
     from pathlib import Path
 
-    methods = [m for m in args.methods.split(",") if m]
+    methods = list(METHODS) if args.methods is None else args.methods.split(",")
+    methods = [m for m in methods if m]
     protocols = [p for p in args.protocols.split(",") if p]
     grids = {**DEFAULT_GRIDS, **_parse_grids(args.grid)}
     results = {}
@@ -166,6 +202,13 @@ def _run_suite(args: argparse.Namespace) -> int:
                     results[data, protocol] = result
             continue
         X, y, description = load_benchmark_data(data, data_dir=args.data_dir)
+        external = load_external_corpus(data)
+        data_methods = methods
+        if external is None and set(methods) & set(NEEDS_CORPUS):
+            data_methods = [m for m in methods if m not in NEEDS_CORPUS]
+            print(f"{data}: no external corpus, so no {list(NEEDS_CORPUS)}", flush=True)
+        if not data_methods:
+            continue
         for protocol in protocols:
             if protocol not in ("defaults", "tuned"):
                 raise SystemExit(f"--protocols: 'defaults' or 'tuned'; got {protocol}")
@@ -176,8 +219,10 @@ def _run_suite(args: argparse.Namespace) -> int:
                 y,
                 seeds=1 if args.quick else args.seeds,
                 tables=(2,),
-                methods=methods,
-                grids={m: {} for m in methods} if protocol == "defaults" else grids,
+                methods=data_methods,
+                grids={m: {} for m in data_methods}
+                if protocol == "defaults"
+                else grids,
                 # package defaults for every neural model's sizes
                 max_epochs=2 if args.quick else None,
                 hidden_size=16 if args.quick else None,
@@ -186,6 +231,7 @@ def _run_suite(args: argparse.Namespace) -> int:
                 device=args.device,
                 learning_curves=protocol == "tuned",
                 progress=not args.no_progress,
+                external=external,
             )
             seconds = time.perf_counter() - start
             result.config.update(
@@ -196,7 +242,10 @@ def _run_suite(args: argparse.Namespace) -> int:
                     "command": sys.argv,
                 }
             )
-            write_results(result, args.out, prefix=f"{args.prefix}{data}_{protocol}_")
+            prefix = f"{args.prefix}{data}_{protocol}_"
+            if args.merge:
+                result = merge_results(result, args.out, prefix)
+            write_results(result, args.out, prefix=prefix, figures=not args.merge)
             results[data, protocol] = result
             print(format_tables(result), flush=True)
     text = format_suite(results)

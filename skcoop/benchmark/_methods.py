@@ -25,9 +25,14 @@ METHODS: tuple[str, ...] = (
     "HistGradientBoosting",
     "MLPClassifier",
     "StackingFusion",
-    # issue 13: DARE (MM 2017) without an external corpus (none in the suite)
+    # issue 13: DARE (MM 2017) without an external corpus, and with the
+    # data's external corpus where the data have one (the ablation)
     "DARELike",
+    "DARELike+corpus",
 )
+
+#: Methods that need the data's external corpus (``load_external_corpus``).
+NEEDS_CORPUS: tuple[str, ...] = ("DARELike+corpus",)
 
 _NEURAL = ("NMCL", "EarlyFusion", "LateFusion", "Early+Att", "Late+Att")
 
@@ -53,6 +58,7 @@ DEFAULT_GRIDS: dict[str, dict[str, list]] = {
     },
     # issue 13: the pairwise term's weight (it cost accuracy on generated data)
     "DARELike": {"pair_weight": [1.0, 0.1]},
+    "DARELike+corpus": {"pair_weight": [1.0, 0.1]},
 }
 
 
@@ -159,9 +165,17 @@ def _make_estimator(method: str, params: Mapping, config: dict, seed: int, callb
                 early_stopping=True, max_iter=200, random_state=seed, **params
             ),
         )
-    if method == "DARELike":  # issue 13; the suite has no external corpus
+    if method in ("DARELike", "DARELike+corpus"):  # issue 13
         from ..baselines import DARELike
 
+        if method == "DARELike+corpus":
+            if config.get("external") is None:
+                raise ValueError(
+                    "DARELike+corpus needs data with an external corpus "
+                    "(run_benchmark's external=); these data have none."
+                )
+            modality, X_ext, concepts = config["external"]
+            params = {"external": (X_ext, concepts), "enhance": modality, **params}
         return DARELike(**neural, **params)
     raise ValueError(f"Unknown method {method!r}; choose from {list(METHODS)}.")
 

@@ -13,11 +13,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from skorch.helper import SliceDict
 
-from ._data import preprocess, split_indices
+from ._data import _preprocess, split_indices
 from ._methods import (
     _NEURAL,
     DEFAULT_GRIDS,
     METHODS,
+    NEEDS_CORPUS,
     _make_estimator,
     _proba,
     _scores,
@@ -86,7 +87,7 @@ def run_benchmark(
     *,
     seeds: int = 5,
     tables: Sequence[int] = (2, 3, 4, 5),
-    methods: Sequence[str] = METHODS,
+    methods: Sequence[str] | None = None,
     grids: Mapping[str, Mapping[str, Sequence]] | None = None,
     max_epochs: int | None = 20,
     hidden_size: int | None = 64,
@@ -98,6 +99,7 @@ def run_benchmark(
     device: str = "cpu",
     learning_curves: bool = True,
     progress: bool = True,
+    external: tuple | None = None,
 ) -> BenchmarkResult:
     """Run the paper's protocol (Tables 2-5) over several seeds.
 
@@ -111,10 +113,15 @@ def run_benchmark(
     seeds : int, default=5
         Number of seeds; seed ``s`` draws the split and seeds every model.
     tables : sequence of int, default=(2, 3, 4, 5)
-        Tables to compute. NMCL is always fitted (Tables 3-5 use its
-        selected hyperparameters).
-    methods : sequence of str, default=METHODS
-        Table 2's methods; NMCL is always included.
+        Tables to compute. NMCL is fitted whenever Table 3, 4 or 5 is asked
+        for (they use its selected hyperparameters).
+    methods : sequence of str, default=None
+        Table 2's methods; None takes every method of :data:`METHODS` that
+        the data allow (those of ``NEEDS_CORPUS`` only with ``external``).
+        NMCL is added when Table 3, 4 or 5 needs it. A
+        run of Table 2 alone fits only these (for rows added to an earlier
+        run with the same seeds, :func:`merge_results`). The methods that
+        need an external corpus (``"DARELike+corpus"``) need ``external``.
     grids : mapping, default=None
         Hyperparameter grids per method, replacing :data:`DEFAULT_GRIDS`
         entries.
@@ -144,6 +151,11 @@ def run_benchmark(
         the ones to compare.
     progress : bool, default=True
         Show a tqdm progress bar over the fits.
+    external : tuple (modality, X_ext, concepts_ext) or None, default=None
+        An external labelled corpus of one modality (for example
+        :func:`load_external_corpus`), given to ``"DARELike+corpus"``. For
+        every seed ``X_ext`` is scaled by that modality's scaler fitted on
+        the training split, as the modality's block is.
 
     Returns
     -------
@@ -177,12 +189,20 @@ def run_benchmark(
     y = np.asarray(y)
     labels = np.unique(y)
     names = list(X)
-    methods = ["NMCL", *[m for m in methods if m != "NMCL"]]
+    tables = sorted(set(tables))
+    if methods is None:
+        methods = [m for m in METHODS if external is not None or m not in NEEDS_CORPUS]
+    if "NMCL" in methods or set(tables) & {3, 4, 5}:
+        methods = ["NMCL", *[m for m in methods if m != "NMCL"]]
+    methods = list(methods)
     for m in methods:
         if m not in METHODS:
             raise ValueError(f"Unknown method {m!r}; choose from {list(METHODS)}.")
+        if m in NEEDS_CORPUS and external is None:
+            raise ValueError(
+                f"{m} needs an external corpus (external=); these data have none."
+            )
     all_grids = {**DEFAULT_GRIDS, **(grids or {})}
-    tables = sorted(set(tables))
     subsets = _subsets(names, subset_modalities) if 3 in tables else []
     variants = ["I", "II", "III", "IV"] if 5 in tables and len(names) > 1 else []
     config = {
@@ -201,6 +221,12 @@ def run_benchmark(
         "selection": "validation Micro-F1",
         "test": "scipy.stats.ttest_rel (two-sided) on test Micro-F1 over seeds",
     }
+    if external is not None:
+        config["external_corpus"] = {
+            "modality": external[0],
+            "n_external": len(external[1]),
+            "n_concepts": int(np.shape(external[2])[1]),
+        }
     per_seed = sum(math.prod(len(v) for v in all_grids[m].values()) for m in methods)
     per_seed += len(subsets) + len(variants)
     bar = tqdm(total=seeds * per_seed, desc="benchmark fits", disable=not progress)
@@ -211,7 +237,12 @@ def run_benchmark(
     for seed in range(seeds):
         train, valid, test = split_indices(y, seed, train_size, valid_size)
         splits.append({"train": train, "valid": valid, "test": test})
-        Xp = preprocess(X, train, seed)
+        Xp, scalers = _preprocess(X, train, seed)
+        corpus = None
+        if external is not None:  # scaled as its modality's block
+            modality, X_ext, concepts = external
+            X_ext = scalers[modality].transform(np.asarray(X_ext, dtype=np.float32))
+            corpus = (modality, X_ext.astype(np.float32), np.asarray(concepts))
         train_classes = np.unique(y[train])
 
         def callbacks(keys, valid=valid, train_classes=train_classes, Xp=Xp):
@@ -249,24 +280,27 @@ def run_benchmark(
             records.append(row)
             return row
 
-        # Table 2 (NMCL always: Tables 3-5 build on its selection)
+        # Table 2 (NMCL first when Tables 3-5 build on its selection)
         nmcl = None
         for method in methods:
             start = time.perf_counter()
             cb = callbacks(names) if method in _NEURAL and learning_curves else None
             params, est, score = select_hyperparameters(
-                lambda p, method=method, cb=cb, seed=seed: _make_estimator(
-                    method,
-                    p,
-                    {
-                        "hidden_size": hidden_size,
-                        "max_epochs": max_epochs,
-                        "batch_size": batch_size,
-                        "device": device,
-                        "hgb_max_iter": hgb_max_iter,
-                    },
-                    seed,
-                    cb,
+                lambda p, method=method, cb=cb, seed=seed, corpus=corpus: (
+                    _make_estimator(
+                        method,
+                        p,
+                        {
+                            "hidden_size": hidden_size,
+                            "max_epochs": max_epochs,
+                            "batch_size": batch_size,
+                            "device": device,
+                            "hgb_max_iter": hgb_max_iter,
+                            "external": corpus,
+                        },
+                        seed,
+                        cb,
+                    )
                 ),
                 all_grids[method],
                 Xp,
@@ -289,6 +323,8 @@ def run_benchmark(
                         [row.get(key, math.nan) for row in history]
                         for key in ("train_loss", "benchmark_loss", "benchmark_nll")
                     )
+        if nmcl is None:  # Table 2 alone, without NMCL
+            continue
         nmcl_params, nmcl_est, nmcl_score, nmcl_seconds, nmcl_proba = nmcl
         fixed = {
             "hidden_size": hidden_size,
@@ -404,7 +440,7 @@ def _paired_test(records: list[dict]) -> dict:
 
     rows = [r for r in records if r["table"] == "table2"]
     others = {r["method"] for r in rows} - {"NMCL"}
-    if not others:
+    if not others or len(others) == len({r["method"] for r in rows}):
         return {"test": "ttest_rel", "against": None, "p_value": math.nan}
 
     def scores(method):

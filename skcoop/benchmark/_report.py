@@ -70,7 +70,7 @@ def format_tables(result: BenchmarkResult) -> str:
                 p = row.get("p_value", math.nan)
                 cells.append("-" if not np.isfinite(p) else f"{p:.2g}")
             lines.append("| " + " | ".join(cells) + " |")
-        if name == "table2":
+        if name == "table2" and result.p_value.get("against") is not None:
             pv = result.p_value
             p = pv.get("p_value", math.nan)
             verdict = (
@@ -87,7 +87,11 @@ def format_tables(result: BenchmarkResult) -> str:
 
 
 def write_results(
-    result: BenchmarkResult, out: str | os.PathLike, *, prefix: str = ""
+    result: BenchmarkResult,
+    out: str | os.PathLike,
+    *,
+    prefix: str = "",
+    figures: bool = True,
 ) -> list[Path]:
     """Write the tables (markdown, CSV), per-seed records (CSV) and figures (PNG).
 
@@ -99,13 +103,16 @@ def write_results(
         Folder to write to; created if needed.
     prefix : str, default=""
         Prefix of every file name, for example ``"mfeat_"``.
+    figures : bool, default=True
+        Draw the figures. False leaves any figures already in ``out`` as
+        they are (a result merged from saved runs has no curves).
 
     Returns
     -------
     paths : list of Path
         The files written: ``{prefix}tables.md``, ``{prefix}tables.csv``,
-        ``{prefix}runs.csv``, ``{prefix}config.json``, and when matplotlib is
-        installed ``{prefix}roc.png`` (paper Fig. 4) and
+        ``{prefix}runs.csv``, ``{prefix}config.json``, and with ``figures``,
+        when matplotlib is installed, ``{prefix}roc.png`` (paper Fig. 4) and
         ``{prefix}learning_curves.png`` (Fig. 5).
     """
     out = Path(out)
@@ -134,6 +141,8 @@ def write_results(
         encoding="utf-8",
     )
     paths.append(config)
+    if not figures:
+        return paths
     try:
         import matplotlib
     except ImportError:  # pragma: no cover - optional
@@ -217,12 +226,10 @@ def read_result(out: str | os.PathLike, prefix: str) -> BenchmarkResult | None:
     Returns
     -------
     result : BenchmarkResult or None
-        The per-seed records, Table 2's summary and paired test recomputed
-        from them, and the configuration; None when ``{prefix}runs.csv``
-        does not exist.
+        The per-seed records, the summary tables and Table 2's paired test
+        recomputed from them, and the configuration (no splits, no figure
+        material); None when ``{prefix}runs.csv`` does not exist.
     """
-    from ._protocol import _mark_paired_test, _summarise
-
     runs = Path(out) / f"{prefix}runs.csv"
     if not runs.is_file():
         return None
@@ -233,9 +240,63 @@ def read_result(out: str | os.PathLike, prefix: str) -> BenchmarkResult | None:
         for key in ("micro_f1", "macro_f1", "auc", "valid_micro_f1", "fit_seconds"):
             r[key] = float(r[key]) if r.get(key) not in (None, "") else math.nan
     config = json.loads((Path(out) / f"{prefix}config.json").read_text("utf-8"))
-    summary = {"table2": _summarise([r for r in records if r["table"] == "table2"])}
-    p_value = _mark_paired_test(records, summary)
-    return BenchmarkResult(records, summary, p_value, [], {}, config)
+    config.pop("paired_test", None)  # recomputed from the records
+    return _from_records(records, config)
+
+
+def _from_records(records: list[dict], config: dict) -> BenchmarkResult:
+    """Return a result whose tables and paired test come from ``records``."""
+    from ._protocol import _mark_paired_test, _summarise
+
+    tables = {}
+    for name in dict.fromkeys(r["table"] for r in records):
+        tables[name] = _summarise([r for r in records if r["table"] == name])
+    p_value = _mark_paired_test(records, tables)
+    return BenchmarkResult(records, tables, p_value, [], {}, config)
+
+
+def merge_results(
+    result: BenchmarkResult, out: str | os.PathLike, prefix: str
+) -> BenchmarkResult:
+    """Return the saved result under ``prefix`` with ``result``'s rows added.
+
+    The rows of ``result`` replace the saved rows of the same table, seed
+    and method, and the other saved rows are kept: a method run later with
+    the same seeds (so the same splits) joins an earlier run's tables. The
+    configuration is the saved one, its ``methods`` and ``grids`` extended,
+    with each merged run's settings listed under ``"merged"``.
+
+    Parameters
+    ----------
+    result : BenchmarkResult
+        The new run.
+    out : str or path-like
+        The folder of the saved run.
+    prefix : str
+        Its prefix.
+
+    Returns
+    -------
+    merged : BenchmarkResult
+        ``result`` itself when nothing is saved under ``prefix``.
+    """
+    saved = read_result(out, prefix)
+    if saved is None:
+        return result
+
+    def key(r):
+        return r["table"], int(r["seed"]), r["method"]
+
+    new = {key(r): r for r in result.records}
+    records = [new.pop(key(r), r) for r in saved.records] + list(new.values())
+    config = dict(saved.config)
+    added = [m for m in result.config.get("methods", []) if m not in config["methods"]]
+    config["methods"] = [*config.get("methods", []), *added]
+    config["grids"] = {**config.get("grids", {}), **result.config.get("grids", {})}
+    if "external_corpus" in result.config:
+        config["external_corpus"] = result.config["external_corpus"]
+    config["merged"] = [*config.get("merged", []), dict(result.config)]
+    return _from_records(records, config)
 
 
 def format_suite(results: dict) -> str:
@@ -288,7 +349,8 @@ def format_suite(results: dict) -> str:
         }
         defaults = by.get("defaults", {})
         ef_time = defaults.get("EarlyFusion", {}).get("fit_seconds_mean", math.nan)
-        for method in dict.fromkeys(m for p in protocols for m in by[p]):
+        methods = list(dict.fromkeys(m for p in protocols for m in by[p]))
+        for method in methods:
             cells = [
                 _pm(by[p][method]["macro_f1_mean"], by[p][method]["macro_f1_std"])
                 if method in by[p]
@@ -299,6 +361,25 @@ def format_suite(results: dict) -> str:
             cells += [f"{fit:.1f}", f"{fit / ef_time:.1f}"]
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
         lines.append("")
+        if "DARELike+corpus" in methods:
+            corpus = next(
+                (
+                    results[data, p].config["external_corpus"]
+                    for p in protocols
+                    if "external_corpus" in results[data, p].config
+                ),
+                None,
+            )
+            described = (
+                ""
+                if corpus is None
+                else f" {corpus['modality']} corpus ({corpus['n_external']} "
+                f"samples, {corpus['n_concepts']} concepts)"
+            )
+            lines.append(
+                "- DARELike: without an external corpus; DARELike+corpus: with "
+                f"the data's external{described or ' corpus'}"
+            )
         for p in protocols:
             records = [r for r in results[data, p].records if r["table"] == "table2"]
             scores = {}

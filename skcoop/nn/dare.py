@@ -7,8 +7,11 @@ kept as it is); the map of the enhanced modality is the one an external
 labelled corpus of that modality also trains (J1). The fused vector is the
 concatenation ``a = [a^1; ...; a^M]`` (Eq. 5.2, read as concatenation); the
 pairwise term (J2) acts on it, and a fully connected network with dropout on
-``a`` and on every hidden layer classifies it (Eq. 5.7-5.9). Shapes: ``B``
-batch, ``D_m`` features, ``C`` fused width, ``K`` classes, ``H`` hidden size.
+``a`` and on every hidden layer classifies it (Eq. 5.7-5.9). A sample that
+lacks a modality (``mask``) gets a learned concept vector of that modality
+in place of ``a^m`` (a mask token, zero at the start), never ``D^m`` of its
+absent block. Shapes: ``B`` batch, ``D_m`` features, ``C`` fused width, ``K``
+classes, ``H`` hidden size.
 """
 
 from __future__ import annotations
@@ -48,6 +51,15 @@ class DARENet(nn.Module):
     dropout : float, default=0.1
         Dropout on the fused vector and on every hidden layer (paper: 0.1).
 
+    Notes
+    -----
+    Absent modalities (``mask``, not in the paper): the concept vector of
+    an absent modality is a learned vector of its own, ``fill[m]`` of the
+    width of ``a^m``, as :class:`~skcoop.nn.EarlyFusionNet` does with its input blocks.
+    It starts at zero, which is what ``D^m`` gives the zero rows that the
+    estimator puts in place of absent blocks, so on complete data the
+    network is the one without masks (same weights, same results).
+
     See Also
     --------
     skcoop.baselines.DARELike : The estimator that trains this module.
@@ -77,18 +89,23 @@ class DARENet(nn.Module):
         assert (enhance is None) == (n_concepts is None)
         self.enhance = enhance
         maps: list[nn.Module] = []
-        fused = 0
+        concept_widths = []  # C_m, the width of a^m
         for m, width in enumerate(widths):
             out = n_concepts if m == enhance else concept_size
             if out is None:
                 maps.append(nn.Identity())
-                fused += width
+                concept_widths.append(width)
             else:
                 linear = nn.Linear(width, out, bias=False)  # D^m (K'_m, D_m)
                 nn.init.xavier_uniform_(linear.weight)
                 maps.append(linear)
-                fused += out
+                concept_widths.append(out)
+        fused = sum(concept_widths)  # C
         self.maps = nn.ModuleList(maps)
+        # the mask token of each modality in concept space, zeros (no draw)
+        self.fill = nn.ParameterList(
+            nn.Parameter(torch.zeros(c)) for c in concept_widths
+        )  # M x (C_m,)
         layers: list[nn.Module] = [Dropout(dropout)]  # on a (B, C)
         width = fused
         for _ in range(n_layers):
@@ -101,21 +118,41 @@ class DARENet(nn.Module):
         self.out = nn.Linear(width, n_classes, bias=False)  # w_k rows (K, H)
         nn.init.xavier_uniform_(self.out.weight)
 
-    def concepts(self, xs: Sequence[torch.Tensor]) -> torch.Tensor:
+    def concepts(
+        self,
+        xs: Sequence[torch.Tensor],
+        mask: torch.Tensor | None = None,
+        fill: bool = True,
+    ) -> torch.Tensor:
         """Return the fused concept-level vectors ``a``.
 
         Parameters
         ----------
         xs : sequence of torch.Tensor of shape (B, D_m)
             One block per modality.
+        mask : torch.Tensor of shape (B, M), dtype=bool, default=None
+            True where the sample has the modality. None: all present.
+        fill : bool, default=True
+            An absent modality's concept vector is its learned mask token
+            (the classifier's input); False: zeros (the pairwise term, which
+            then compares the modalities that both samples have).
 
         Returns
         -------
         a : torch.Tensor of shape (B, C)
             ``[D^1 x^1; ...; D^M x^M]`` (Eq. 5.2, read as concatenation).
         """
-        pairs = zip(self.maps, xs, strict=True)
-        return torch.cat([f(x) for f, x in pairs], dim=1)  # (B, C)
+        parts = [f(x) for f, x in zip(self.maps, xs, strict=True)]  # M x (B, C_m)
+        if mask is not None:
+            parts = [
+                torch.where(
+                    mask[:, m : m + 1],
+                    a_m,
+                    token.to(a_m.dtype) if fill else a_m.new_zeros(()),
+                )  # (B, C_m); whatever the absent row held, D^m of it is unused
+                for m, (a_m, token) in enumerate(zip(parts, self.fill, strict=True))
+            ]
+        return torch.cat(parts, dim=1)  # (B, C)
 
     def external_concepts(self, x: torch.Tensor) -> torch.Tensor:
         """Return the enhanced modality's concept scores of external samples.
@@ -133,7 +170,9 @@ class DARENet(nn.Module):
         assert self.enhance is not None
         return self.maps[self.enhance](x)  # (B', K')
 
-    def forward(self, xs: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, xs: Sequence[torch.Tensor], mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Return class log-probabilities and a zero penalty.
 
         The pairwise and external terms need the labels and other samples,
@@ -143,6 +182,9 @@ class DARENet(nn.Module):
         ----------
         xs : sequence of torch.Tensor of shape (B, D_m)
             One block per modality.
+        mask : torch.Tensor of shape (B, M), dtype=bool, default=None
+            True where the sample has the modality; an absent one enters as
+            its learned mask token. None: all present.
 
         Returns
         -------
@@ -151,6 +193,6 @@ class DARENet(nn.Module):
         penalty : torch.Tensor of shape (B,)
             Zeros.
         """
-        a = self.concepts(xs)  # (B, C)
+        a = self.concepts(xs, mask)  # (B, C)
         logits = self.out(self.hidden(a))  # (B, K)
         return torch.log_softmax(logits, dim=-1), a.new_zeros(a.shape[0])

@@ -10,6 +10,7 @@ import torch
 from sklearn.base import clone
 
 from skcoop import DARELike
+from skcoop._training import ModalityDataset
 from skcoop.baselines._dare import _DARETrainingNet
 from skcoop.datasets import make_multimodal_classification
 from skcoop.nn import DARENet
@@ -204,3 +205,118 @@ def test_external_corpus_against_none_where_labelled_samples_are_few():
     np.testing.assert_allclose(none, [0.8533, 0.7911, 0.7733], atol=0.03)
     np.testing.assert_allclose(with_external, [0.84, 0.8156, 0.6778], atol=0.03)
     assert np.mean(with_external) < np.mean(none)
+
+
+# ------------------------------------------------ absent modalities (issue 12)
+def _gaps(X):
+    X = {k: np.array(v, copy=True) for k, v in X.items()}
+    X["acoustic"][:15] = np.nan  # the enhanced modality
+    X["textual"][10:30] = np.nan
+    return X
+
+
+def test_external_corpus_with_absent_enhanced_rows(data):
+    X, y, external = data
+    Xg = _gaps(X)
+    clf = DARELike(external=external, enhance="acoustic", random_state=0, **_SMALL)
+    clf.fit(Xg, y)
+    proba = clf.predict_proba(Xg)
+    assert np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(1), 1.0)
+    # the shared map describes present rows only: an absent row's concept
+    # vector is the learned mask token, whatever the map makes of zeros
+    module = clf.net_.module_
+    present = _presence(Xg)
+    xs = [torch.as_tensor(b) for b in clf._prepare(Xg, present)]
+    mask = torch.as_tensor(present)
+    with torch.no_grad():
+        a = module.concepts(xs, mask)
+    m = clf.modality_names_.index("acoustic")
+    start = sum(len(f) for f in module.fill[:m])
+    acoustic = slice(start, start + clf.n_concepts_)
+    token = module.fill[m].detach()
+    assert torch.equal(a[:15, acoustic], token.expand(15, -1))
+    assert token.abs().sum() > 0  # trained by the samples that lack it
+    assert not torch.equal(a[15:, acoustic], token.expand(len(y) - 15, -1))
+
+
+def _presence(X):
+    return np.stack([~np.isnan(X[k][:, 0]) for k in X], axis=1)  # (N, M)
+
+
+def test_complete_data_fit_is_unchanged_by_the_mask_path(data):
+    X, y, external = data
+    kwargs = {"external": external, "enhance": "acoustic", "random_state": 0}
+    a = DARELike(**kwargs, **_SMALL).fit(X, y).predict_proba(X)
+    b = DARELike(missing_modalities="error", **kwargs, **_SMALL).fit(X, y)
+    np.testing.assert_array_equal(a, b.predict_proba(X))
+
+
+def test_error_setting_refuses_absent_modalities(data):
+    X, y, _ = data
+    clf = DARELike(missing_modalities="error", **_SMALL)
+    with pytest.raises(ValueError, match=r"'acoustic'.*modalities='mask'"):
+        clf.fit(_gaps(X), y)
+
+
+def test_pair_loss_ignores_absent_blocks():
+    # J2 and the closeness of the partners run over the modalities both
+    # samples of a pair have: the values in absent rows change nothing
+    rng = np.random.RandomState(0)
+    n, widths = 200, (3, 4)
+    blocks = [rng.randn(n, w).astype(np.float32) for w in widths]
+    y = np.arange(n) % 4
+    mask = np.ones((n, 2), dtype=bool)
+    mask[::3, 1] = False
+    mask[1::7, 0] = False
+    mask[1::7, 1] = True
+    losses = []
+    for garbage in (0.0, 1e3):
+        filled = [np.where(mask[:, [m]], b, garbage) for m, b in enumerate(blocks)]
+        net = _DARETrainingNet(
+            DARENet,
+            criterion=torch.nn.NLLLoss,
+            module__widths=widths,
+            module__n_classes=4,
+            module__concept_size=5,
+            n_pairs=3,
+            pool_size=10,
+            seed=0,
+        )
+        torch.manual_seed(0)
+        net.initialize()
+        dataset = ModalityDataset(filled, y, mask)
+        net.get_iterator(dataset, training=True)
+        net.history = []
+        batch, yb = dataset[torch.arange(40)]
+        losses.append(
+            net._pair_loss(net.module_, batch, yb, torch.Generator().manual_seed(0))
+        )
+    assert torch.isfinite(losses[0])
+    assert torch.equal(losses[0], losses[1])
+
+
+def test_mask_tokens_learn_only_from_absent_samples():
+    module = DARENet((4, 3), 2, concept_size=5, hidden_size=6)
+    xs = [torch.randn(8, 4), torch.randn(8, 3)]
+    module(xs)[0].sum().backward()
+    assert all(f.grad is None for f in module.fill)
+    mask = torch.ones(8, 2, dtype=torch.bool)
+    mask[0, 1] = False
+    module(xs, mask=mask)[0].sum().backward()
+    assert module.fill[1].grad.abs().sum() > 0
+    assert module.fill[0].grad is None or not module.fill[0].grad.any()
+
+
+def test_modality_dropout_with_pairs_and_corpus_is_reproducible(data):
+    X, y, external = data
+    clf = DARELike(
+        external=external,
+        enhance="acoustic",
+        modality_dropout=0.3,
+        random_state=0,
+        **_SMALL,
+    )
+    a = clone(clf).fit(X, y).predict_proba(X)
+    b = clone(clf).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
