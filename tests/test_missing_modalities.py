@@ -169,19 +169,9 @@ def _parameter_grads(module, xs, mask):
     return {n: p.grad for n, p in module.named_parameters() if p.grad is not None}
 
 
-# DARENet applies its concept maps before the mask: with NaN in an absent row
-# the map's weight gradient is NaN * 0 = NaN (the estimators zero absent rows
-# before the module, so their fits are not affected). Fix in skcoop/nn/dare.py
-# by masking the blocks first (nn.mask_absent); strict, so the fix shows here.
-_DARE_NAN_GRADIENT = pytest.mark.xfail(
-    strict=True, reason="DARENet: NaN in absent rows reaches the maps' gradients"
-)
-
-
-@pytest.mark.parametrize(
-    "name",
-    [pytest.param(n, marks=_DARE_NAN_GRADIENT) if n == "dare" else n for n in MODULES],
-)
+# regression: DARENet applied its concept maps before the mask, so NaN in an
+# absent row reached the maps' weight gradients (NaN * 0)
+@pytest.mark.parametrize("name", list(MODULES))
 def test_parameter_gradients_do_not_depend_on_absent_blocks(name):
     module = MODULES[name]
     xs, mask = _batch()

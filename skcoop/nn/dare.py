@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from .dropout import Dropout
+from .nmcl import mask_absent
 
 __all__ = ["DARENet"]
 
@@ -142,6 +143,9 @@ class DARENet(nn.Module):
         a : torch.Tensor of shape (B, C)
             ``[D^1 x^1; ...; D^M x^M]`` (Eq. 5.2, read as concatenation).
         """
+        # absent rows zeroed first: D^m of a NaN row would put NaN * 0 = NaN
+        # into the maps' gradients even where torch.where discards the row
+        xs = mask_absent(xs, mask)  # M x (B, D_m)
         parts = [f(x) for f, x in zip(self.maps, xs, strict=True)]  # M x (B, C_m)
         if mask is not None:
             parts = [
