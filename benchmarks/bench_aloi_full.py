@@ -36,7 +36,9 @@ import numpy as np
 METHODS = ("data", "EarlyFusion", "NMCL", "LogisticRegression", "HistGradientBoosting")
 
 
-def _run_one(method: str, nmcl_epochs: int, hgb_max_iter: int) -> dict:
+def _run_one(
+    method: str, nmcl_epochs: int, hgb_max_iter: int, hgb_early_stopping="auto"
+) -> dict:
     """Fit ``method`` in this process; return its scores, time and peak RSS."""
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
@@ -64,8 +66,13 @@ def _run_one(method: str, nmcl_epochs: int, hgb_max_iter: int) -> dict:
         setting = "C=1, max_iter=300, on the concatenation"
     else:
         Xtr, Xte = _concatenate(Xtr), _concatenate(Xte)
-        est = HistGradientBoostingClassifier(max_iter=hgb_max_iter, random_state=0)
-        setting = f"defaults, max_iter={hgb_max_iter}, on the concatenation"
+        est = HistGradientBoostingClassifier(
+            max_iter=hgb_max_iter, early_stopping=hgb_early_stopping, random_state=0
+        )
+        setting = (
+            f"defaults, max_iter={hgb_max_iter}, early_stopping="
+            f"{hgb_early_stopping!r}, on the concatenation"
+        )
     row = {"method": method, "setting": setting, "n_train": len(train)}
     if est is not None:
         start = time.perf_counter()
@@ -110,11 +117,20 @@ def main() -> None:
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--nmcl-epochs", type=int, default=3)
     parser.add_argument("--hgb-max-iter", type=int, default=20)
+    parser.add_argument(
+        "--hgb-no-early-stopping",
+        action="store_true",
+        help="HGB runs all --hgb-max-iter iterations (its 'auto' early stopping "
+        "holds out 10%% and stopped after 10 iterations at 1,000 classes)",
+    )
     parser.add_argument("--out", default=None, help="path prefix of .csv and .md")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:  # the child process: one method, one JSON line
-        print(json.dumps(_run_one(args.one, args.nmcl_epochs, args.hgb_max_iter)))
+        early = False if args.hgb_no_early_stopping else "auto"
+        print(
+            json.dumps(_run_one(args.one, args.nmcl_epochs, args.hgb_max_iter, early))
+        )
         return
     command = " ".join(["python", "benchmarks/bench_aloi_full.py", *sys.argv[1:]])
     rows = []
@@ -129,6 +145,7 @@ def main() -> None:
                 str(args.nmcl_epochs),
                 "--hgb-max-iter",
                 str(args.hgb_max_iter),
+                *(["--hgb-no-early-stopping"] if args.hgb_no_early_stopping else []),
             ],
             capture_output=True,
             text=True,
@@ -142,11 +159,11 @@ def main() -> None:
 
         import pandas as pd
 
-        # rows of methods not re-run are kept: methods can run in separate calls
+        # rows of other methods or settings are kept: they can run in separate calls
         if os.path.exists(f"{args.out}.csv"):
             kept = pd.read_csv(f"{args.out}.csv").to_dict("records")
-            done = {r["method"] for r in rows}
-            rows = [r for r in kept if r["method"] not in done] + rows
+            done = {(r["method"], r["setting"]) for r in rows}
+            rows = [r for r in kept if (r["method"], r["setting"]) not in done] + rows
             rows.sort(key=lambda r: METHODS.index(r["method"]))
         pd.DataFrame(rows).to_csv(f"{args.out}.csv", index=False)
         commands = "\n".join(
