@@ -478,3 +478,24 @@ def test_cli_merge_on_generated_data_with_its_corpus(tmp_path, capsys, monkeypat
     monkeypatch.setattr(_cli, "load_external_corpus", lambda *a, **k: None)
     with pytest.raises(SystemExit, match="need an external corpus"):
         cli_main(["benchmark", "mfeat", "--methods", "DARELike+corpus", *common])
+
+
+def test_first_seed_adds_seeds_with_the_splits_of_a_whole_run(tiny_data, tmp_path):
+    X, y = tiny_data
+    kwargs = {"tables": (2,), "methods": ("LogisticRegression",), "progress": False}
+    whole = benchmark.run_benchmark(X, y, seeds=3, **kwargs)
+    first = benchmark.run_benchmark(X, y, seeds=1, **kwargs)
+    later = benchmark.run_benchmark(X, y, seeds=2, first_seed=1, **kwargs)
+    assert [r["seed"] for r in later.records] == [1, 2]
+    for a, b in zip(whole.splits[1:], later.splits, strict=True):
+        np.testing.assert_array_equal(a["test"], b["test"])
+    benchmark.write_results(first, tmp_path, prefix="run_", figures=False)
+    merged = benchmark.merge_results(later, tmp_path, "run_")
+    assert sorted(r["seed"] for r in merged.records) == [0, 1, 2]
+    assert merged.config["seeds"] == 3
+    assert merged.config["first_seed"] == 0
+    assert [r["macro_f1"] for r in merged.records] == pytest.approx(
+        [r["macro_f1"] for r in whole.records]
+    )
+    row = merged.tables["table2"][0]
+    assert row["n_seeds"] == 3

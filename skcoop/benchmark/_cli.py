@@ -56,6 +56,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "learning curves, fit times comparable) and tuned (grids on validation)",
     )
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="run seeds FIRST..FIRST+SEEDS-1 (with --merge: add seeds to a saved run)",
+    )
     parser.add_argument("--max-epochs", type=int, default=20)
     parser.add_argument("--hidden-size", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=128)
@@ -159,6 +165,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         X,
         y,
         seeds=seeds,
+        first_seed=args.first_seed,
         tables=[int(t) for t in args.tables.split(",") if t],
         methods=methods,
         grids=grids,
@@ -218,6 +225,7 @@ def _run_suite(args: argparse.Namespace) -> int:
                 X,
                 y,
                 seeds=1 if args.quick else args.seeds,
+                first_seed=args.first_seed,
                 tables=(2,),
                 methods=data_methods,
                 grids={m: {} for m in data_methods}

@@ -86,6 +86,7 @@ def run_benchmark(
     y: np.ndarray,
     *,
     seeds: int = 5,
+    first_seed: int = 0,
     tables: Sequence[int] = (2, 3, 4, 5),
     methods: Sequence[str] | None = None,
     grids: Mapping[str, Mapping[str, Sequence]] | None = None,
@@ -112,6 +113,10 @@ def run_benchmark(
         Class labels.
     seeds : int, default=5
         Number of seeds; seed ``s`` draws the split and seeds every model.
+    first_seed : int, default=0
+        The seeds run are ``first_seed, ..., first_seed + seeds - 1``: seeds
+        added to an earlier run (:func:`merge_results`) keep the splits a
+        run of all of them would have drawn.
     tables : sequence of int, default=(2, 3, 4, 5)
         Tables to compute. NMCL is fitted whenever Table 3, 4 or 5 is asked
         for (they use its selected hyperparameters).
@@ -207,6 +212,7 @@ def run_benchmark(
     variants = ["I", "II", "III", "IV"] if 5 in tables and len(names) > 1 else []
     config = {
         "seeds": seeds,
+        "first_seed": first_seed,
         "tables": tables,
         "methods": methods,
         "grids": {m: dict(all_grids[m]) for m in methods},
@@ -234,7 +240,7 @@ def run_benchmark(
     records: list[dict] = []
     splits: list[dict] = []
     curves: dict = {"roc": {}, "loss": {}, "labels": labels}
-    for seed in range(seeds):
+    for seed in range(first_seed, first_seed + seeds):
         train, valid, test = split_indices(y, seed, train_size, valid_size)
         splits.append({"train": train, "valid": valid, "test": test})
         Xp, scalers = _preprocess(X, train, seed)

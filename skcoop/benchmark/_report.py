@@ -262,7 +262,8 @@ def merge_results(
 
     The rows of ``result`` replace the saved rows of the same table, seed
     and method, and the other saved rows are kept: a method run later with
-    the same seeds (so the same splits) joins an earlier run's tables. The
+    the same seeds (so the same splits) joins an earlier run's tables, and
+    seeds run later (``first_seed``) join its seeds. The
     configuration is the saved one, its ``methods`` and ``grids`` extended,
     with each merged run's settings listed under ``"merged"``.
 
@@ -296,6 +297,8 @@ def merge_results(
     if "external_corpus" in result.config:
         config["external_corpus"] = result.config["external_corpus"]
     config["merged"] = [*config.get("merged", []), dict(result.config)]
+    seeds = sorted({int(r["seed"]) for r in records})
+    config["seeds"], config["first_seed"] = len(seeds), seeds[0]
     return _from_records(records, config)
 
 
