@@ -140,7 +140,7 @@ class CooperativeClassifier(_BaseNeuralClassifier):
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "variant": [StrOptions(set(VARIANTS))],
         "relation_hidden": [Interval(Integral, 1, None, closed="left"), None],
-        "memory_rank": [Interval(Integral, 1, None, closed="left"), None],
+        "memory_rank": [Interval(Integral, 0, None, closed="left"), None],
         "fusion": [StrOptions(set(FUSIONS))],
     }
 

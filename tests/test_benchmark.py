@@ -499,3 +499,21 @@ def test_first_seed_adds_seeds_with_the_splits_of_a_whole_run(tiny_data, tmp_pat
     )
     row = merged.tables["table2"][0]
     assert row["n_seeds"] == 3
+
+
+def test_paired_test_pairs_the_seeds_both_methods_ran(tiny_data):
+    X, y = tiny_data
+    kwargs = {"tables": (2,), "methods": ("LogisticRegression",), "progress": False}
+    whole = benchmark.run_benchmark(X, y, seeds=3, **kwargs)
+    # NMCL's rows on seeds 0 and 1 only, as after a merge of a later seed's rows
+    nmcl = [
+        {**r, "method": "NMCL", "micro_f1": r["micro_f1"] - 0.01 * (1 + r["seed"])}
+        for r in whole.records
+        if r["seed"] < 2
+    ]
+    result = benchmark._report._from_records(whole.records + nmcl, whole.config)
+    assert result.p_value["against"] == "LogisticRegression"
+    assert result.p_value["n_paired_seeds"] == 2
+    assert result.p_value["nmcl_minus_best"] == pytest.approx(-0.015)
+    text = benchmark._report.format_suite({("tiny", "defaults"): result})
+    assert "over 2 seed(s)" in text

@@ -57,3 +57,32 @@ def test_low_rank_memory_survives_pickling_and_state_dict():
     other = AttentionNet(7, 5, 4, memory_rank=2)
     other.load_state_dict(low.state_dict())
     assert torch.equal(other.omega, low.omega)
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_no_memory_is_the_full_memory_held_at_one(mode):
+    full, none = _pair(rank=0)
+    assert set(dict(none.named_parameters())) == {"proj.weight", "proj.bias", "z"}
+    assert torch.equal(none.omega, torch.ones(7, 5))
+    getattr(full, mode)()
+    getattr(none, mode)()
+    x = torch.randn(6, 7)
+    torch.manual_seed(1)  # the same dropout masks (p = 0 here)
+    torch.testing.assert_close(none(x), full(x), atol=1e-6, rtol=1e-6)
+    assert none.hidden(x).shape == (6, 5, 4)
+    torch.testing.assert_close(none.hidden(x), full.hidden(x), atol=1e-6, rtol=1e-6)
+
+
+def test_no_memory_draws_the_dropout_masks_of_the_class_scaled_path():
+    torch.manual_seed(0)
+    full = AttentionNet(7, 5, 4, dropout=0.5).train()
+    torch.manual_seed(0)
+    none = AttentionNet(7, 5, 4, dropout=0.5, memory_rank=0).train()
+    x = torch.randn(6, 7)
+    torch.manual_seed(2)
+    expected = full(x)
+    torch.manual_seed(2)
+    torch.testing.assert_close(none(x), expected, atol=1e-6, rtol=1e-6)
+    # the mask differs between samples and is shared by the classes
+    theta = none.hidden(x)
+    assert torch.equal(theta[:, 0], theta[:, 4])

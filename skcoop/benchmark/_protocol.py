@@ -450,22 +450,21 @@ def _paired_test(records: list[dict]) -> dict:
         return {"test": "ttest_rel", "against": None, "p_value": math.nan}
 
     def scores(method):
-        return np.array(
-            [
-                r["micro_f1"]
-                for r in sorted(rows, key=lambda r: r["seed"])
-                if r["method"] == method
-            ]
-        )
+        return {int(r["seed"]): r["micro_f1"] for r in rows if r["method"] == method}
 
-    best = max(sorted(others), key=lambda m: scores(m).mean())
-    a, b = scores("NMCL"), scores(best)
+    best = max(sorted(others), key=lambda m: np.mean(list(scores(m).values())))
+    # paired on the seeds both were run on (rows merged from runs of other seeds)
+    nmcl, other = scores("NMCL"), scores(best)
+    seeds = sorted(set(nmcl) & set(other))
+    a = np.array([nmcl[s] for s in seeds])
+    b = np.array([other[s] for s in seeds])
     p = math.nan
     if len(a) > 1 and not np.allclose(a, b):
         p = float(ttest_rel(a, b).pvalue)
     return {
         "test": "scipy.stats.ttest_rel, two-sided, test Micro-F1 over seeds",
         "against": best,
-        "nmcl_minus_best": float((a - b).mean()),
+        "nmcl_minus_best": float((a - b).mean()) if len(a) else math.nan,
         "p_value": p,
+        "n_paired_seeds": len(a),
     }

@@ -302,6 +302,12 @@ def merge_results(
     return _from_records(records, config)
 
 
+def _paired(a: dict, b: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Return the scores of two methods on the seeds both were run on."""
+    seeds = sorted(set(a) & set(b))
+    return np.array([a[s] for s in seeds]), np.array([b[s] for s in seeds])
+
+
 def format_suite(results: dict) -> str:
     """Return the suite's Markdown tables: every data set, both protocols.
 
@@ -385,35 +391,36 @@ def format_suite(results: dict) -> str:
             )
         for p in protocols:
             records = [r for r in results[data, p].records if r["table"] == "table2"]
-            scores = {}
-            for r in sorted(records, key=lambda r: r["seed"]):
-                scores.setdefault(r["method"], []).append(100 * r["macro_f1"])
+            scores: dict[str, dict[int, float]] = {}
+            for r in records:
+                scores.setdefault(r["method"], {})[int(r["seed"])] = 100 * r["macro_f1"]
             if "NMCL" not in scores:
                 continue
-            nmcl = np.array(scores.pop("NMCL"))
+            nmcl = scores.pop("NMCL")
             if p == "defaults":
                 for group, margin in SUITE_MARGINS.items():
                     names = _FUSION if group == "fusion" else _OTHER
                     present = [m for m in names if m in scores]
                     if not present:
                         continue
-                    best = max(present, key=lambda m: np.mean(scores[m]))
-                    gap = float(nmcl.mean() - np.mean(scores[best]))
+                    best = max(present, key=lambda m: np.mean(list(scores[m].values())))
+                    a, b = _paired(nmcl, scores[best])
+                    gap = float((a - b).mean())
                     verdict = "met" if gap >= -margin else "**missed**"
                     lines.append(
                         f"- defaults: NMCL - {best} = {gap:+.2f} points "
                         f"(goal >= -{margin}): {verdict}"
                     )
             if scores:
-                best = max(scores, key=lambda m: np.mean(scores[m]))
-                other = np.array(scores[best])
+                best = max(scores, key=lambda m: np.mean(list(scores[m].values())))
+                a, b = _paired(nmcl, scores[best])
                 p_value = math.nan
-                if len(nmcl) > 1 and not np.allclose(nmcl, other):
-                    p_value = float(ttest_rel(nmcl, other).pvalue)
+                if len(a) > 1 and not np.allclose(a, b):
+                    p_value = float(ttest_rel(a, b).pvalue)
                 lines.append(
                     f"- {p}: NMCL - best other ({best}) = "
-                    f"{float((nmcl - other).mean()):+.2f} points, paired t-test "
-                    f"p = {p_value:.3f} over {len(nmcl)} seed(s)"
+                    f"{float((a - b).mean()):+.2f} points, paired t-test "
+                    f"p = {p_value:.3f} over {len(a)} seed(s)"
                 )
         lines.append("")
     return "\n".join(lines)

@@ -28,6 +28,11 @@ zero so that ``Omega`` starts at 1 as the full memory does. Then
 ``(R + 1) * D * H + K * R * H`` multiply-adds per sample instead of
 ``K * D * H``, the difference between minutes and hours at 100 or 1,000
 classes. The paper's memory is the full one (``memory_rank=None``).
+
+``memory_rank=0`` fixes ``Omega`` at 1: no memory is learned, every class
+scores the same hidden vector ``theta = relu(W x_hat + b)``, and the network
+is one product of width ``H`` (``D * H + K * H`` multiply-adds per sample)
+followed by the class vectors.
 """
 
 from __future__ import annotations
@@ -132,16 +137,17 @@ class AttentionNet(nn.Module):
         ``H`` hidden units, shared by the ``K`` class copies of the layer.
     memory_rank : int or None, default=None
         ``None`` learns the full memory ``Omega`` of shape ``(D, K)`` (the
-        paper). An int ``R`` learns ``Omega = 1 + A C`` of rank ``R`` above
-        the all-ones start, which costs ``(R + 1) D H + K R H`` instead of
-        ``K D H`` per sample (see the module's docstring).
+        paper). An int ``R >= 1`` learns ``Omega = 1 + A C`` of rank ``R``
+        above the all-ones start, which costs ``(R + 1) D H + K R H`` instead
+        of ``K D H`` per sample (see the module's docstring). ``0`` learns no
+        memory: ``Omega`` stays 1 and the network costs ``D H + K H``.
 
     Attributes
     ----------
     omega : torch.Tensor of shape (D, K)
         The memory matrix: a parameter for the full memory, computed from
         ``memory_basis`` ``A`` (D, R) and ``memory_coef`` ``C`` (R, K) for
-        the low-rank one.
+        the low-rank one, all ones for ``memory_rank=0``.
 
     Notes
     -----
@@ -177,7 +183,7 @@ class AttentionNet(nn.Module):
         nn.init.xavier_uniform_(self.proj.weight)
         nn.init.zeros_(self.proj.bias)
         nn.init.xavier_uniform_(self.z)
-        if memory_rank is not None:
+        if memory_rank:
             # drawn after the full memory's parameters, so that memory_rank=None
             # keeps the random stream (and the weights) of earlier versions
             self.memory_basis = nn.Parameter(
@@ -191,6 +197,9 @@ class AttentionNet(nn.Module):
         self._cache: tuple[tuple, torch.Tensor] | None = None
 
     def __getattr__(self, name: str):
+        if name == "omega" and self.__dict__.get("memory_rank") == 0:
+            weight = self.proj.weight  # (H, D)
+            return weight.new_ones(weight.shape[1], self.z.shape[0])  # (D, K)
         if name == "omega" and self.__dict__.get("memory_rank") is not None:
             return 1.0 + self.memory_basis @ self.memory_coef  # (D, K)
         return super().__getattr__(name)
@@ -252,6 +261,9 @@ class AttentionNet(nn.Module):
             ``theta_j = relu(W (Omega[:, j] * x_hat) + b)`` for every class.
         """
         n_classes, hidden_size = self.z.shape
+        if self.memory_rank == 0:  # the same hidden vector for every class
+            theta = self._shared_hidden(x_hat)  # (B, H)
+            return theta.unsqueeze(1).expand(-1, n_classes, -1)  # (B, K, H)
         device = x_hat.device.type
         if self.memory_rank is not None:
             weight = self.proj.weight  # W (H, D)
@@ -296,5 +308,18 @@ class AttentionNet(nn.Module):
         logits : torch.Tensor of shape (B, K)
             Unnormalised class scores ``z_j . theta_j``.
         """
+        if self.memory_rank == 0:  # Omega = 1: one hidden vector, K scores
+            return self._shared_hidden(x_hat) @ self.z.t()  # (B, K); Eq. 17
         theta = self.hidden(x_hat)  # (B, K, H)
         return (theta * self.z).sum(dim=-1)  # (B, K); Eq. 17
+
+    def _shared_hidden(self, x_hat: torch.Tensor) -> torch.Tensor:
+        """Return ``theta = relu(W x_hat + b)`` (B, H), dropped out in training."""
+        theta = torch.relu(self.proj(x_hat))  # (B, H); Eq. 15-16 with Omega = 1
+        if not self.training or self.dropout.p == 0.0:
+            return theta
+        # the mask of the class-scaled path: one per sample over H units
+        return (
+            theta
+            * self.dropout(theta.new_ones(theta.shape[0], 1, theta.shape[1]))[:, 0]
+        )

@@ -1,0 +1,185 @@
+"""Where a fit's epochs go: per-epoch trajectories and early-stopping rules (issue 10).
+
+Fits EarlyFusion and CooperativeClassifier (package defaults, or settings
+given as JSON) on the training part (60%) of each seed's benchmark split,
+with early stopping's 10% holdout but no stopping (``--epochs`` epochs), and
+records per epoch the holdout NLL that early stopping watches, the wall time
+of the epoch and the macro-F1 of the weights of that epoch on the
+validation part (20%; the test part is never read). Because stopping never
+changes the training before it stops, every rule ``(patience, threshold)``
+of skorch's ``EarlyStopping`` can then be replayed on the recorded NLL: the
+epoch it stops at, the epoch whose weights it keeps (``load_best``) and
+their validation macro-F1, all from one run.
+
+Usage::
+
+    OMP_NUM_THREADS=1 python benchmarks/investigate_stopping.py \
+        --data mfeat,gen-linear --seeds 0,1,2 --out traj.json
+    OMP_NUM_THREADS=1 python benchmarks/investigate_stopping.py \
+        --data mfeat --seeds 0,1,2 --settings '{"memory_rank": 0}' --out r0.json
+    python benchmarks/investigate_stopping.py --report traj.json r0.json
+
+The report prints, per file and data set, each estimator's mean validation
+macro-F1 at the default rule (patience 5, relative threshold 1e-4), the
+epochs it ran, the median time of one epoch relative to EarlyFusion's (the
+two are fitted alternately in one process) and the same for other rules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import numpy as np
+from sklearn.metrics import f1_score
+from skorch.callbacks import Callback
+
+from skcoop import CooperativeClassifier, EarlyFusion
+from skcoop.benchmark import load_benchmark_data, preprocess, split_indices
+
+#: (patience, relative threshold) rules replayed by --report; the first is
+#: the package's (n_iter_no_change=5, skorch's default threshold)
+RULES = [(5, 1e-4), (3, 1e-4), (5, 3e-3), (5, 1e-2), (3, 1e-2), (10, 1e-2)]
+
+
+class _ScoreEachEpoch(Callback):
+    """Record the validation macro-F1 of each epoch's weights in the history."""
+
+    def __init__(self, key: int) -> None:
+        self.key = key  # into _TARGETS: a callback is deep-copied at fit
+
+    def on_epoch_end(self, net, **kwargs) -> None:
+        estimator, X, y = _TARGETS[self.key]
+        score = 100 * f1_score(y, estimator.predict(X), average="macro")
+        net.history.record("valid_part_f1", score)
+
+
+_TARGETS: dict[int, tuple] = {}
+
+
+def replay(losses: list[float], patience: int, threshold: float) -> tuple[int, int]:
+    """Return (epochs run, index of the kept epoch) of skorch's EarlyStopping.
+
+    The rule of ``skorch.callbacks.EarlyStopping`` with ``threshold_mode="rel"``
+    and ``lower_is_better=True``: an epoch improves when its loss is below
+    ``best * (1 - threshold)``; training stops after ``patience`` epochs
+    without improvement and ``load_best`` keeps the last improving epoch.
+    """
+    bound, misses, kept = None, 0, 0
+    for epoch, loss in enumerate(losses):
+        if bound is None or loss < bound:
+            bound, misses, kept = loss * (1 - threshold), 0, epoch
+        else:
+            misses += 1
+        if misses == patience:
+            return epoch + 1, kept
+    return len(losses), kept
+
+
+def record(data: str, seeds: list[int], epochs: int, settings: dict) -> list[dict]:
+    X, y, _ = load_benchmark_data(data)
+    rows = []
+    for seed in seeds:
+        train, valid, _ = split_indices(y, seed, 0.6, 0.2)
+        Xp = preprocess(X, train, seed)
+        for name, make, extra in [
+            ("EarlyFusion", EarlyFusion, {}),
+            ("NMCL", CooperativeClassifier, settings),
+        ]:
+            key = len(_TARGETS)
+            est = make(
+                random_state=seed,
+                early_stopping=True,
+                max_epochs=epochs,
+                n_iter_no_change=10**6,  # never stops: the rules are replayed
+                callbacks=[_ScoreEachEpoch(key)],
+                **extra,
+            )
+            _TARGETS[key] = (est, Xp[valid], y[valid])
+            start = time.perf_counter()
+            est.fit(Xp[train], y[train])
+            seconds = time.perf_counter() - start
+            history = est.net_.history
+            rows.append(
+                {
+                    "data": data,
+                    "seed": seed,
+                    "method": name,
+                    "settings": extra,
+                    "fit_seconds": seconds,
+                    "valid_loss": [r["valid_loss"] for r in history],
+                    "valid_part_f1": [r["valid_part_f1"] for r in history],
+                    "epoch_seconds": [r["dur"] for r in history],
+                }
+            )
+            print(f"{data} seed {seed} {name}: {seconds:.1f} s", flush=True)
+    return rows
+
+
+def report(paths: list[str]) -> None:
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            rows = json.load(f)
+        for data in dict.fromkeys(r["data"] for r in rows):
+            mine = [r for r in rows if r["data"] == data]
+            ef_epoch = statistics.median(
+                statistics.median(r["epoch_seconds"])
+                for r in mine
+                if r["method"] == "EarlyFusion"
+            )
+            print(f"\n{path} | {data} | NMCL {mine[-1]['settings']}")
+            for patience, threshold in RULES:
+                parts = []
+                for method in ("EarlyFusion", "NMCL"):
+                    runs = [r for r in mine if r["method"] == method]
+                    stops = [replay(r["valid_loss"], patience, threshold) for r in runs]
+                    f1 = np.mean(
+                        [
+                            r["valid_part_f1"][k]
+                            for r, (_, k) in zip(runs, stops, strict=True)
+                        ]
+                    )
+                    seconds = np.mean(
+                        [
+                            sum(r["epoch_seconds"][:n])
+                            for r, (n, _) in zip(runs, stops, strict=True)
+                        ]
+                    )
+                    epoch = statistics.median(
+                        statistics.median(r["epoch_seconds"]) for r in runs
+                    )
+                    parts.append(
+                        f"{method} {f1:.2f} ({[n for n, _ in stops]} epochs, "
+                        f"epoch x{epoch / ef_epoch:.1f}, {seconds:.1f} s)"
+                    )
+                print(
+                    f"  patience {patience}, threshold {threshold:g}: "
+                    + " | ".join(parts)
+                )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="mfeat,gen-linear,gen-nonlinear,aloi100")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--epochs", type=int, default=80)
+    parser.add_argument("--settings", default="{}", help="CooperativeClassifier JSON")
+    parser.add_argument("--out", default="stopping.json")
+    parser.add_argument("--report", nargs="*", help="report saved runs instead")
+    args = parser.parse_args()
+    if args.report:
+        report(args.report)
+        return
+    seeds = [int(s) for s in args.seeds.split(",")]
+    rows = []
+    for data in args.data.split(","):
+        rows += record(data, seeds, args.epochs, json.loads(args.settings))
+        with open(args.out, "w", encoding="utf-8") as f:
+            json.dump(rows, f)
+    report([args.out])
+
+
+if __name__ == "__main__":
+    main()
