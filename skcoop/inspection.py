@@ -248,7 +248,9 @@ def plot_attention_memory(
     >>> rng = np.random.RandomState(0)
     >>> X = {"audio": rng.randn(40, 4), "text": rng.randn(40, 3)}
     >>> y = (X["audio"][:, 0] + X["text"][:, 0] > 0).astype(int)
-    >>> clf = CooperativeClassifier(hidden_size=8, max_epochs=2, random_state=0)
+    >>> clf = CooperativeClassifier(
+    ...     hidden_size=8, memory_rank=2, max_epochs=2, random_state=0
+    ... )
     >>> ax = plot_attention_memory(clf.fit(X, y), "text")
     >>> ax.images[0].get_array().shape  # 3 host + 8 enhanced + 4 guest features
     (15, 2)

@@ -32,7 +32,7 @@ def data(make_modalities):
 @pytest.fixture(scope="module")
 def fitted(data):
     X, y = data
-    return _clf(hidden_size=6, max_epochs=3).fit(X, y)
+    return _clf(hidden_size=6, max_epochs=3, memory_rank=2).fit(X, y)
 
 
 class TestFittedOnThreeModalities:
@@ -157,7 +157,7 @@ def test_paper_widths_with_twenty_classes_give_distributions():
     widths = {"visual": 2048, "acoustic": 200, "textual": 100}
     X = {n: rng.standard_normal((40, w)).astype(np.float32) for n, w in widths.items()}
     y = np.arange(40) % 20
-    clf = _clf(hidden_size=2, max_epochs=1, batch_size=64).fit(X, y)
+    clf = _clf(hidden_size=2, max_epochs=1, batch_size=64, memory_rank=None).fit(X, y)
     proba = clf.predict_proba(X)
     assert proba.shape == (40, 20)
     assert np.isfinite(proba).all()
@@ -168,7 +168,7 @@ def test_paper_widths_with_twenty_classes_give_distributions():
 def test_single_modality_array_input(make_modalities):
     X, y = make_modalities(n_samples=40)
     array = np.hstack(list(X.values()))
-    clf = _clf().fit(array, y)
+    clf = _clf(memory_rank=1).fit(array, y)
     assert clf.modality_names_ == ["X"]
     assert clf.relation_scores(array) == {}
     (only,) = clf.predict_proba_per_modality(array).values()
@@ -416,7 +416,7 @@ def test_variants_fit_with_absent_modalities_and_name_their_predictions(
     gapped, variant
 ):
     X, y = gapped
-    clf = _clf(hidden_size=6, max_epochs=2, variant=variant).fit(X, y)
+    clf = _clf(hidden_size=6, max_epochs=2, variant=variant, memory_rank=1).fit(X, y)
     keys = VARIANT_KEYS[variant]
     proba = clf.predict_proba(X)
     assert np.isfinite(proba).all()

@@ -26,7 +26,8 @@ MODALITIES = {"audio": slice(0, 3), "text": slice(3, 5)}
 # reads other fitted state
 ESTIMATORS = {
     "cooperative": SHARED["cooperative"],
-    "cooperative-IV": make_estimator("cooperative", variant="IV"),
+    "cooperative-IV": make_estimator("cooperative", variant="IV", memory_rank=2),
+    "cooperative-memory": make_estimator("cooperative", memory_rank=None),
     "cooperative-raw": make_estimator("cooperative", standardize=False),
     "early": SHARED["early"],
     "early-attention": EarlyFusion(**FAST_NN, attention=True, random_state=0),
@@ -49,6 +50,8 @@ CHANGES = {
     "imputer-alpha": {"alpha": 1e3},
     "missing-error": {"missing_modalities": "error"},  # issue 12
     "modality-dropout": {"modality_dropout": 0.5},
+    "memory-off": {"memory_rank": 0},
+    "memory-on": {"memory_rank": 2},
 }
 
 
@@ -91,10 +94,10 @@ def _outputs(est, X):
             ax = plot_attention_memory(est, key, colorbar=False)
             out[f"plot {key}"] = [t.get_text() for t in ax.texts]
             matplotlib.pyplot.close(ax.figure)
-        if len(est.modality_names_) > 1:
-            ax = plot_relation_scores(est, X, "audio", colorbar=False)
-            out["plot relation"] = (ax.images[0].get_array(), ax.get_title())
-            matplotlib.pyplot.close(ax.figure)
+    if hasattr(est, "relation_scores") and len(est.modality_names_) > 1:
+        ax = plot_relation_scores(est, X, "audio", colorbar=False)
+        out["plot relation"] = (ax.images[0].get_array(), ax.get_title())
+        matplotlib.pyplot.close(ax.figure)
     return out
 
 

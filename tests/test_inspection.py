@@ -26,7 +26,9 @@ def _data(n=40, seed=0):
 @pytest.fixture(scope="module")
 def fitted():
     X, y = _data()
-    clf = CooperativeClassifier(hidden_size=8, max_epochs=2, random_state=0)
+    clf = CooperativeClassifier(
+        hidden_size=8, max_epochs=2, memory_rank=None, random_state=0
+    )
     return clf.fit(X, y), X, y
 
 
@@ -99,7 +101,9 @@ def test_plot_relation_scores_single_modality_has_no_guests():
     rng = np.random.RandomState(0)
     X = rng.randn(30, 3)
     y = (X[:, 0] > 0).astype(int)
-    clf = CooperativeClassifier(hidden_size=8, max_epochs=2, random_state=0).fit(X, y)
+    clf = CooperativeClassifier(
+        hidden_size=8, max_epochs=2, memory_rank=2, random_state=0
+    ).fit(X, y)
     with pytest.raises(ValueError, match="single modality"):
         plot_relation_scores(clf, X, "X")
     ax = plot_attention_memory(clf, "X")
@@ -201,7 +205,7 @@ def test_plot_attention_memory_sections_follow_the_variant(
 ):
     X, y = _data()
     clf = CooperativeClassifier(
-        hidden_size=8, max_epochs=2, variant=variant, random_state=0
+        hidden_size=8, max_epochs=2, variant=variant, memory_rank=2, random_state=0
     ).fit(X, y)
     ax = plot_attention_memory(clf, key)
     image = np.asarray(ax.images[0].get_array())
@@ -213,7 +217,21 @@ def test_plot_attention_memory_sections_follow_the_variant(
 def test_plot_attention_memory_variant_iv_names_its_keys():
     X, y = _data()
     clf = CooperativeClassifier(
-        hidden_size=8, max_epochs=2, variant="IV", random_state=0
+        hidden_size=8, max_epochs=2, variant="IV", memory_rank=2, random_state=0
     ).fit(X, y)
     with pytest.raises(ValueError, match=r"'audio'.*'complementary', 'consistent'"):
         plot_attention_memory(clf, "audio")
+
+
+def test_plot_attention_memory_without_a_memory_says_how_to_get_one():
+    X, y = _data()
+    clf = CooperativeClassifier(hidden_size=8, max_epochs=2, random_state=0).fit(X, y)
+    assert clf.memory_rank == 0  # the default learns no memory
+    assert not hasattr(clf, "attention_memories_")
+    with pytest.raises(
+        AttributeError, match=r"memory_rank=0 learns no.*memory_rank=None"
+    ):
+        plot_attention_memory(clf, "audio")
+    # the fitted model decides, not a parameter set after fit
+    clf.set_params(memory_rank=None)
+    assert not hasattr(clf, "attention_memories_")
