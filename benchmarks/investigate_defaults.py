@@ -34,6 +34,8 @@ NMCL_CONFIGS: dict[str, dict] = {
         "hidden_size": 256,
         "relation_hidden": None,
         "memory_rank": None,
+        "fusion": "mean",
+        "lr": 1e-3,
         "early_stopping": False,
         "max_epochs": 30,
     },

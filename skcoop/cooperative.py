@@ -61,9 +61,8 @@ class CooperativeClassifier(_BaseNeuralClassifier):
         classes, the difference between minutes and hours. ``0`` learns no
         memory (``Omega`` stays 1: every class scores the same hidden vector,
         ``D H + K H``): on the validation splits of the four suite data sets
-        it scored as the rank-4 memory did, within 0.6 points either way,
-        at a half to a third of the time per epoch (docs/benchmarks.md,
-        section 0).
+        it scored -0.4 to +0.7 points against a rank-4 memory, at a half to
+        a third of the time per epoch (docs/benchmarks.md, section 0).
     fusion : {"mean", "geometric"}, default="geometric"
         How the modalities' predictions are fused: their normalised geometric
         mean, a product of experts in which a class must be likely under
