@@ -440,6 +440,16 @@ def _summarise(rows: list[dict]) -> list[dict]:
     return out
 
 
+def paired_scores(a: dict, b: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Return two methods' scores (seed -> score) on the seeds both ran.
+
+    Rows merged from runs of other seeds (``first_seed``) can leave a method
+    with seeds another lacks; a paired comparison uses the common ones.
+    """
+    seeds = sorted(set(a) & set(b))
+    return np.array([a[s] for s in seeds]), np.array([b[s] for s in seeds])
+
+
 def _paired_test(records: list[dict]) -> dict:
     """Return the paired t-test of NMCL's Micro-F1 against the best other method."""
     from scipy.stats import ttest_rel
@@ -453,11 +463,7 @@ def _paired_test(records: list[dict]) -> dict:
         return {int(r["seed"]): r["micro_f1"] for r in rows if r["method"] == method}
 
     best = max(sorted(others), key=lambda m: np.mean(list(scores(m).values())))
-    # paired on the seeds both were run on (rows merged from runs of other seeds)
-    nmcl, other = scores("NMCL"), scores(best)
-    seeds = sorted(set(nmcl) & set(other))
-    a = np.array([nmcl[s] for s in seeds])
-    b = np.array([other[s] for s in seeds])
+    a, b = paired_scores(scores("NMCL"), scores(best))
     p = math.nan
     if len(a) > 1 and not np.allclose(a, b):
         p = float(ttest_rel(a, b).pvalue)

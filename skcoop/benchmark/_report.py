@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ._methods import _scores
-from ._protocol import BenchmarkResult
+from ._protocol import BenchmarkResult, paired_scores
 
 _TITLES = {
     "table2": "Table 2: methods compared (test split)",
@@ -302,12 +302,6 @@ def merge_results(
     return _from_records(records, config)
 
 
-def _paired(a: dict, b: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Return the scores of two methods on the seeds both were run on."""
-    seeds = sorted(set(a) & set(b))
-    return np.array([a[s] for s in seeds]), np.array([b[s] for s in seeds])
-
-
 def format_suite(results: dict) -> str:
     """Return the suite's Markdown tables: every data set, both protocols.
 
@@ -404,7 +398,7 @@ def format_suite(results: dict) -> str:
                     if not present:
                         continue
                     best = max(present, key=lambda m: np.mean(list(scores[m].values())))
-                    a, b = _paired(nmcl, scores[best])
+                    a, b = paired_scores(nmcl, scores[best])
                     gap = float((a - b).mean())
                     verdict = "met" if gap >= -margin else "**missed**"
                     lines.append(
@@ -413,7 +407,7 @@ def format_suite(results: dict) -> str:
                     )
             if scores:
                 best = max(scores, key=lambda m: np.mean(list(scores[m].values())))
-                a, b = _paired(nmcl, scores[best])
+                a, b = paired_scores(nmcl, scores[best])
                 p_value = math.nan
                 if len(a) > 1 and not np.allclose(a, b):
                     p_value = float(ttest_rel(a, b).pvalue)
