@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import argparse
 
-from skcoop.benchmark import merge_results, write_results
-from skcoop.benchmark._report import read_result
+from skcoop.benchmark import merge_results, read_result, write_results
 
 
 def main() -> None:

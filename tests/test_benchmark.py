@@ -490,6 +490,10 @@ def test_first_seed_adds_seeds_with_the_splits_of_a_whole_run(tiny_data, tmp_pat
     for a, b in zip(whole.splits[1:], later.splits, strict=True):
         np.testing.assert_array_equal(a["test"], b["test"])
     benchmark.write_results(first, tmp_path, prefix="run_", figures=False)
+    assert benchmark.read_result(tmp_path, "other_") is None
+    saved = benchmark.read_result(tmp_path, "run_")
+    assert [r["seed"] for r in saved.records] == [0]
+    assert saved.records[0]["macro_f1"] == pytest.approx(first.records[0]["macro_f1"])
     merged = benchmark.merge_results(later, tmp_path, "run_")
     assert sorted(r["seed"] for r in merged.records) == [0, 1, 2]
     assert merged.config["seeds"] == 3
@@ -499,6 +503,38 @@ def test_first_seed_adds_seeds_with_the_splits_of_a_whole_run(tiny_data, tmp_pat
     )
     row = merged.tables["table2"][0]
     assert row["n_seeds"] == 3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"seeds": 0}, r"seeds must be an integer >= 1; got 0"),
+        ({"seeds": 2.5}, r"seeds must be an integer >= 1; got 2.5"),
+        ({"first_seed": -1}, r"first_seed must be an integer >= 0 .*got -1"),
+        ({"first_seed": True}, r"first_seed must be an integer >= 0 .*got True"),
+    ],
+)
+def test_seed_options_are_checked_before_any_fit(tiny_data, kwargs, match):
+    X, y = tiny_data
+    with pytest.raises(ValueError, match=match):
+        benchmark.run_benchmark(
+            X, y, tables=(2,), methods=("LogisticRegression",), progress=False, **kwargs
+        )
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--first-seed", "-1", "--first-seed: expected an integer >= 0; got '-1'"),
+        ("--seeds", "0", "argument --seeds: expected an integer >= 1; got '0'"),
+        ("--seeds", "two", "argument --seeds: expected an integer >= 1; got 'two'"),
+    ],
+)
+def test_cli_refuses_bad_seed_options_as_usage_errors(option, value, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(["benchmark", "digits", option, value])
+    assert exit_info.value.code == 2  # argparse's usage error, before any loading
+    assert message in capsys.readouterr().err
 
 
 def test_paired_test_pairs_the_seeds_both_methods_ran(tiny_data):

@@ -41,7 +41,7 @@ from ._data import (
 )
 from ._methods import DEFAULT_GRIDS, METHODS, select_hyperparameters
 from ._protocol import BenchmarkResult, run_benchmark
-from ._report import format_tables, merge_results, write_results
+from ._report import format_tables, merge_results, read_result, write_results
 
 __all__ = [
     "DEFAULT_GRIDS",
@@ -56,6 +56,7 @@ __all__ = [
     "load_external_corpus",
     "merge_results",
     "preprocess",
+    "read_result",
     "run_benchmark",
     "run_from_args",
     "select_hyperparameters",

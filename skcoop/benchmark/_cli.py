@@ -55,10 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="'suite' protocols: defaults (package defaults, no grid, no "
         "learning curves, fit times comparable) and tuned (grids on validation)",
     )
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=_at_least(1), default=5)
     parser.add_argument(
         "--first-seed",
-        type=int,
+        type=_at_least(0),
         default=0,
         help="run seeds FIRST..FIRST+SEEDS-1 (with --merge: add seeds to a saved run)",
     )
@@ -110,6 +110,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="'suite': rewrite suite.md from the results already in --out",
     )
+
+
+def _at_least(low: int):
+    """Return an argparse type: an integer ``>= low``, or a usage error."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer >= {low}; got {text!r}"
+            )
+        return value
+
+    return parse
 
 
 def _parse_grids(specs: Sequence[str]) -> dict:

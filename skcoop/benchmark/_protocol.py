@@ -6,6 +6,7 @@ import dataclasses
 import itertools
 import json
 import math
+import numbers
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -194,6 +195,17 @@ def run_benchmark(
     y = np.asarray(y)
     labels = np.unique(y)
     names = list(X)
+    if isinstance(seeds, bool) or not isinstance(seeds, numbers.Integral) or seeds < 1:
+        raise ValueError(f"seeds must be an integer >= 1; got {seeds!r}.")
+    if (
+        isinstance(first_seed, bool)
+        or not isinstance(first_seed, numbers.Integral)
+        or first_seed < 0
+    ):
+        raise ValueError(
+            f"first_seed must be an integer >= 0 (numpy seeds are not negative); "
+            f"got {first_seed!r}."
+        )
     tables = sorted(set(tables))
     if methods is None:
         methods = [m for m in METHODS if external is not None or m not in NEEDS_CORPUS]
