@@ -1,6 +1,7 @@
 """Fast tests of the benchmark protocol (skcoop.benchmark) on tiny data."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -430,7 +431,7 @@ def test_merge_results_adds_and_replaces_rows(corpus_data, tmp_path):
     assert merged.config["merged"][0]["methods"] == second.config["methods"]
     paths = benchmark.write_results(merged, tmp_path, prefix="run_", figures=False)
     assert not any(p.suffix == ".png" for p in paths)
-    again = benchmark._report.read_result(tmp_path, "run_")
+    again = benchmark.read_result(tmp_path, "run_")
     assert len(again.records) == 6
     # nothing saved under a prefix: the new run as it is
     assert benchmark.merge_results(second, tmp_path, "other_") is second
@@ -535,6 +536,26 @@ def test_cli_refuses_bad_seed_options_as_usage_errors(option, value, message, ca
         cli_main(["benchmark", "digits", option, value])
     assert exit_info.value.code == 2  # argparse's usage error, before any loading
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.01])
+def test_paired_test_gives_no_p_value_when_the_differences_do_not_vary(
+    tiny_data, shift
+):
+    X, y = tiny_data
+    kwargs = {"tables": (2,), "methods": ("LogisticRegression",), "progress": False}
+    whole = benchmark.run_benchmark(X, y, seeds=2, **kwargs)
+    # NMCL behind by the same amount on both seeds (or level): t is undefined
+    nmcl = [
+        {**r, "method": "NMCL", "micro_f1": r["micro_f1"] - shift}
+        for r in whole.records
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # scipy's precision-loss warning
+        result = benchmark._report._from_records(whole.records + nmcl, whole.config)
+    assert math.isnan(result.p_value["p_value"])
+    assert result.p_value["n_paired_seeds"] == 2
+    assert result.p_value["nmcl_minus_best"] == pytest.approx(-shift)
 
 
 def test_paired_test_pairs_the_seeds_both_methods_ran(tiny_data):

@@ -462,10 +462,24 @@ def paired_scores(a: dict, b: dict) -> tuple[np.ndarray, np.ndarray]:
     return np.array([a[s] for s in seeds]), np.array([b[s] for s in seeds])
 
 
-def _paired_test(records: list[dict]) -> dict:
-    """Return the paired t-test of NMCL's Micro-F1 against the best other method."""
+def paired_p_value(a: np.ndarray, b: np.ndarray) -> float:
+    """Return the two-sided paired t-test's p-value of ``a`` against ``b``.
+
+    NaN with fewer than two pairs, and when the differences do not vary
+    (identical scores, or one method ahead by the same amount on every
+    seed): the t statistic is then undefined and scipy warns of precision
+    loss, so no p-value is better than a spurious 0 or 1.
+    """
     from scipy.stats import ttest_rel
 
+    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if len(diff) < 2 or np.ptp(diff) <= 1e-12 * max(1.0, float(np.abs(diff).max())):
+        return math.nan
+    return float(ttest_rel(a, b).pvalue)
+
+
+def _paired_test(records: list[dict]) -> dict:
+    """Return the paired t-test of NMCL's Micro-F1 against the best other method."""
     rows = [r for r in records if r["table"] == "table2"]
     others = {r["method"] for r in rows} - {"NMCL"}
     if not others or len(others) == len({r["method"] for r in rows}):
@@ -476,13 +490,10 @@ def _paired_test(records: list[dict]) -> dict:
 
     best = max(sorted(others), key=lambda m: np.mean(list(scores(m).values())))
     a, b = paired_scores(scores("NMCL"), scores(best))
-    p = math.nan
-    if len(a) > 1 and not np.allclose(a, b):
-        p = float(ttest_rel(a, b).pvalue)
     return {
         "test": "scipy.stats.ttest_rel, two-sided, test Micro-F1 over seeds",
         "against": best,
         "nmcl_minus_best": float((a - b).mean()) if len(a) else math.nan,
-        "p_value": p,
+        "p_value": paired_p_value(a, b),
         "n_paired_seeds": len(a),
     }

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ._methods import _scores
-from ._protocol import BenchmarkResult, paired_scores
+from ._protocol import BenchmarkResult, paired_p_value, paired_scores
 
 _TITLES = {
     "table2": "Table 2: methods compared (test split)",
@@ -321,8 +321,6 @@ def format_suite(results: dict) -> str:
         over seeds) of NMCL against the best other method under each
         protocol.
     """
-    from scipy.stats import ttest_rel
-
     lines = [
         "# Benchmark suite",
         "",
@@ -408,9 +406,7 @@ def format_suite(results: dict) -> str:
             if scores:
                 best = max(scores, key=lambda m: np.mean(list(scores[m].values())))
                 a, b = paired_scores(nmcl, scores[best])
-                p_value = math.nan
-                if len(a) > 1 and not np.allclose(a, b):
-                    p_value = float(ttest_rel(a, b).pvalue)
+                p_value = paired_p_value(a, b)
                 lines.append(
                     f"- {p}: NMCL - best other ({best}) = "
                     f"{float((a - b).mean()):+.2f} points, paired t-test "
