@@ -43,7 +43,7 @@ from torch import nn
 from skcoop import CooperativeClassifier
 from skcoop.benchmark import load_benchmark_data, preprocess, split_indices
 from skcoop.nn import NMCL, AttentionNet
-from skcoop.nn.nmcl import mask_absent, symmetric_kl
+from skcoop.nn.functional import mask_absent, symmetric_kl
 
 SETTING = {
     "hidden_size": 64,

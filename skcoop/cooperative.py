@@ -13,7 +13,8 @@ from ._docstring import Substitution
 from ._training import ModalityDataset
 from .nn import NMCL
 from .nn.cooperative import RELATIONS
-from .nn.nmcl import FUSIONS, VARIANTS
+from .nn.functional import FUSIONS
+from .nn.nmcl import VARIANTS
 
 __all__ = ["CooperativeClassifier"]
 

@@ -8,14 +8,14 @@ from .attention import AttentionNet
 from .cooperative import CooperativeBlock, RelationScore, SmoothGate
 from .dare import DARENet
 from .dropout import Dropout, seed_dropout
-from .fusion import EarlyFusionNet, FeedForwardNet, LateFusionNet
-from .nmcl import (
-    NMCL,
+from .functional import (
     geometric_log_proba,
     mask_absent,
     mean_log_proba,
     symmetric_kl,
 )
+from .fusion import EarlyFusionNet, FeedForwardNet, LateFusionNet
+from .nmcl import NMCL
 
 __all__ = [
     "NMCL",

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from .dropout import Dropout
-from .nmcl import mask_absent
+from .functional import mask_absent
 
 __all__ = ["DARENet"]
 

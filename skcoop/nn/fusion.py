@@ -18,7 +18,7 @@ from torch import nn
 
 from .attention import AttentionNet
 from .dropout import Dropout
-from .nmcl import mask_absent, mean_log_proba
+from .functional import mask_absent, mean_log_proba
 
 __all__ = ["EarlyFusionNet", "FeedForwardNet", "LateFusionNet"]
 

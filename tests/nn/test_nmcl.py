@@ -8,7 +8,8 @@ import torch
 from scipy.special import rel_entr
 
 from skcoop.nn import NMCL, geometric_log_proba, mean_log_proba, symmetric_kl
-from skcoop.nn.nmcl import FUSIONS, VARIANTS
+from skcoop.nn.functional import FUSIONS
+from skcoop.nn.nmcl import VARIANTS
 
 WIDTHS, K, H = (4, 3, 2), 5, 6
 D = sum(WIDTHS)
