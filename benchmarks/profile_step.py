@@ -1,22 +1,34 @@
-"""Profile one NMCL training step (torch.profiler), at paper scale or on mfeat's shapes.
+"""Profile one NMCL training step (torch.profiler) at a paper or data set's shapes.
 
 Prints the mean step time and the operators that take the most time. Run::
 
     python benchmarks/profile_step.py --shape paper            # 2048/200/100, K=188
     python benchmarks/profile_step.py --shape mfeat --threads 1  # 6 views, K=10
     python benchmarks/profile_step.py --shape aloi100 --threads 1 --hidden-size 64 \
-        --relation-hidden 32 --memory-rank 4                   # the package defaults
+        --relation-hidden 32 --memory-rank 4     # the defaults of 2026-12-02
+    python benchmarks/profile_step.py --shape aloi --threads 1 --defaults \
+        --against-early-fusion --rounds 5        # full ALOI, K=1000
 
 ``--relation-hidden`` and ``--memory-rank`` default to the printed model
-(one-matrix relation scorers, full memory).
+(one-matrix relation scorers, full memory). ``--defaults`` builds the network
+``CooperativeClassifier()`` builds (and ignores those two options and
+``--hidden-size``). ``--against-early-fusion`` also times the network of
+``EarlyFusion()`` on the same batch, alternating with NMCL for ``--rounds``
+rounds of ``--steps`` steps in one process, and prints the ratio of the
+median step times: the per-step part of the fit-time ratio, without the
+data loading, early stopping or epoch counts of a whole fit. Both use Adam
+as the estimators do on the CPU (its fused kernel), and the same loss (NLL of
+the fused prediction plus the module's penalty).
 """
 
 import argparse
+import statistics
 import time
 
 import torch
 from torch.profiler import ProfilerActivity, profile
 
+from skcoop import CooperativeClassifier, EarlyFusion
 from skcoop.nn import NMCL
 
 SHAPES = {
@@ -25,6 +37,28 @@ SHAPES = {
     "aloi100": ((27, 64, 13, 27), 100, 128),
     "aloi": ((27, 64, 13, 27), 1000, 128),
 }
+
+
+def _trainer(model, xs, y):
+    """Return one training step of ``model`` on the batch ``xs``, ``y``."""
+    fused = all(p.device.type == "cpu" for p in model.parameters())
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3, fused=fused or None)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        log_proba, penalty = model(xs)
+        loss = torch.nn.functional.nll_loss(log_proba, y) + penalty.mean()
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def _seconds(step, steps: int) -> float:
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return (time.perf_counter() - start) / steps
 
 
 def main():
@@ -36,36 +70,48 @@ def main():
     parser.add_argument("--relation-hidden", type=int, default=None)
     parser.add_argument("--memory-rank", type=int, default=None)
     parser.add_argument("--dropout", type=float, default=0.2)
+    parser.add_argument("--defaults", action="store_true")
+    parser.add_argument("--against-early-fusion", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     widths, n_classes, batch = SHAPES[args.shape]
     torch.manual_seed(0)
-    model = NMCL(
-        widths,
-        n_classes,
-        hidden_size=args.hidden_size,
-        dropout=args.dropout,
-        relation_hidden=args.relation_hidden,
-        memory_rank=args.memory_rank,
-    )
-    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
-    xs = [torch.randn(batch, w) for w in widths]
-    y = torch.randint(0, n_classes, (batch,))
-
-    def step():
-        optimizer.zero_grad(set_to_none=True)
-        log_proba, consistency = model(xs)
-        loss = torch.nn.functional.nll_loss(log_proba, y) + consistency.mean()
-        loss.backward()
-        optimizer.step()
-
+    if args.defaults:
+        module, params = CooperativeClassifier()._module_params(widths, n_classes)
+        model = module(**params)
+    else:
+        model = NMCL(
+            widths,
+            n_classes,
+            hidden_size=args.hidden_size,
+            dropout=args.dropout,
+            relation_hidden=args.relation_hidden,
+            memory_rank=args.memory_rank,
+        )
+    xs = [torch.randn(batch, w) for w in widths]  # M x (B, D_m)
+    y = torch.randint(0, n_classes, (batch,))  # (B,)
+    step = _trainer(model.train(), xs, y)
     step()  # warm-up
-    start = time.perf_counter()
-    for _ in range(args.steps):
-        step()
-    seconds = (time.perf_counter() - start) / args.steps
-    print(f"{args.shape}: {seconds:.2f} s per step, {torch.get_num_threads()} threads")
+    if args.against_early_fusion:
+        module, params = EarlyFusion()._module_params(widths, n_classes)
+        ef_step = _trainer(module(**params).train(), xs, y)
+        ef_step()
+        times = {"NMCL": [], "EarlyFusion": []}
+        for _ in range(args.rounds):
+            times["NMCL"].append(_seconds(step, args.steps))
+            times["EarlyFusion"].append(_seconds(ef_step, args.steps))
+        nmcl, ef = (statistics.median(times[k]) for k in ("NMCL", "EarlyFusion"))
+        print(
+            f"{args.shape}: median step NMCL {1000 * nmcl:.1f} ms, EarlyFusion "
+            f"{1000 * ef:.1f} ms, ratio {nmcl / ef:.2f} ({args.rounds} rounds of "
+            f"{args.steps} steps, batch {batch}, {torch.get_num_threads()} threads)"
+        )
+    else:
+        seconds = _seconds(step, args.steps)
+        threads = torch.get_num_threads()
+        print(f"{args.shape}: {seconds:.2f} s per step, {threads} threads")
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         for _ in range(args.steps):
             step()
