@@ -12,7 +12,9 @@ Prints the mean step time and the operators that take the most time. Run::
 ``--relation-hidden`` and ``--memory-rank`` default to the printed model
 (one-matrix relation scorers, full memory). ``--defaults`` builds the network
 ``CooperativeClassifier()`` builds (and ignores those two options and
-``--hidden-size``). ``--against-early-fusion`` also times the network of
+``--hidden-size``), with ``--settings`` (JSON) passed to it, for example
+``--settings '{"kl_weight": 0}'``; the loss then weighs the penalty as the
+estimator would. ``--against-early-fusion`` also times the network of
 ``EarlyFusion()`` on the same batch, alternating with NMCL for ``--rounds``
 rounds of ``--steps`` steps in one process, and prints the ratio of the
 median step times: the per-step part of the fit-time ratio, without the
@@ -22,6 +24,7 @@ the fused prediction plus the module's penalty).
 """
 
 import argparse
+import json
 import statistics
 import time
 
@@ -39,7 +42,7 @@ SHAPES = {
 }
 
 
-def _trainer(model, xs, y):
+def _trainer(model, xs, y, penalty_weight=1.0):
     """Return one training step of ``model`` on the batch ``xs``, ``y``."""
     fused = all(p.device.type == "cpu" for p in model.parameters())
     optimizer = torch.optim.Adam(model.parameters(), 1e-3, fused=fused or None)
@@ -47,7 +50,9 @@ def _trainer(model, xs, y):
     def step():
         optimizer.zero_grad(set_to_none=True)
         log_proba, penalty = model(xs)
-        loss = torch.nn.functional.nll_loss(log_proba, y) + penalty.mean()
+        loss = torch.nn.functional.nll_loss(log_proba, y)
+        if penalty_weight:  # as the estimators' loss (skcoop._training)
+            loss = loss + penalty_weight * penalty.mean()
         loss.backward()
         optimizer.step()
 
@@ -71,6 +76,7 @@ def main():
     parser.add_argument("--memory-rank", type=int, default=None)
     parser.add_argument("--dropout", type=float, default=0.2)
     parser.add_argument("--defaults", action="store_true")
+    parser.add_argument("--settings", default="{}", help="with --defaults: JSON")
     parser.add_argument("--against-early-fusion", action="store_true")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
@@ -78,9 +84,12 @@ def main():
         torch.set_num_threads(args.threads)
     widths, n_classes, batch = SHAPES[args.shape]
     torch.manual_seed(0)
+    penalty_weight = 1.0
     if args.defaults:
-        module, params = CooperativeClassifier()._module_params(widths, n_classes)
+        estimator = CooperativeClassifier(**json.loads(args.settings))
+        module, params = estimator._module_params(widths, n_classes)
         model = module(**params)
+        penalty_weight = estimator._penalty_weight()
     else:
         model = NMCL(
             widths,
@@ -92,7 +101,7 @@ def main():
         )
     xs = [torch.randn(batch, w) for w in widths]  # M x (B, D_m)
     y = torch.randint(0, n_classes, (batch,))  # (B,)
-    step = _trainer(model.train(), xs, y)
+    step = _trainer(model.train(), xs, y, penalty_weight)
     step()  # warm-up
     if args.against_early_fusion:
         module, params = EarlyFusion()._module_params(widths, n_classes)

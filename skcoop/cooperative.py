@@ -45,6 +45,9 @@ class CooperativeClassifier(_BaseNeuralClassifier):
         ``"sigmoid"`` scores each feature on its own scale in ``(0, 1)``.
     kl_weight : float, default=1.0
         Weight of the consistency term in the loss; 1.0 is paper Eq. 20.
+        ``0`` leaves the term out and does not compute it (its heads cost
+        ``K`` multiply-adds per feature, sample and modality: the largest
+        part of a step at 1,000 classes).
     variant : {"full", "I", "II", "III", "IV"}, default="full"
         The full model or one of the ablations of the paper's Sec. 5.3.2
         (Table 5); see :class:`skcoop.nn.NMCL`.
@@ -227,6 +230,8 @@ class CooperativeClassifier(_BaseNeuralClassifier):
             "relation_hidden": self.relation_hidden,
             "memory_rank": self.memory_rank,
             "fusion": self.fusion,
+            # kl_weight=0: the loss does not use the term, so skip its heads
+            "consistency": self.kl_weight != 0,
         }
 
     def _penalty_weight(self) -> float:

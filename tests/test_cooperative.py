@@ -283,6 +283,26 @@ def test_class_weight_balanced_changes_the_fit(make_modalities):
     assert not np.allclose(plain, balanced.predict_proba(X))
 
 
+class _AlwaysConsistency(CooperativeClassifier):
+    """Computes the consistency term whatever kl_weight is (the old behaviour)."""
+
+    def _module_params(self, widths, n_classes):
+        module, params = super()._module_params(widths, n_classes)
+        return module, {**params, "consistency": True}
+
+
+def test_kl_weight_zero_skips_the_consistency_term_and_fits_the_same(data):
+    X, y = data
+    skipping = _clf(kl_weight=0.0, dropout=0.2).fit(X, y)
+    computing = _AlwaysConsistency(
+        **{**FAST, "random_state": 0, "kl_weight": 0.0, "dropout": 0.2}
+    ).fit(X, y)
+    assert skipping.net_.module_.consistency is False
+    assert computing.net_.module_.consistency is True
+    assert _clf().fit(X, y).net_.module_.consistency is True  # kl_weight=1
+    np.testing.assert_array_equal(skipping.predict_proba(X), computing.predict_proba(X))
+
+
 class _EpochCounter(Callback):
     def __init__(self):
         self.epochs = 0

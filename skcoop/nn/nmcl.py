@@ -84,6 +84,12 @@ class NMCL(nn.Module):
     fusion : {"mean", "geometric"}, default="mean"
         How the host predictions are fused: their mean (Eq. 18, the paper) or
         their normalised geometric mean (:func:`~skcoop.nn.geometric_log_proba`).
+    consistency : bool, default=True
+        Compute the consistency term (Eq. 12-14). False returns zeros in its
+        place and skips its heads, ``K (D_h + D_g)`` multiply-adds per sample
+        and host (at 1,000 classes the largest part of the model); for a
+        loss that does not use the term (``kl_weight=0``). The heads are
+        kept as parameters either way, so the ``state_dict`` is the same.
 
     Notes
     -----
@@ -134,8 +140,10 @@ class NMCL(nn.Module):
         relation_hidden: int | None = None,
         memory_rank: int | None = None,
         fusion: str = "mean",
+        consistency: bool = True,
     ) -> None:
         super().__init__()
+        self.consistency = bool(consistency)
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}; got {variant!r}")
         self.widths = tuple(int(w) for w in widths)  # (D_1, ..., D_M)
@@ -306,12 +314,17 @@ class NMCL(nn.Module):
         xs = mask_absent(xs, mask)  # M x (B, D_m)
         if not self.cooperative:  # (B, K), (B,)
             return [self.attention[0](xs[0])], xs[0].new_zeros(xs[0].shape[0])
+        # models pickled before the option existed computed the term
+        compute_consistency = self.__dict__.get("consistency", True)
         parts, consistency = [], 0.0
         if mask is not None:
             n_present = mask.sum(dim=1)  # (B,)
         for m, block in enumerate(self.cooperative):
             h, g = self._host_and_guests(xs, m)  # (B, D_h), (B, D_g)
             alpha_h, beta_h, alpha_g, beta_g = block(h, g)  # Eq. 4-9
+            parts.append((alpha_h, beta_h, alpha_g, beta_g))
+            if not compute_consistency:
+                continue
             log_p_h = torch.log_softmax(self.host_heads[m](beta_h), dim=-1)  # Eq. 12
             log_p_g = torch.log_softmax(self.guest_heads[m](beta_g), dim=-1)  # Eq. 12
             kl = symmetric_kl(log_p_h, log_p_g)  # (B,); Eq. 13
@@ -319,7 +332,8 @@ class NMCL(nn.Module):
                 paired = mask[:, m] & (n_present > 1)  # (B,)
                 kl = torch.where(paired, kl, kl.new_zeros(()))
             consistency = consistency + kl  # (B,); Eq. 14
-            parts.append((alpha_h, beta_h, alpha_g, beta_g))
+        if not compute_consistency:
+            consistency = xs[0].new_zeros(xs[0].shape[0])  # (B,)
         if self.variant == "IV":
             alpha = torch.cat([p[0] for p in parts], dim=1)  # (B, D)
             beta = torch.cat([p[1] for p in parts], dim=1)  # (B, D)

@@ -134,6 +134,49 @@ def test_consistency_is_sum_over_modalities_of_symmetric_kl():
     torch.testing.assert_close(consistency, expected)
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("masked", [False, True])
+def test_without_consistency_the_predictions_are_the_same_and_the_heads_idle(
+    variant, masked
+):
+    xs = _inputs()
+    mask = None
+    if masked:
+        mask = torch.ones(7, 3, dtype=torch.bool)
+        mask[1, 0] = mask[2, 2] = False
+    y = torch.arange(7) % K
+    with_term = _model(variant=variant, dropout=0.3)
+    without = _model(variant=variant, dropout=0.3, consistency=False)
+    assert without.state_dict().keys() == with_term.state_dict().keys()
+    for model in (with_term, without):
+        for i, module in enumerate(model.modules()):
+            if hasattr(module, "reseed"):
+                module.reseed(i)  # the same dropout masks in both
+    outputs = {}
+    for name, model in (("with", with_term), ("without", without)):
+        log_proba, consistency = model(xs, mask)
+        torch.nn.functional.nll_loss(log_proba, y).backward()
+        outputs[name] = (log_proba, consistency)
+    torch.testing.assert_close(
+        outputs["without"][0], outputs["with"][0], rtol=0, atol=0
+    )
+    assert torch.equal(outputs["without"][1], torch.zeros(7))
+    assert (outputs["with"][1] > 0).any()
+    for name, param in without.named_parameters():
+        other = dict(with_term.named_parameters())[name].grad
+        if name.startswith(("host_heads", "guest_heads")):
+            assert param.grad is None, name
+        else:
+            torch.testing.assert_close(param.grad, other, rtol=0, atol=0)
+
+
+def test_a_model_pickled_before_the_consistency_option_computes_the_term():
+    model = _model().eval()
+    del model.__dict__["consistency"]  # the state of an older pickle
+    _, consistency = model(_inputs())
+    assert (consistency > 0).all()
+
+
 def test_guests_are_the_other_modalities_in_input_order():
     xs = _inputs()
     host, guests = NMCL._host_and_guests(xs, 1)
