@@ -11,8 +11,9 @@ Prints the mean step time and the operators that take the most time. Run::
 
 ``--relation-hidden`` and ``--memory-rank`` default to the printed model
 (one-matrix relation scorers, full memory). ``--defaults`` builds the network
-``CooperativeClassifier()`` builds (and ignores those two options and
-``--hidden-size``), with ``--settings`` (JSON) passed to it, for example
+``CooperativeClassifier()`` builds (and ignores those two options,
+``--hidden-size`` and ``--dropout``), with ``--settings`` (JSON) passed to
+it, for example
 ``--settings '{"kl_weight": 0}'``; the loss then weighs the penalty as the
 estimator would. ``--against-early-fusion`` also times the network of
 ``EarlyFusion()`` on the same batch, alternating with NMCL for ``--rounds``

@@ -29,7 +29,8 @@ class CooperativeClassifier(_BaseNeuralClassifier):
     an enhanced consistent vector (Eq. 10-11) and kept close by a symmetric
     KL term (Eq. 12-14), an attention network with a per-class memory
     matrix scores the result (Eq. 15-17), and the modalities' class
-    distributions are averaged (Eq. 18-20). The PyTorch network is
+    distributions are fused: by their normalised geometric mean by default,
+    or averaged as in Eq. 18-20 (``fusion="mean"``). The PyTorch network is
     :class:`skcoop.nn.NMCL`; skorch trains it.
 
     Parameters
@@ -122,8 +123,9 @@ class CooperativeClassifier(_BaseNeuralClassifier):
     Notes
     -----
     The paper's ambiguous equations are read as its notes recommend: the
-    consistency term is the symmetric KL divergence, the fusion is a mean
-    of the per-modality distributions computed as a logsumexp, the smooth
+    consistency term is the symmetric KL divergence, the fusion of Eq. 18 is
+    a mean of the per-modality distributions computed as a logsumexp
+    (``fusion="mean"``; the default is their normalised geometric mean), the smooth
     gate of Eq. 8 defines the split, the thresholds start at 0.5 and the
     attention memory at 1. With one modality there are no guests and the
     model reduces to its attention network.

@@ -115,7 +115,8 @@ def run_benchmark(
     seeds : int, default=5
         Number of seeds; seed ``s`` draws the split and seeds every model.
     first_seed : int, default=0
-        The seeds run are ``first_seed, ..., first_seed + seeds - 1``: seeds
+        At least 0 (``seeds`` at least 1; else ``ValueError``). The seeds
+        run are ``first_seed, ..., first_seed + seeds - 1``: seeds
         added to an earlier run (:func:`merge_results`) keep the splits a
         run of all of them would have drawn.
     tables : sequence of int, default=(2, 3, 4, 5)
@@ -465,10 +466,19 @@ def paired_scores(a: dict, b: dict) -> tuple[np.ndarray, np.ndarray]:
 def paired_p_value(a: np.ndarray, b: np.ndarray) -> float:
     """Return the two-sided paired t-test's p-value of ``a`` against ``b``.
 
-    NaN with fewer than two pairs, and when the differences do not vary
-    (identical scores, or one method ahead by the same amount on every
-    seed): the t statistic is then undefined and scipy warns of precision
-    loss, so no p-value is better than a spurious 0 or 1.
+    Parameters
+    ----------
+    a, b : ndarray of shape (n_pairs,)
+        Two methods' scores on the same seeds (:func:`paired_scores`).
+
+    Returns
+    -------
+    p_value : float
+        :func:`scipy.stats.ttest_rel`'s p-value; NaN with fewer than two
+        pairs, and when the differences do not vary (identical scores, or
+        one method ahead by the same amount on every seed): the t statistic
+        is then undefined and scipy warns of precision loss, so no p-value
+        is better than a spurious 0 or 1.
     """
     from scipy.stats import ttest_rel
 

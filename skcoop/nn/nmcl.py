@@ -309,7 +309,8 @@ class NMCL(nn.Module):
         consistency : torch.Tensor of shape (B,)
             Symmetric KL between host and guest consistent parts, summed
             over modalities (Eq. 12-14); with ``mask``, over the hosts a
-            sample has that have at least one guest it has.
+            sample has that have at least one guest it has; zeros when the
+            model was built with ``consistency=False``.
         """
         xs = mask_absent(xs, mask)  # M x (B, D_m)
         if not self.cooperative:  # (B, K), (B,)
@@ -381,7 +382,8 @@ class NMCL(nn.Module):
             log-softmaxes (Eq. 17-19; readings 3 and 6 of the user guide), or
             with ``fusion="geometric"`` their normalised geometric mean.
         consistency : torch.Tensor of shape (B,)
-            The consistency term of Eq. 14 for each sample.
+            The consistency term of Eq. 14 for each sample (zeros with
+            ``consistency=False``).
         """
         logits, consistency = self.modality_logits(xs, mask)  # P x (B, K), (B,)
         log_p = torch.stack([torch.log_softmax(z, dim=-1) for z in logits], dim=1)

@@ -152,6 +152,9 @@ def test_without_consistency_the_predictions_are_the_same_and_the_heads_idle(
         for i, module in enumerate(model.modules()):
             if hasattr(module, "reseed"):
                 module.reseed(i)  # the same dropout masks in both
+    calls = []
+    for head in [*without.host_heads, *without.guest_heads]:
+        head.register_forward_hook(lambda *args: calls.append(1))
     outputs = {}
     for name, model in (("with", with_term), ("without", without)):
         log_proba, consistency = model(xs, mask)
@@ -162,6 +165,7 @@ def test_without_consistency_the_predictions_are_the_same_and_the_heads_idle(
     )
     assert torch.equal(outputs["without"][1], torch.zeros(7))
     assert (outputs["with"][1] > 0).any()
+    assert not calls  # the heads of Eq. 12 never ran
     for name, param in without.named_parameters():
         other = dict(with_term.named_parameters())[name].grad
         if name.startswith(("host_heads", "guest_heads")):
