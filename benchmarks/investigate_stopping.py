@@ -17,7 +17,13 @@ Usage::
         --data mfeat,gen-linear --seeds 0,1,2 --out traj.json
     OMP_NUM_THREADS=1 python benchmarks/investigate_stopping.py \
         --data mfeat --seeds 0,1,2 --settings '{"memory_rank": 0}' --out r0.json
+    OMP_NUM_THREADS=1 python benchmarks/investigate_stopping.py \
+        --data mfeat --seeds 0,1,2 --transform quantile --out q.json
     python benchmarks/investigate_stopping.py --report traj.json r0.json
+
+``--transform quantile`` passes every modality, after the benchmark's
+preprocessing, through a rank-Gauss transform fitted on the training part
+(:func:`quantile_transform`), for both estimators.
 
 The report prints, per file and data set, each estimator's mean validation
 macro-F1 at the default rule (patience 5, relative threshold 1e-4), the
@@ -34,7 +40,9 @@ import time
 
 import numpy as np
 from sklearn.metrics import f1_score
+from sklearn.preprocessing import QuantileTransformer
 from skorch.callbacks import Callback
+from skorch.helper import SliceDict
 
 from skcoop import CooperativeClassifier, EarlyFusion
 from skcoop.benchmark import load_benchmark_data, preprocess, split_indices
@@ -78,12 +86,35 @@ def replay(losses: list[float], patience: int, threshold: float) -> tuple[int, i
     return len(losses), kept
 
 
-def record(data: str, seeds: list[int], epochs: int, settings: dict) -> list[dict]:
+def quantile_transform(X, train: np.ndarray, seed: int) -> SliceDict:
+    """Map each column of each modality to a standard normal by its ranks.
+
+    A ``QuantileTransformer(output_distribution="normal")`` per modality,
+    fitted on the rows ``train`` only (every training row: ``subsample`` above
+    the row count) and applied to every row.
+    """
+    out = {}
+    for name, block in X.items():
+        transformer = QuantileTransformer(
+            n_quantiles=min(1000, len(train)),
+            output_distribution="normal",
+            subsample=10**9,
+            random_state=seed,
+        ).fit(block[train])
+        out[name] = transformer.transform(block).astype(np.float32)
+    return SliceDict(**out)
+
+
+def record(
+    data: str, seeds: list[int], epochs: int, settings: dict, transform: str = "none"
+) -> list[dict]:
     X, y, _ = load_benchmark_data(data)
     rows = []
     for seed in seeds:
         train, valid, _ = split_indices(y, seed, 0.6, 0.2)
         Xp = preprocess(X, train, seed)
+        if transform == "quantile":
+            Xp = quantile_transform(Xp, train, seed)
         for name, make, extra in [
             ("EarlyFusion", EarlyFusion, {}),
             ("NMCL", CooperativeClassifier, settings),
@@ -108,6 +139,7 @@ def record(data: str, seeds: list[int], epochs: int, settings: dict) -> list[dic
                     "seed": seed,
                     "method": name,
                     "settings": extra,
+                    "transform": transform,
                     "fit_seconds": seconds,
                     "valid_loss": [r["valid_loss"] for r in history],
                     "valid_part_f1": [r["valid_part_f1"] for r in history],
@@ -167,6 +199,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=80)
     parser.add_argument("--settings", default="{}", help="CooperativeClassifier JSON")
     parser.add_argument("--out", default="stopping.json")
+    parser.add_argument(
+        "--transform",
+        choices=["none", "quantile"],
+        default="none",
+        help="after the benchmark's preprocessing, for both estimators",
+    )
     parser.add_argument("--report", nargs="*", help="report saved runs instead")
     args = parser.parse_args()
     if args.report:
@@ -175,7 +213,9 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = []
     for data in args.data.split(","):
-        rows += record(data, seeds, args.epochs, json.loads(args.settings))
+        rows += record(
+            data, seeds, args.epochs, json.loads(args.settings), args.transform
+        )
         with open(args.out, "w", encoding="utf-8") as f:
             json.dump(rows, f)
     report([args.out])
