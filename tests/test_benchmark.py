@@ -506,36 +506,94 @@ def test_first_seed_adds_seeds_with_the_splits_of_a_whole_run(tiny_data, tmp_pat
     assert row["n_seeds"] == 3
 
 
+@pytest.fixture
+def fits(monkeypatch):
+    """Record the fits of the models a LogisticRegression-only run makes."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    fitted = []
+    # the method's model and the preprocessing's per-modality scaler: public
+    # classes, so the seam holds whichever path of the protocol fits them
+    for cls in (LogisticRegression, StandardScaler):
+
+        def spy(self, *args, real=cls.fit, **kwargs):
+            fitted.append(type(self).__name__)
+            return real(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "fit", spy)
+    return fitted
+
+
+def test_fits_fixture_sees_the_fits_of_a_valid_run(tiny_data, fits):
+    """The spies record a run's fits (so an empty record below means none ran)."""
+    X, y = tiny_data
+    benchmark.run_benchmark(
+        X,
+        y,
+        tables=(2,),
+        methods=("LogisticRegression",),
+        grids={"LogisticRegression": {"C": [1.0]}},
+        progress=False,
+    )
+    assert {"LogisticRegression", "StandardScaler"} <= set(fits)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
         ({"seeds": 0}, r"seeds must be an integer >= 1; got 0"),
         ({"seeds": 2.5}, r"seeds must be an integer >= 1; got 2.5"),
+        ({"seeds": True}, r"seeds must be an integer >= 1; got True"),
         ({"first_seed": -1}, r"first_seed must be an integer >= 0 .*got -1"),
         ({"first_seed": True}, r"first_seed must be an integer >= 0 .*got True"),
+        ({"first_seed": 1.0}, r"first_seed must be an integer >= 0 .*got 1.0"),
     ],
 )
-def test_seed_options_are_checked_before_any_fit(tiny_data, kwargs, match):
+def test_seed_options_are_checked_before_any_fit(tiny_data, fits, kwargs, match):
+    """A bad seeds/first_seed is a ValueError raised before any model is fitted."""
     X, y = tiny_data
     with pytest.raises(ValueError, match=match):
         benchmark.run_benchmark(
             X, y, tables=(2,), methods=("LogisticRegression",), progress=False, **kwargs
         )
+    assert fits == []
 
 
+@pytest.mark.parametrize("data", ["digits", "suite"])
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [
-        ("--first-seed", "-1", "--first-seed: expected an integer >= 0; got '-1'"),
+        (
+            "--first-seed",
+            "-1",
+            "argument --first-seed: expected an integer >= 0; got '-1'",
+        ),
+        (
+            "--first-seed",
+            "1.5",
+            "argument --first-seed: expected an integer >= 0; got '1.5'",
+        ),
         ("--seeds", "0", "argument --seeds: expected an integer >= 1; got '0'"),
         ("--seeds", "two", "argument --seeds: expected an integer >= 1; got 'two'"),
     ],
 )
-def test_cli_refuses_bad_seed_options_as_usage_errors(option, value, message, capsys):
+def test_cli_refuses_bad_seed_options_as_usage_errors(
+    data, option, value, message, capsys, monkeypatch, fits
+):
+    """A bad --seeds/--first-seed exits 2 naming it; nothing is loaded or fitted."""
+    from skcoop.benchmark import _cli
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the command went on to load data or run")
+
+    monkeypatch.setattr(_cli, "load_benchmark_data", refuse)
+    monkeypatch.setattr(_cli, "run_benchmark", refuse)
     with pytest.raises(SystemExit) as exit_info:
-        cli_main(["benchmark", "digits", option, value])
-    assert exit_info.value.code == 2  # argparse's usage error, before any loading
+        cli_main(["benchmark", data, option, value, "--no-progress"])
+    assert exit_info.value.code == 2  # argparse's usage error
     assert message in capsys.readouterr().err
+    assert fits == []
 
 
 @pytest.mark.parametrize("shift", [0.0, 0.01])
@@ -574,3 +632,61 @@ def test_paired_test_pairs_the_seeds_both_methods_ran(tiny_data):
     assert result.p_value["nmcl_minus_best"] == pytest.approx(-0.015)
     text = benchmark._report.format_suite({("tiny", "defaults"): result})
     assert "over 2 seed(s)" in text
+
+
+def _suite_result(macro_f1):
+    """Return a Table 2 result whose rows have the given per-seed macro-F1."""
+    records = []
+    for seed in range(len(macro_f1["NMCL"])):
+        for method, scores in macro_f1.items():
+            records.append(
+                {
+                    "table": "table2",
+                    "seed": seed,
+                    "method": method,
+                    "params": "{}",
+                    # NMCL's micro-F1 falls over the seeds, its macro-F1 does
+                    # not: the suite's test is on macro-F1
+                    "micro_f1": scores[seed] - 0.02 * seed * (method == "NMCL"),
+                    "macro_f1": scores[seed],
+                    "auc": math.nan,
+                    "valid_micro_f1": math.nan,
+                    "fit_seconds": 1.0,
+                }
+            )
+    return benchmark._report._from_records(records, {"data": "toy"})
+
+
+def test_format_suite_prints_the_paired_p_value_of_nmcl_against_the_best_other():
+    """The suite's p is ttest_rel's of NMCL vs the best other method's macro-F1."""
+    from scipy.stats import ttest_rel
+
+    nmcl = np.array([0.80, 0.74, 0.86, 0.79])
+    best = np.array([0.78, 0.75, 0.81, 0.77])  # EarlyFusion, the best other
+    worse = np.array([0.70, 0.72, 0.69, 0.71])
+    result = _suite_result(
+        {"NMCL": nmcl, "EarlyFusion": best, "LogisticRegression": worse}
+    )
+    expected = ttest_rel(nmcl, best).pvalue
+    # the table tells these apart: another method or score would print another p
+    for other in (ttest_rel(nmcl, worse), ttest_rel(nmcl - 0.02 * np.arange(4), best)):
+        assert f"{expected:.3f}" != f"{other.pvalue:.3f}"
+    text = benchmark._report.format_suite({("toy", "defaults"): result})
+    assert (
+        "- defaults: NMCL - best other (EarlyFusion) = +2.00 points, paired t-test "
+        f"p = {expected:.3f} over 4 seed(s)"
+    ) in text.splitlines()
+
+
+@pytest.mark.parametrize(("shift", "gap"), [(0.0, "+0.00"), (0.0625, "-6.25")])
+def test_format_suite_prints_nan_when_the_paired_differences_do_not_vary(shift, gap):
+    """Level scores, or NMCL behind by the same amount on every seed: p = nan."""
+    other = np.array([0.5, 0.625, 0.75, 0.875])
+    result = _suite_result({"NMCL": other - shift, "EarlyFusion": other})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no precision-loss warning from scipy
+        text = benchmark._report.format_suite({("toy", "tuned"): result})
+    assert (
+        f"- tuned: NMCL - best other (EarlyFusion) = {gap} points, "
+        "paired t-test p = nan over 4 seed(s)"
+    ) in text.splitlines()

@@ -1,6 +1,8 @@
 """Tests of the whole NMCL network (paper Eq. 2-20)."""
 
+import copy
 import itertools
+import pickle
 
 import numpy as np
 import pytest
@@ -175,10 +177,21 @@ def test_without_consistency_the_predictions_are_the_same_and_the_heads_idle(
 
 
 def test_a_model_pickled_before_the_consistency_option_computes_the_term():
+    """An old pickle loads to a model whose outputs are consistency=True's."""
     model = _model().eval()
-    del model.__dict__["consistency"]  # the state of an older pickle
-    _, consistency = model(_inputs())
-    assert (consistency > 0).all()
+    assert b"consistency" in pickle.dumps(model)
+    before = copy.copy(model)  # the module as a version before the option built it
+    del before.__dict__["consistency"]
+    old = pickle.dumps(before)  # the bytes that version wrote
+    assert b"consistency" not in old
+    assert model.consistency is True  # the reference, untouched by the copy
+    loaded = pickle.loads(old)
+    assert type(loaded) is NMCL
+    xs = _inputs()
+    with torch.no_grad():
+        expected = model(xs)  # (log_proba, consistency) of the same weights
+        torch.testing.assert_close(loaded(xs), expected, rtol=0, atol=0)
+    assert (expected[1] > 0).all()  # the term itself, not consistency=False's zeros
 
 
 def test_guests_are_the_other_modalities_in_input_order():
