@@ -20,6 +20,7 @@ Usage::
     OMP_NUM_THREADS=1 python benchmarks/investigate_stopping.py \
         --data mfeat --seeds 0,1,2 --transform quantile --out q.json
     python benchmarks/investigate_stopping.py --report traj.json r0.json
+    python benchmarks/investigate_stopping.py --compare traj.json q.json
 
 ``--transform quantile`` passes every modality, after the benchmark's
 preprocessing, through a rank-Gauss transform fitted on the training part
@@ -192,6 +193,43 @@ def report(paths: list[str]) -> None:
                 )
 
 
+def compare(base: list[str], candidate: list[str]) -> None:
+    """Print NMCL's validation macro-F1 at the package's rule, pooled over files.
+
+    Pairs the runs of ``candidate`` with those of ``base`` by data set, seed
+    and estimator; per data set, the mean over its seeds of both and the
+    difference; then the mean of the data sets' means, as the pre-registered
+    rules of ``benchmarks/results/*/README.md`` read it.
+    """
+
+    def load(paths):
+        runs = {}
+        for path in paths:
+            with open(path, encoding="utf-8") as f:
+                for r in json.load(f):
+                    runs[r["data"], r["seed"], r["method"]] = r
+        return runs
+
+    def score(run):
+        epochs, kept = replay(run["valid_loss"], *RULES[0])
+        return run["valid_part_f1"][kept], epochs
+
+    old, new = load(base), load(candidate)
+    for method in ("EarlyFusion", "NMCL"):
+        gaps = []
+        for data in dict.fromkeys(k[0] for k in new):
+            keys = [k for k in new if k[0] == data and k[2] == method]
+            pairs = np.array([score(old[k]) + score(new[k]) for k in keys])
+            gaps.append(pairs[:, 2].mean() - pairs[:, 0].mean())
+            print(
+                f"{method} {data} (seeds {[k[1] for k in keys]}): "
+                f"{pairs[:, 0].mean():.2f} -> {pairs[:, 2].mean():.2f} "
+                f"({gaps[-1]:+.2f}), epochs {pairs[:, 1].mean():.1f} -> "
+                f"{pairs[:, 3].mean():.1f}"
+            )
+        print(f"{method}: mean over {len(gaps)} data sets {np.mean(gaps):+.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="mfeat,gen-linear,gen-nonlinear,aloi100")
@@ -206,9 +244,18 @@ def main() -> None:
         help="after the benchmark's preprocessing, for both estimators",
     )
     parser.add_argument("--report", nargs="*", help="report saved runs instead")
+    parser.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("BASE", "CANDIDATE"),
+        help="comma-separated saved runs: pair CANDIDATE's with BASE's",
+    )
     args = parser.parse_args()
     if args.report:
         report(args.report)
+        return
+    if args.compare:
+        compare(*(paths.split(",") for paths in args.compare))
         return
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = []
