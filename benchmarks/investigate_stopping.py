@@ -35,6 +35,7 @@ two are fitted alternately in one process) and the same for other rules.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import statistics
 import time
@@ -107,7 +108,12 @@ def quantile_transform(X, train: np.ndarray, seed: int) -> SliceDict:
 
 
 def record(
-    data: str, seeds: list[int], epochs: int, settings: dict, transform: str = "none"
+    data: str,
+    seeds: list[int],
+    epochs: int,
+    settings: dict,
+    transform: str = "none",
+    nmcl_class: type = CooperativeClassifier,
 ) -> list[dict]:
     X, y, _ = load_benchmark_data(data)
     rows = []
@@ -118,7 +124,7 @@ def record(
             Xp = quantile_transform(Xp, train, seed)
         for name, make, extra in [
             ("EarlyFusion", EarlyFusion, {}),
-            ("NMCL", CooperativeClassifier, settings),
+            ("NMCL", nmcl_class, settings),
         ]:
             key = len(_TARGETS)
             est = make(
@@ -245,6 +251,12 @@ def main() -> None:
     )
     parser.add_argument("--report", nargs="*", help="report saved runs instead")
     parser.add_argument(
+        "--nmcl-class",
+        default=None,
+        metavar="MODULE:CLASS",
+        help="a prototype subclass of CooperativeClassifier to fit as NMCL",
+    )
+    parser.add_argument(
         "--compare",
         nargs=2,
         metavar=("BASE", "CANDIDATE"),
@@ -258,10 +270,19 @@ def main() -> None:
         compare(*(paths.split(",") for paths in args.compare))
         return
     seeds = [int(s) for s in args.seeds.split(",")]
+    nmcl_class = CooperativeClassifier
+    if args.nmcl_class:
+        module, name = args.nmcl_class.split(":")
+        nmcl_class = getattr(importlib.import_module(module), name)
     rows = []
     for data in args.data.split(","):
         rows += record(
-            data, seeds, args.epochs, json.loads(args.settings), args.transform
+            data,
+            seeds,
+            args.epochs,
+            json.loads(args.settings),
+            args.transform,
+            nmcl_class,
         )
         with open(args.out, "w", encoding="utf-8") as f:
             json.dump(rows, f)
