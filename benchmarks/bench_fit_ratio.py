@@ -15,6 +15,10 @@ Usage::
     OMP_NUM_THREADS=1 python benchmarks/bench_fit_ratio.py --repeats 2 \
         --configs '{"NMCL": {}, "rank 1": {"memory_rank": 1}, "lr 3e-3": {"lr": 0.003}}'
 
+A setting's ``"__class__"`` (``"module:Class"``, importable from the
+``benchmarks`` folder) fits a prototype subclass of CooperativeClassifier:
+``{"NMCL": {}, "A": {"__class__": "_anchored:AnchoredCooperativeClassifier"}}``.
+
 ``--profile`` also prints the share of one NMCL training step taken by each
 kind of operation (``torch.profiler``), at the default batch size.
 """
@@ -22,6 +26,7 @@ kind of operation (``torch.profiler``), at the default batch size.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import statistics
 import time
@@ -79,7 +84,11 @@ def main() -> None:
     print(description, f"; training part: {len(yt)} samples", flush=True)
     makers = {"EarlyFusion": lambda r: EarlyFusion(random_state=r)}
     for name, settings in configs.items():
-        makers[name] = lambda r, s=settings: CooperativeClassifier(random_state=r, **s)
+        cls = CooperativeClassifier
+        if "__class__" in settings:  # a prototype subclass, "module:Class"
+            module, attr = settings.pop("__class__").split(":")
+            cls = getattr(importlib.import_module(module), attr)
+        makers[name] = lambda r, s=settings, c=cls: c(random_state=r, **s)
     times, epochs, scores = ({k: [] for k in makers} for _ in range(3))
     for repeat in range(args.repeats):
         for name, make in makers.items():
