@@ -153,7 +153,8 @@ class _BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
 
     Subclasses define ``__init__`` (storing the shared parameters below and
     their own) and ``_module_params(widths, n_classes)``, which returns the
-    module class and its keyword arguments, and ``_penalty_weight()``.
+    module class and its keyword arguments, ``_penalty_weight()`` and, for a
+    module with auxiliary predictions in training, ``_auxiliary_weight()``.
     A subclass whose module takes ``mask=`` (absent modalities) declares the
     parameters ``missing_modalities`` and ``modality_dropout``; one that does
     not declare them refuses absent modalities, as before issue 12.
@@ -190,6 +191,9 @@ class _BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         raise NotImplementedError
 
     def _penalty_weight(self) -> float:
+        return 0.0
+
+    def _auxiliary_weight(self) -> float:
         return 0.0
 
     # ------------------------------------------------------------------ fit
@@ -257,6 +261,7 @@ class _BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             train_split=self._initialize_split(split_seed),
             callbacks=self._initialize_callbacks(),
             penalty_weight=self._penalty_weight(),
+            auxiliary_weight=self._auxiliary_weight(),
             seed=batch_seed,
             precision=self.precision,
             modality_dropout=getattr(self, "modality_dropout", 0.0),

@@ -273,6 +273,12 @@ class ModalityNet(NeuralNet):
         Passed to :class:`skorch.NeuralNet`.
     penalty_weight : float, default=1.0
         Weight of the module's penalty in the loss (``kl_weight`` for NMCL).
+    auxiliary_weight : float, default=0.0
+        Weight, in the training loss, of the mean NLL of the label under the
+        auxiliary predictions a module may return in training as a third
+        output ``(log_proba (B, A, K), mask (B, A) or None)``
+        (``anchor_weight`` for NMCL: its consistency heads). The class
+        weights of the criterion weigh it as they weigh the fused NLL.
     seed : int, default=0
         Seed of the batch order (epoch ``e`` shuffles with ``seed + e``) and
         of the dropout masks (:func:`skcoop.nn.seed_dropout`).
@@ -290,6 +296,7 @@ class ModalityNet(NeuralNet):
         module,
         *args,
         penalty_weight=1.0,
+        auxiliary_weight=0.0,
         seed=0,
         precision="float32",
         modality_dropout=0.0,
@@ -297,6 +304,7 @@ class ModalityNet(NeuralNet):
     ):
         super().__init__(module, *args, **kwargs)
         self.penalty_weight = penalty_weight
+        self.auxiliary_weight = auxiliary_weight
         self.seed = seed
         self.precision = precision
         self.modality_dropout = modality_dropout
@@ -346,7 +354,10 @@ class ModalityNet(NeuralNet):
             fit_params = {**fit_params, "mask": x["mask"]}
             x = x["xs"]
         with self._autocast():
-            log_proba, penalty = self.module_(x, **fit_params)
+            log_proba, penalty, *auxiliary = self.module_(x, **fit_params)
+        if auxiliary:  # an anchored NMCL in training: its heads' predictions
+            aux_log_proba, aux_mask = auxiliary[0]  # (B, A, K), (B, A) or None
+            return log_proba.float(), penalty.float(), (aux_log_proba.float(), aux_mask)
         return log_proba.float(), penalty.float()
 
     def get_dataset(self, X, y=None):
@@ -387,12 +398,34 @@ class ModalityNet(NeuralNet):
         held-out samples agree across modalities, not by how well they are
         classified.
         """
-        log_proba, penalty = y_pred  # (B, K), (B,)
+        log_proba, penalty, *auxiliary = y_pred  # (B, K), (B,)
         y_true = y_true.to(log_proba.device)
         loss = self.criterion_(log_proba, y_true)
         if training and self.penalty_weight:
             loss = loss + self.penalty_weight * penalty.mean()
+        # getattr: nets pickled before the option had no auxiliary loss
+        weight = getattr(self, "auxiliary_weight", 0.0)
+        if training and weight and auxiliary:
+            loss = loss + weight * self._auxiliary_nll(*auxiliary[0], y_true)
         return loss
+
+    def _auxiliary_nll(self, log_proba, mask, y_true):
+        """Return the mean NLL of the label under the auxiliary predictions.
+
+        ``log_proba`` has shape ``(B, A, K)``; ``mask`` (``(B, A)``, or None
+        for all) says which count. Each counted prediction weighs its
+        label's class weight (1 without), as in the criterion's weighted
+        mean.
+        """
+        nll = -log_proba.gather(
+            2, y_true.view(-1, 1, 1).expand(-1, log_proba.shape[1], 1)
+        ).squeeze(2)  # (B, A)
+        weight = getattr(self.criterion_, "weight", None)
+        counts = torch.ones_like(nll) if weight is None else weight[y_true].unsqueeze(1)
+        counts = counts.expand_as(nll)  # (B, A)
+        if mask is not None:
+            counts = counts * mask
+        return (nll * counts).sum() / counts.sum().clamp_min(1e-12)
 
     def infer_method(self, X, method: str, **kwargs):
         """Run ``module_.<method>`` over ``X`` in evaluation mode, batch by batch.

@@ -229,6 +229,7 @@ def test_relation_softmax_fits(two_modalities):
         ("dropout", 1.0),
         ("max_epochs", 0),
         ("kl_weight", -0.5),
+        ("anchor_weight", -1.0),
     ],
 )
 def test_invalid_hyperparameters_raise_naming_the_parameter(
@@ -467,3 +468,47 @@ def test_variants_fit_with_absent_modalities_and_name_their_predictions(
         np.testing.assert_allclose(
             proba[3:6], two / two.sum(axis=1, keepdims=True), atol=1e-5
         )
+
+
+def test_anchor_weight_adds_the_heads_nll_to_the_training_loss_only(data):
+    """Training loss = NLL + kl * KL + anchor * (class-weighted) mean heads' NLL."""
+    X, _ = data
+    y = np.repeat([0, 1, 2], [30, 10, 5])  # unequal class weights
+    clf = _clf(anchor_weight=0.5, kl_weight=0.3, class_weight="balanced").fit(X, y)
+    net = clf.net_
+    assert net.auxiliary_weight == 0.5
+    assert net.module_.anchored is True
+    xs = [torch.as_tensor(b, dtype=torch.float32) for b in clf._prepare(
+        {k: np.asarray(v, dtype=np.float32) for k, v in X.items()})]  # fmt: skip
+    target = torch.as_tensor(np.searchsorted(clf.classes_, y))
+    net.module_.train()
+    torch.manual_seed(0)
+    y_pred = net.infer(xs)
+    log_proba, penalty, (heads, head_mask) = y_pred
+    assert head_mask is None
+    weight = net.criterion_.weight  # balanced class weights
+    torch.testing.assert_close(weight, torch.tensor([45 / 90, 45 / 30, 45 / 15]))
+    nll = -log_proba[torch.arange(len(y)), target]  # (B,)
+    heads_nll = -heads[torch.arange(len(y)), :, target]  # (B, 6)
+    w = weight[target]  # (B,)
+    expected = (w * nll).sum() / w.sum() + 0.3 * penalty.mean()
+    expected = expected + 0.5 * (w[:, None] * heads_nll).sum() / (6 * w.sum())
+    torch.testing.assert_close(net.get_loss(y_pred, target, training=True), expected)
+    # the validation loss (early stopping's) is the fused NLL alone
+    torch.testing.assert_close(
+        net.get_loss(y_pred, target, training=False), (w * nll).sum() / w.sum()
+    )
+
+
+def test_anchor_weight_zero_is_the_paper_and_kl_zero_keeps_anchored_heads(data):
+    X, y = data
+    paper = _clf().fit(X, y)
+    assert paper.net_.module_.anchored is False
+    assert paper.net_.auxiliary_weight == 0.0
+    anchored = _clf(anchor_weight=1.0, kl_weight=0.0).fit(X, y)
+    assert anchored.net_.module_.consistency is True  # the heads are needed
+    assert anchored.net_.module_.anchored is True
+    assert anchored.net_.penalty_weight == 0.0
+    assert not np.allclose(
+        _clf(kl_weight=0.0).fit(X, y).predict_proba(X), anchored.predict_proba(X)
+    )

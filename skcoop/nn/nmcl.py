@@ -90,6 +90,12 @@ class NMCL(nn.Module):
         and host (at 1,000 classes the largest part of the model); for a
         loss that does not use the term (``kl_weight=0``). The heads are
         kept as parameters either way, so the ``state_dict`` is the same.
+    anchored : bool, default=False
+        In training, also return the consistency heads' class
+        log-probabilities (Eq. 12), for a loss that fits them to the label
+        ("anchored consistency": the heads of the paper see no label, so the
+        cheapest way for them to agree is to say little). Needs
+        ``consistency=True``. Evaluation returns two outputs either way.
 
     Notes
     -----
@@ -141,9 +147,16 @@ class NMCL(nn.Module):
         memory_rank: int | None = None,
         fusion: str = "mean",
         consistency: bool = True,
+        anchored: bool = False,
     ) -> None:
         super().__init__()
         self.consistency = bool(consistency)
+        if anchored and not consistency:
+            raise ValueError(
+                "anchored=True fits the consistency heads to the label, so it needs "
+                "consistency=True; got consistency=False."
+            )
+        self.anchored = bool(anchored)
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}; got {variant!r}")
         self.widths = tuple(int(w) for w in widths)  # (D_1, ..., D_M)
@@ -312,12 +325,24 @@ class NMCL(nn.Module):
             sample has that have at least one guest it has; zeros when the
             model was built with ``consistency=False``.
         """
+        logits, consistency, _ = self._outputs(xs, mask)
+        return logits, consistency
+
+    def _outputs(
+        self, xs: Sequence[torch.Tensor], mask: torch.Tensor | None
+    ) -> tuple[list[torch.Tensor], torch.Tensor, list[torch.Tensor]]:
+        """Return :meth:`modality_logits`'s outputs and the heads' log-probas.
+
+        The third output holds, per host, ``log softmax(U_h beta_h)`` and
+        ``log softmax(U_g beta_g)`` (Eq. 12), each of shape ``(B, K)``, in
+        that order; empty without the consistency term.
+        """
         xs = mask_absent(xs, mask)  # M x (B, D_m)
         if not self.cooperative:  # (B, K), (B,)
-            return [self.attention[0](xs[0])], xs[0].new_zeros(xs[0].shape[0])
+            return [self.attention[0](xs[0])], xs[0].new_zeros(xs[0].shape[0]), []
         # models pickled before the option existed computed the term
         compute_consistency = self.__dict__.get("consistency", True)
-        parts, consistency = [], 0.0
+        parts, consistency, heads = [], 0.0, []
         if mask is not None:
             n_present = mask.sum(dim=1)  # (B,)
         for m, block in enumerate(self.cooperative):
@@ -328,6 +353,7 @@ class NMCL(nn.Module):
                 continue
             log_p_h = torch.log_softmax(self.host_heads[m](beta_h), dim=-1)  # Eq. 12
             log_p_g = torch.log_softmax(self.guest_heads[m](beta_g), dim=-1)  # Eq. 12
+            heads += [log_p_h, log_p_g]
             kl = symmetric_kl(log_p_h, log_p_g)  # (B,); Eq. 13
             if mask is not None:  # a present host with a present guest
                 paired = mask[:, m] & (n_present > 1)  # (B,)
@@ -338,7 +364,11 @@ class NMCL(nn.Module):
         if self.variant == "IV":
             alpha = torch.cat([p[0] for p in parts], dim=1)  # (B, D)
             beta = torch.cat([p[1] for p in parts], dim=1)  # (B, D)
-            return [self.attention[0](alpha), self.attention[1](beta)], consistency
+            return (
+                [self.attention[0](alpha), self.attention[1](beta)],
+                consistency,
+                heads,
+            )
         if self.variant == "III":
             # Sec. 5.3.2: Eq. 10 replaced by one vector from all host
             # consistent parts; a prediction from it and from each host's
@@ -348,7 +378,7 @@ class NMCL(nn.Module):
             shared = self.dropout(torch.relu(self.shared_enhance(beta)))  # (B, H)
             logits = [self.attention[m](p[0]) for m, p in enumerate(parts)]
             logits.append(self.attention[-1](shared))  # (B, K)
-            return logits, consistency
+            return logits, consistency, heads
         logits = []
         for m, (alpha_h, beta_h, alpha_g, beta_g) in enumerate(parts):
             if self.variant == "full":
@@ -360,12 +390,15 @@ class NMCL(nn.Module):
             else:  # "II"
                 x_hat = self.cooperative[m].enhanced(beta_h, beta_g)  # (B, H)
             logits.append(self.attention[m](x_hat))  # (B, K); Eq. 15-17
-        return logits, consistency
+        return logits, consistency, heads
 
     def forward(
         self, xs: Sequence[torch.Tensor], mask: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, ...]:
         """Return the fused class log-probabilities and the consistency term.
+
+        An ``anchored`` model in training mode returns a third output, the
+        consistency heads' predictions, for the loss to fit to the label.
 
         Parameters
         ----------
@@ -384,11 +417,23 @@ class NMCL(nn.Module):
         consistency : torch.Tensor of shape (B,)
             The consistency term of Eq. 14 for each sample (zeros with
             ``consistency=False``).
+        auxiliary : tuple of (torch.Tensor, torch.Tensor or None)
+            Only when ``anchored`` and training: ``(log_proba, mask)``, the
+            heads' log-probabilities of shape ``(B, 2 M, K)`` (host then
+            guest head of each host, Eq. 12) and which of them count, of
+            shape ``(B, 2 M)`` (a host the sample has, with a guest it has;
+            None when ``mask`` is None: all count).
         """
-        logits, consistency = self.modality_logits(xs, mask)  # P x (B, K), (B,)
+        logits, consistency, heads = self._outputs(xs, mask)  # P x (B, K), (B,)
         log_p = torch.stack([torch.log_softmax(z, dim=-1) for z in logits], dim=1)
         fused = FUSIONS[self.fusion](log_p, self.prediction_mask(mask))  # Eq. 18-19
-        return fused, consistency  # (B, K), (B,)
+        if not (self.training and self.__dict__.get("anchored", False) and heads):
+            return fused, consistency  # (B, K), (B,)
+        head_mask = None
+        if mask is not None:  # as the consistency term counts them
+            paired = mask & (mask.sum(dim=1, keepdim=True) > 1)  # (B, M)
+            head_mask = paired.repeat_interleave(2, dim=1)  # (B, 2 M)
+        return fused, consistency, (torch.stack(heads, dim=1), head_mask)
 
     def prediction_mask(self, mask: torch.Tensor | None) -> torch.Tensor | None:
         """Return which of the fused predictions each sample has.

@@ -522,3 +522,53 @@ def test_variant_iii_shared_vector_uses_only_the_present_consistent_parts():
         expected = torch.relu(model.shared_enhance(torch.cat(beta, dim=1)))[0]
     assert torch.equal(beta[1], torch.zeros(1, 3))
     torch.testing.assert_close(got, expected)  # one row against a batch's
+
+
+@pytest.mark.parametrize("variant", ["full", "I", "III", "IV"])
+def test_an_anchored_model_returns_its_heads_in_training_only(variant):
+    """Training adds (heads' log-probas, mask); evaluation returns two outputs."""
+    model = _model(variant=variant, anchored=True)
+    captured = []
+    for m in range(len(WIDTHS)):  # host head, then guest head, of each host
+        for head in (model.host_heads[m], model.guest_heads[m]):
+            head.register_forward_hook(lambda mod, i, out: captured.append(out))
+    xs = _inputs()
+    torch.manual_seed(1)
+    log_proba, consistency, (heads, head_mask) = model.train()(xs)
+    assert heads.shape == (7, 2 * len(WIDTHS), K)
+    assert head_mask is None  # no mask: every head counts
+    expected = torch.stack([torch.log_softmax(z, dim=-1) for z in captured], dim=1)
+    torch.testing.assert_close(heads, expected, rtol=0, atol=0)
+    torch.manual_seed(1)  # the same dropout masks: the first two outputs unchanged
+    plain = _model(variant=variant).train()(xs)
+    torch.testing.assert_close((log_proba, consistency), plain, rtol=0, atol=0)
+    assert len(model.eval()(xs)) == 2
+
+
+def test_anchored_heads_count_where_the_consistency_term_does():
+    """A head counts for a sample with its host and at least one guest."""
+    model = _model(anchored=True).train()
+    mask = torch.tensor(
+        [
+            [True, True, True],
+            [True, False, True],
+            [False, True, False],  # one modality: no pair, nothing counts
+            [True, True, True],
+            [True, True, False],
+            [False, True, True],
+            [True, True, True],
+        ]
+    )
+    _, _, (heads, head_mask) = model(_inputs(), mask)
+    paired = mask & (mask.sum(dim=1, keepdim=True) > 1)  # (B, M)
+    expected = torch.stack([paired[:, 0], paired[:, 0], paired[:, 1], paired[:, 1],
+                            paired[:, 2], paired[:, 2]], dim=1)  # fmt: skip
+    torch.testing.assert_close(head_mask, expected)
+    assert not head_mask[2].any()
+    assert head_mask[1].tolist() == [True, True, False, False, True, True]
+    torch.testing.assert_close(heads.exp().sum(dim=-1), torch.ones(7, 6))
+
+
+def test_anchored_needs_the_consistency_heads():
+    with pytest.raises(ValueError, match=r"anchored=True .* needs consistency=True"):
+        _model(anchored=True, consistency=False)
