@@ -59,7 +59,10 @@ class CooperativeClassifier(_BaseNeuralClassifier):
         defaults on average and no lower on any, but early stopping ran it
         longer: 10.2 times EarlyFusion's fit on mfeat against 5.4
         (``benchmarks/results/anchored/README.md``), hence not the default.
-        Computes the heads even with ``kl_weight=0``.
+        Computes the heads even with ``kl_weight=0``. A head counts where the
+        consistency term does: a sample with one modality present adds no
+        anchor term, and with one modality in all there are no heads, so
+        the setting changes nothing.
     variant : {"full", "I", "II", "III", "IV"}, default="full"
         The full model or one of the ablations of the paper's Sec. 5.3.2
         (Table 5); see :class:`skcoop.nn.NMCL`.

@@ -485,7 +485,7 @@ def test_anchor_weight_adds_the_heads_nll_to_the_training_loss_only(data):
     torch.manual_seed(0)
     y_pred = net.infer(xs)
     log_proba, penalty, (heads, head_mask) = y_pred
-    assert head_mask is None
+    assert head_mask.all()  # complete data: every head counts
     weight = net.criterion_.weight  # balanced class weights
     torch.testing.assert_close(weight, torch.tensor([45 / 90, 45 / 30, 45 / 15]))
     nll = -log_proba[torch.arange(len(y)), target]  # (B,)
@@ -512,3 +512,42 @@ def test_anchor_weight_zero_is_the_paper_and_kl_zero_keeps_anchored_heads(data):
     assert not np.allclose(
         _clf(kl_weight=0.0).fit(X, y).predict_proba(X), anchored.predict_proba(X)
     )
+
+
+def test_anchored_heads_of_absent_modalities_leave_the_loss(data):
+    """With absent modalities only the counted (sample, head) pairs are averaged."""
+    X, y = data
+    X = {k: np.array(v, dtype=np.float64) for k, v in X.items()}
+    X["audio"][:10] = np.nan  # 10 samples lack the audio host
+    X["text"][5:15] = np.nan  # 5 of them have only the visual modality
+    y = np.repeat([0, 1, 2], [25, 12, 8])
+    clf = _clf(anchor_weight=2.0, class_weight="balanced").fit(X, y)
+    net = clf.net_
+    X_in = clf._check_blocks(X)  # the masked dataset the net trains on
+    batch = {"xs": list(X_in.blocks), "mask": X_in.mask}
+    net.module_.train()
+    y_pred = net.infer(batch)
+    _, _, (heads, head_mask) = y_pred
+    assert not head_mask[5:10].any()  # one modality present: no pair
+    assert head_mask[:5].tolist() == [[True, True, False, False, True, True]] * 5
+    target = torch.as_tensor(np.searchsorted(clf.classes_, y))
+    w = net.criterion_.weight[target][:, None] * head_mask  # (B, 6)
+    heads_nll = -heads[torch.arange(len(y)), :, target]  # (B, 6)
+    torch.testing.assert_close(
+        net._auxiliary_nll(heads, head_mask, target), (w * heads_nll).sum() / w.sum()
+    )
+
+
+def test_anchored_fit_takes_skorch_training_scores(data):
+    """EpochScoring(on_train=True) caches the training outputs, heads included."""
+    from skorch.callbacks import EpochScoring
+
+    def accuracy(net, X, y):  # the skorch net's predict_proba is NMCL's log-proba
+        return float((net.predict_proba(X).argmax(axis=1) == np.asarray(y)).mean())
+
+    X, y = data
+    score = EpochScoring(accuracy, on_train=True, name="train_acc")
+    clf = _clf(anchor_weight=1.0, callbacks=[score]).fit(X, y)
+    scores = clf.history_[:, "train_acc"]
+    assert len(scores) == FAST["max_epochs"]
+    assert all(0.0 <= s <= 1.0 for s in scores)

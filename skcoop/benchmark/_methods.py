@@ -89,10 +89,12 @@ class _ValidationLoss(Callback):
     def on_epoch_end(self, net, **kwargs):
         """Record ``benchmark_loss`` (the objective) and ``benchmark_nll``.
 
-        ``benchmark_loss`` is the objective the net minimises (NLL plus the
-        weighted penalty), evaluated on the benchmark's validation split, to
-        show how far the penalty carries over to new samples; the net's own
-        ``valid_loss`` (on its early-stopping holdout) is left alone.
+        ``benchmark_loss`` is the NLL plus the weighted penalty (the
+        objective the net minimises, less any auxiliary term such as NMCL's
+        ``anchor_weight``, which the benchmark's methods leave at 0),
+        evaluated on the benchmark's validation split, to show how far the
+        penalty carries over to new samples; the net's own ``valid_loss`` (on
+        its early-stopping holdout) is left alone.
 
         ``benchmark_nll`` leaves out the module's penalty (NMCL's weighted KL
         term), so it compares across methods; for the fusion baselines the

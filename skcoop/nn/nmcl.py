@@ -417,23 +417,25 @@ class NMCL(nn.Module):
         consistency : torch.Tensor of shape (B,)
             The consistency term of Eq. 14 for each sample (zeros with
             ``consistency=False``).
-        auxiliary : tuple of (torch.Tensor, torch.Tensor or None)
+        auxiliary : tuple of (torch.Tensor, torch.Tensor)
             Only when ``anchored`` and training: ``(log_proba, mask)``, the
             heads' log-probabilities of shape ``(B, 2 M, K)`` (host then
-            guest head of each host, Eq. 12) and which of them count, of
-            shape ``(B, 2 M)`` (a host the sample has, with a guest it has;
-            None when ``mask`` is None: all count).
+            guest head of each host, Eq. 12) and which of them count, bool of
+            shape ``(B, 2 M)``: a host the sample has, with a guest it has,
+            as the consistency term counts them (all, when ``mask`` is None).
         """
         logits, consistency, heads = self._outputs(xs, mask)  # P x (B, K), (B,)
         log_p = torch.stack([torch.log_softmax(z, dim=-1) for z in logits], dim=1)
         fused = FUSIONS[self.fusion](log_p, self.prediction_mask(mask))  # Eq. 18-19
         if not (self.training and self.__dict__.get("anchored", False) and heads):
             return fused, consistency  # (B, K), (B,)
-        head_mask = None
-        if mask is not None:  # as the consistency term counts them
+        heads = torch.stack(heads, dim=1)  # (B, 2 M, K)
+        if mask is None:  # a tensor, not None: skorch's caching moves it to devices
+            head_mask = heads.new_ones(heads.shape[:2], dtype=torch.bool)
+        else:  # as the consistency term counts them
             paired = mask & (mask.sum(dim=1, keepdim=True) > 1)  # (B, M)
             head_mask = paired.repeat_interleave(2, dim=1)  # (B, 2 M)
-        return fused, consistency, (torch.stack(heads, dim=1), head_mask)
+        return fused, consistency, (heads, head_mask)
 
     def prediction_mask(self, mask: torch.Tensor | None) -> torch.Tensor | None:
         """Return which of the fused predictions each sample has.

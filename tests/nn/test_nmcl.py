@@ -524,7 +524,7 @@ def test_variant_iii_shared_vector_uses_only_the_present_consistent_parts():
     torch.testing.assert_close(got, expected)  # one row against a batch's
 
 
-@pytest.mark.parametrize("variant", ["full", "I", "III", "IV"])
+@pytest.mark.parametrize("variant", ["full", "I", "II", "III", "IV"])
 def test_an_anchored_model_returns_its_heads_in_training_only(variant):
     """Training adds (heads' log-probas, mask); evaluation returns two outputs."""
     model = _model(variant=variant, anchored=True)
@@ -536,7 +536,8 @@ def test_an_anchored_model_returns_its_heads_in_training_only(variant):
     torch.manual_seed(1)
     log_proba, consistency, (heads, head_mask) = model.train()(xs)
     assert heads.shape == (7, 2 * len(WIDTHS), K)
-    assert head_mask is None  # no mask: every head counts
+    assert head_mask.dtype == torch.bool
+    assert head_mask.all()  # no mask: every head counts
     expected = torch.stack([torch.log_softmax(z, dim=-1) for z in captured], dim=1)
     torch.testing.assert_close(heads, expected, rtol=0, atol=0)
     torch.manual_seed(1)  # the same dropout masks: the first two outputs unchanged
@@ -559,14 +560,17 @@ def test_anchored_heads_count_where_the_consistency_term_does():
             [True, True, True],
         ]
     )
-    _, _, (heads, head_mask) = model(_inputs(), mask)
-    paired = mask & (mask.sum(dim=1, keepdim=True) > 1)  # (B, M)
-    expected = torch.stack([paired[:, 0], paired[:, 0], paired[:, 1], paired[:, 1],
-                            paired[:, 2], paired[:, 2]], dim=1)  # fmt: skip
-    torch.testing.assert_close(head_mask, expected)
+    _, consistency, (heads, head_mask) = model(_inputs(), mask)
     assert not head_mask[2].any()
     assert head_mask[1].tolist() == [True, True, False, False, True, True]
+    assert head_mask[5].tolist() == [False, False, True, True, True, True]
+    torch.testing.assert_close(head_mask[:, 0::2], head_mask[:, 1::2])
     torch.testing.assert_close(heads.exp().sum(dim=-1), torch.ones(7, 6))
+    # the counted pairs are exactly the terms of the model's consistency term
+    kl = torch.stack(
+        [symmetric_kl(heads[:, 2 * j], heads[:, 2 * j + 1]) for j in range(3)], dim=1
+    )  # (B, M)
+    torch.testing.assert_close((kl * head_mask[:, 0::2]).sum(dim=1), consistency)
 
 
 def test_anchored_needs_the_consistency_heads():
