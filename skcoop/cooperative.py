@@ -56,9 +56,11 @@ class CooperativeClassifier(_BaseNeuralClassifier):
         so the cheapest way for them to agree is to say little; anchored,
         they must agree on the class. On the validation splits of the four
         suite data sets ``anchor_weight=1`` scored 0.29 points above the
-        defaults on average and no lower on any, but early stopping ran it
-        longer: 10.2 times EarlyFusion's fit on mfeat against 5.4
-        (``benchmarks/results/anchored/README.md``), hence not the default.
+        defaults on average and no lower on any, but only 0.04 above on
+        fresh seeds (``benchmarks/results/anchored/README.md``,
+        ``benchmarks/results/confirmation/README.md``), and early stopping
+        ran it longer (10.2 times EarlyFusion's fit on mfeat against 5.4):
+        an option, not the default.
         Computes the heads even with ``kl_weight=0``. A head counts where the
         consistency term does: a sample with one modality present adds no
         anchor term, and with one modality in all there are no heads, so
