@@ -12,6 +12,7 @@ shared cores, the largest setting that does is run and the table says so:
 ``--nmcl-epochs`` caps NMCL's epochs (default 3; its early stopping stays on
 with the package's 10% holdout) and ``--hgb-max-iter`` HGB's boosting
 iterations (default 20; each iteration grows one tree per class).
+``--nmcl-settings`` passes other NMCL parameters (JSON), named in the row.
 
 Usage::
 
@@ -37,7 +38,11 @@ METHODS = ("data", "EarlyFusion", "NMCL", "LogisticRegression", "HistGradientBoo
 
 
 def _run_one(
-    method: str, nmcl_epochs: int, hgb_max_iter: int, hgb_early_stopping="auto"
+    method: str,
+    nmcl_epochs: int,
+    hgb_max_iter: int,
+    hgb_early_stopping="auto",
+    nmcl_settings: dict | None = None,
 ) -> dict:
     """Fit ``method`` in this process; return its scores, time and peak RSS."""
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -58,8 +63,10 @@ def _run_one(
     elif method == "EarlyFusion":
         est = EarlyFusion(random_state=0)
     elif method == "NMCL":
-        est = CooperativeClassifier(random_state=0, max_epochs=nmcl_epochs)
-        setting = f"defaults, max_epochs={nmcl_epochs} (early stopping on)"
+        settings = nmcl_settings or {}
+        est = CooperativeClassifier(random_state=0, max_epochs=nmcl_epochs, **settings)
+        changed = "".join(f", {k}={v!r}" for k, v in settings.items())
+        setting = f"defaults{changed}, max_epochs={nmcl_epochs} (early stopping on)"
     elif method == "LogisticRegression":
         Xtr, Xte = _concatenate(Xtr), _concatenate(Xte)
         est = LogisticRegression(max_iter=300)
@@ -123,14 +130,19 @@ def main() -> None:
         help="HGB runs all --hgb-max-iter iterations (its 'auto' early stopping "
         "holds out 10%% and stopped after 10 iterations at 1,000 classes)",
     )
+    parser.add_argument(
+        "--nmcl-settings",
+        default="{}",
+        help="JSON of CooperativeClassifier parameters, e.g. '{\"kl_weight\": 0}'",
+    )
     parser.add_argument("--out", default=None, help="path prefix of .csv and .md")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:  # the child process: one method, one JSON line
         early = False if args.hgb_no_early_stopping else "auto"
-        print(
-            json.dumps(_run_one(args.one, args.nmcl_epochs, args.hgb_max_iter, early))
-        )
+        settings = json.loads(args.nmcl_settings)
+        row = _run_one(args.one, args.nmcl_epochs, args.hgb_max_iter, early, settings)
+        print(json.dumps(row))
         return
     command = " ".join(["python", "benchmarks/bench_aloi_full.py", *sys.argv[1:]])
     rows = []
@@ -145,6 +157,8 @@ def main() -> None:
                 str(args.nmcl_epochs),
                 "--hgb-max-iter",
                 str(args.hgb_max_iter),
+                "--nmcl-settings",
+                args.nmcl_settings,
                 *(["--hgb-no-early-stopping"] if args.hgb_no_early_stopping else []),
             ],
             capture_output=True,
