@@ -46,7 +46,7 @@ from sklearn.preprocessing import QuantileTransformer
 from skorch.callbacks import Callback
 from skorch.helper import SliceDict
 
-from skcoop import CooperativeClassifier, EarlyFusion
+from skcoop import CooperativeClassifier, EarlyFusion, PerModalityTransformer
 from skcoop.benchmark import load_benchmark_data, preprocess, split_indices
 
 #: (patience, relative threshold) rules replayed by --report; the first is
@@ -91,20 +91,20 @@ def replay(losses: list[float], patience: int, threshold: float) -> tuple[int, i
 def quantile_transform(X, train: np.ndarray, seed: int) -> SliceDict:
     """Map each column of each modality to a standard normal by its ranks.
 
-    A ``QuantileTransformer(output_distribution="normal")`` per modality,
-    fitted on the rows ``train`` only (every training row: ``subsample`` above
-    the row count) and applied to every row.
+    A ``QuantileTransformer(output_distribution="normal")`` per modality
+    (:class:`~skcoop.PerModalityTransformer`), fitted on the rows ``train``
+    only (every training row: ``subsample`` above the row count) and applied
+    to every row.
     """
-    out = {}
-    for name, block in X.items():
-        transformer = QuantileTransformer(
+    transformer = PerModalityTransformer(
+        QuantileTransformer(
             n_quantiles=min(1000, len(train)),
             output_distribution="normal",
             subsample=10**9,
             random_state=seed,
-        ).fit(block[train])
-        out[name] = transformer.transform(block).astype(np.float32)
-    return SliceDict(**out)
+        )
+    )
+    return transformer.fit(X[train]).transform(X)  # float32 blocks, as X
 
 
 def record(

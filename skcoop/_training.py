@@ -410,22 +410,19 @@ class ModalityNet(NeuralNet):
         return loss
 
     def _auxiliary_nll(self, log_proba, mask, y_true):
-        """Return the mean NLL of the label under the auxiliary predictions.
+        """Return the criterion's NLL of the label under the auxiliary predictions.
 
         ``log_proba`` has shape ``(B, A, K)``; ``mask`` (``(B, A)``, or None
-        for all) says which count. Each counted prediction weighs its
-        label's class weight (1 without), as in the criterion's weighted
-        mean.
+        for all) says which count. The counted predictions go through
+        ``criterion_`` as one batch, so the class weights weigh them as they
+        weigh the fused NLL; a batch in which none counts adds 0.
         """
-        nll = -log_proba.gather(
-            2, y_true.view(-1, 1, 1).expand(-1, log_proba.shape[1], 1)
-        ).squeeze(2)  # (B, A)
-        weight = getattr(self.criterion_, "weight", None)
-        counts = torch.ones_like(nll) if weight is None else weight[y_true].unsqueeze(1)
-        counts = counts.expand_as(nll)  # (B, A)
-        if mask is not None:
-            counts = counts * mask
-        return (nll * counts).sum() / counts.sum().clamp_min(1e-12)
+        y = y_true.unsqueeze(1).expand(log_proba.shape[:2])  # (B, A)
+        if mask is None:
+            return self.criterion_(log_proba.flatten(0, 1), y.flatten())
+        if not mask.any():
+            return log_proba.new_zeros(())
+        return self.criterion_(log_proba[mask], y[mask])  # (N, K), (N,)
 
     def infer_method(self, X, method: str, **kwargs):
         """Run ``module_.<method>`` over ``X`` in evaluation mode, batch by batch.

@@ -551,3 +551,16 @@ def test_anchored_fit_takes_skorch_training_scores(data):
     scores = clf.history_[:, "train_acc"]
     assert len(scores) == FAST["max_epochs"]
     assert all(0.0 <= s <= 1.0 for s in scores)
+
+
+def test_anchored_batch_without_a_counted_head_adds_nothing(data):
+    """A batch whose samples each have one modality has no anchor term (not NaN)."""
+    X, y = data
+    net = _clf(anchor_weight=1.0).fit(X, y).net_
+    heads = torch.log_softmax(torch.randn(4, 6, 3), dim=-1)
+    none = torch.zeros(4, 6, dtype=torch.bool)
+    target = torch.tensor([0, 1, 2, 0])
+    assert net._auxiliary_nll(heads, none, target).item() == 0.0
+    one = none.clone()
+    one[2, 3] = True  # a single counted head: its NLL
+    torch.testing.assert_close(net._auxiliary_nll(heads, one, target), -heads[2, 3, 2])
