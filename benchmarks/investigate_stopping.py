@@ -21,6 +21,7 @@ Usage::
         --data mfeat --seeds 0,1,2 --transform quantile --out q.json
     python benchmarks/investigate_stopping.py --report traj.json r0.json
     python benchmarks/investigate_stopping.py --compare traj.json q.json
+    python benchmarks/investigate_stopping.py --rules traj.json r0.json
 
 ``--transform quantile`` passes every modality, after the benchmark's
 preprocessing, through a rank-Gauss transform fitted on the training part
@@ -30,6 +31,8 @@ The report prints, per file and data set, each estimator's mean validation
 macro-F1 at the default rule (patience 5, relative threshold 1e-4), the
 epochs it ran, the median time of one epoch relative to EarlyFusion's (the
 two are fitted alternately in one process) and the same for other rules.
+``--rules`` pools the runs of several files and prints each rule's
+difference from the package's, per data set and on average.
 """
 
 from __future__ import annotations
@@ -157,6 +160,48 @@ def record(
     return rows
 
 
+def rules_report(paths: list[str]) -> None:
+    """Print every rule against the package's, pooled over the runs of ``paths``.
+
+    Per method and rule: the validation macro-F1 of each data set (mean over
+    its seeds) as a difference from the package's rule (the first of
+    ``RULES``), their mean over data sets, and the total time of the epochs
+    run on mfeat (every seed); the package's rule prints its scores.
+    """
+    rows = []
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            rows += json.load(f)
+    datas = list(dict.fromkeys(r["data"] for r in rows))
+    for method in ("NMCL", "EarlyFusion"):
+        runs = [r for r in rows if r["method"] == method]
+        scores, seconds = {}, {}
+        for rule in RULES:
+            per_data: dict[str, list[float]] = {d: [] for d in datas}
+            seconds[rule] = 0.0
+            for r in runs:
+                n, kept = replay(r["valid_loss"], *rule)
+                per_data[r["data"]].append(r["valid_part_f1"][kept])
+                if r["data"] == "mfeat":
+                    seconds[rule] += sum(r["epoch_seconds"][:n])
+            scores[rule] = {d: float(np.mean(v)) for d, v in per_data.items() if v}
+        base = scores[RULES[0]]
+        seeds = {d: sum(r["data"] == d for r in runs) for d in base}
+        print(f"\n{method} ({', '.join(f'{d} {n} runs' for d, n in seeds.items())})")
+        for rule in RULES:
+            if rule == RULES[0]:
+                cells = [f"{d} {base[d]:.2f}" for d in base]
+                mean = ""
+            else:
+                gaps = {d: scores[rule][d] - base[d] for d in base}
+                cells = [f"{d} {g:+.2f}" for d, g in gaps.items()]
+                mean = f", mean {np.mean(list(gaps.values())):+.3f}"
+            print(
+                f"  patience {rule[0]}, threshold {rule[1]:g}: {', '.join(cells)}"
+                f"{mean}; mfeat epochs {seconds[rule]:.1f} s"
+            )
+
+
 def report(paths: list[str]) -> None:
     for path in paths:
         with open(path, encoding="utf-8") as f:
@@ -251,6 +296,11 @@ def main() -> None:
     )
     parser.add_argument("--report", nargs="*", help="report saved runs instead")
     parser.add_argument(
+        "--rules",
+        nargs="*",
+        help="saved runs, pooled: every rule's difference from the package's",
+    )
+    parser.add_argument(
         "--nmcl-class",
         default=None,
         metavar="MODULE:CLASS",
@@ -265,6 +315,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.report:
         report(args.report)
+        return
+    if args.rules:
+        rules_report(args.rules)
         return
     if args.compare:
         compare(*(paths.split(",") for paths in args.compare))
