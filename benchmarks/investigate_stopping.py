@@ -52,9 +52,15 @@ from skorch.helper import SliceDict
 from skcoop import CooperativeClassifier, EarlyFusion, PerModalityTransformer
 from skcoop.benchmark import load_benchmark_data, preprocess, split_indices
 
-#: (patience, relative threshold) rules replayed by --report; the first is
-#: the package's (n_iter_no_change=5, skorch's default threshold)
+#: (patience, relative threshold) rules replayed by --report and --rules;
+#: the first was the package's for every estimator until 2026-12-03
+#: (n_iter_no_change=5, skorch's default threshold)
 RULES = [(5, 1e-4), (3, 1e-4), (5, 3e-3), (5, 1e-2), (3, 1e-2), (10, 1e-2)]
+
+#: each estimator's rule at its defaults: CooperativeClassifier's patience is 3
+#: since 2026-12-03 (benchmarks/results/patience/README.md); the studies
+#: before it read NMCL at (5, 1e-4), which ``--compare --rule 5,1e-4`` replays
+PACKAGE_RULES = {"EarlyFusion": (5, 1e-4), "NMCL": (3, 1e-4)}
 
 
 class _ScoreEachEpoch(Callback):
@@ -244,13 +250,17 @@ def report(paths: list[str]) -> None:
                 )
 
 
-def compare(base: list[str], candidate: list[str]) -> None:
-    """Print NMCL's validation macro-F1 at the package's rule, pooled over files.
+def compare(
+    base: list[str], candidate: list[str], rule: tuple[int, float] | None = None
+) -> None:
+    """Print each estimator's validation macro-F1 at a stopping rule, pooled.
 
     Pairs the runs of ``candidate`` with those of ``base`` by data set, seed
     and estimator; per data set, the mean over its seeds of both and the
     difference; then the mean of the data sets' means, as the pre-registered
-    rules of ``benchmarks/results/*/README.md`` read it.
+    rules of ``benchmarks/results/*/README.md`` read it. ``rule`` (patience,
+    threshold) replays every run at that rule; None at each estimator's own
+    (``PACKAGE_RULES``).
     """
 
     def load(paths):
@@ -262,7 +272,9 @@ def compare(base: list[str], candidate: list[str]) -> None:
         return runs
 
     def score(run):
-        epochs, kept = replay(run["valid_loss"], *RULES[0])
+        epochs, kept = replay(
+            run["valid_loss"], *(rule or PACKAGE_RULES[run["method"]])
+        )
         return run["valid_part_f1"][kept], epochs
 
     old, new = load(base), load(candidate)
@@ -312,6 +324,13 @@ def main() -> None:
         metavar=("BASE", "CANDIDATE"),
         help="comma-separated saved runs: pair CANDIDATE's with BASE's",
     )
+    parser.add_argument(
+        "--rule",
+        default=None,
+        metavar="PATIENCE,THRESHOLD",
+        help="with --compare: replay this rule instead of each estimator's own "
+        "(the studies before 2026-12-03 read NMCL at 5,1e-4)",
+    )
     args = parser.parse_args()
     if args.report:
         report(args.report)
@@ -320,7 +339,11 @@ def main() -> None:
         rules_report(args.rules)
         return
     if args.compare:
-        compare(*(paths.split(",") for paths in args.compare))
+        rule = None
+        if args.rule:
+            patience, threshold = args.rule.split(",")
+            rule = (int(patience), float(threshold))
+        compare(*(paths.split(",") for paths in args.compare), rule=rule)
         return
     seeds = [int(s) for s in args.seeds.split(",")]
     nmcl_class = CooperativeClassifier

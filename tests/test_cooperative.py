@@ -9,7 +9,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.utils._param_validation import InvalidParameterError
 from skorch.callbacks import Callback, LRScheduler
 
-from skcoop import CooperativeClassifier, SliceDict
+from skcoop import CooperativeClassifier, EarlyFusion, SliceDict
 
 FAST = {"hidden_size": 4, "max_epochs": 2, "batch_size": 32, "lr": 0.01}
 
@@ -320,6 +320,30 @@ def test_early_stopping_stops_early(make_modalities):
     ).fit(X, y)
     assert clf.n_iter_ < 40
     assert "valid_loss" in clf.history_[-1]
+
+
+@pytest.mark.parametrize(
+    ("estimator", "patience"), [(CooperativeClassifier, 3), (EarlyFusion, 5)]
+)
+def test_default_patience_ends_the_fit_that_many_epochs_after_the_best(
+    make_modalities, estimator, patience
+):
+    # NMCL's own default (benchmarks/results/patience/README.md), the other
+    # neural estimators keep 5: the fit stops `patience` epochs after the last
+    # epoch whose validation loss beat the best by skorch's relative 1e-4
+    X, _ = make_modalities(n_samples=80)
+    y = np.random.RandomState(0).randint(0, 2, 80)  # noise: validation loss rises
+    clf = estimator(
+        early_stopping=True, max_epochs=40, lr=0.05, hidden_size=8, random_state=0
+    ).fit(X, y)
+    assert clf.get_params()["n_iter_no_change"] == patience
+    losses = clf.history_[:, "valid_loss"]
+    best, last_improving = np.inf, 0
+    for epoch, loss in enumerate(losses):
+        if loss < best * (1 - 1e-4):
+            best, last_improving = loss, epoch
+    assert clf.n_iter_ < 40
+    assert clf.n_iter_ == len(losses) == last_improving + 1 + patience
 
 
 def test_user_callbacks_are_used_on_copies(two_modalities):
