@@ -53,14 +53,14 @@ from skcoop import CooperativeClassifier, EarlyFusion, PerModalityTransformer
 from skcoop.benchmark import load_benchmark_data, preprocess, split_indices
 
 #: (patience, relative threshold) rules replayed by --report and --rules;
-#: the first was the package's for every estimator until 2026-12-03
-#: (n_iter_no_change=5, skorch's default threshold)
+#: the first is the package's for every estimator (n_iter_no_change=5,
+#: skorch's default threshold)
 RULES = [(5, 1e-4), (3, 1e-4), (5, 3e-3), (5, 1e-2), (3, 1e-2), (10, 1e-2)]
 
-#: each estimator's rule at its defaults: CooperativeClassifier's patience is 3
-#: since 2026-12-03 (benchmarks/results/patience/README.md); the studies
-#: before it read NMCL at (5, 1e-4), which ``--compare --rule 5,1e-4`` replays
-PACKAGE_RULES = {"EarlyFusion": (5, 1e-4), "NMCL": (3, 1e-4)}
+#: each estimator's rule at its defaults, read by --compare unless --rule is
+#: given (NMCL's patience of 3 was adopted and withdrawn on 2026-12-03:
+#: benchmarks/results/patience/README.md)
+PACKAGE_RULES = {"EarlyFusion": (5, 1e-4), "NMCL": (5, 1e-4)}
 
 
 class _ScoreEachEpoch(Callback):
@@ -328,8 +328,7 @@ def main() -> None:
         "--rule",
         default=None,
         metavar="PATIENCE,THRESHOLD",
-        help="with --compare: replay this rule instead of each estimator's own "
-        "(the studies before 2026-12-03 read NMCL at 5,1e-4)",
+        help="with --compare: replay this rule instead of each estimator's own",
     )
     args = parser.parse_args()
     if args.report:

@@ -104,15 +104,7 @@ class CooperativeClassifier(_BaseNeuralClassifier):
     %(standardize)s
     %(early_stopping)s
     %(validation_fraction)s
-    n_iter_no_change : int, default=3
-        Patience of early stopping, in epochs. Two fewer than the other
-        neural estimators' default: NMCL's held-out loss keeps creeping down
-        by fractions of a percent after its score has levelled off, so a
-        patience of 5 mostly adds epochs. Replayed on 80-epoch records of the
-        four suite data sets (validation parts, 22 fits not used to choose
-        it) it scored 0.05 points below a patience of 5 on average and cut
-        the time of its epochs on mfeat by more than a quarter (docs/benchmarks.md,
-        section 0).
+    %(n_iter_no_change)s
     %(callbacks)s
     %(modalities)s
     %(missing_modalities)s
@@ -205,7 +197,7 @@ class CooperativeClassifier(_BaseNeuralClassifier):
         standardize=True,
         early_stopping="auto",
         validation_fraction=None,
-        n_iter_no_change=3,
+        n_iter_no_change=5,
         callbacks=None,
         modalities=None,
         missing_modalities="mask",

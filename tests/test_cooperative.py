@@ -322,28 +322,33 @@ def test_early_stopping_stops_early(make_modalities):
     assert "valid_loss" in clf.history_[-1]
 
 
-@pytest.mark.parametrize(
-    ("estimator", "patience"), [(CooperativeClassifier, 3), (EarlyFusion, 5)]
-)
-def test_default_patience_ends_the_fit_that_many_epochs_after_the_best(
+@pytest.mark.parametrize("estimator", [CooperativeClassifier, EarlyFusion])
+@pytest.mark.parametrize("patience", [None, 2])
+def test_patience_ends_the_fit_that_many_epochs_after_the_best(
     make_modalities, estimator, patience
 ):
-    # NMCL's own default (benchmarks/results/patience/README.md), the other
-    # neural estimators keep 5: the fit stops `patience` epochs after the last
+    # the fit stops `n_iter_no_change` epochs (5 by default) after the last
     # epoch whose validation loss beat the best by skorch's relative 1e-4
     X, _ = make_modalities(n_samples=80)
     y = np.random.RandomState(0).randint(0, 2, 80)  # noise: validation loss rises
+    params = {} if patience is None else {"n_iter_no_change": patience}
     clf = estimator(
-        early_stopping=True, max_epochs=40, lr=0.05, hidden_size=8, random_state=0
+        early_stopping=True,
+        max_epochs=40,
+        lr=0.05,
+        hidden_size=8,
+        random_state=0,
+        **params,
     ).fit(X, y)
-    assert clf.get_params()["n_iter_no_change"] == patience
+    expected = 5 if patience is None else patience
+    assert clf.get_params()["n_iter_no_change"] == expected
     losses = clf.history_[:, "valid_loss"]
     best, last_improving = np.inf, 0
     for epoch, loss in enumerate(losses):
         if loss < best * (1 - 1e-4):
             best, last_improving = loss, epoch
     assert clf.n_iter_ < 40
-    assert clf.n_iter_ == len(losses) == last_improving + 1 + patience
+    assert clf.n_iter_ == len(losses) == last_improving + 1 + expected
 
 
 def test_user_callbacks_are_used_on_copies(two_modalities):
