@@ -28,7 +28,7 @@ from skcoop.nn.functional import FUSIONS, mean_log_proba
 def power_log_proba(
     log_p: torch.Tensor, mask: torch.Tensor | None = None, rho: float = 0.5
 ) -> torch.Tensor:
-    """Return the log of the normalised power mean (exponent ``rho``) (B, K).
+    """Return the log of the normalised power mean of the distributions, (B, K).
 
     ``log_softmax(log(mean_m p_m ** rho) / rho)``, the mean over each
     sample's present modalities when ``mask`` is given.

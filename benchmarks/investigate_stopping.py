@@ -181,6 +181,8 @@ def rules_report(paths: list[str]) -> None:
     datas = list(dict.fromkeys(r["data"] for r in rows))
     for method in ("NMCL", "EarlyFusion"):
         runs = [r for r in rows if r["method"] == method]
+        if not runs:
+            continue
         scores, seconds = {}, {}
         for rule in RULES:
             per_data: dict[str, list[float]] = {d: [] for d in datas}
@@ -293,6 +295,17 @@ def compare(
         print(f"{method}: mean over {len(gaps)} data sets {np.mean(gaps):+.2f}")
 
 
+def _rule(text: str) -> tuple[int, float]:
+    """Parse ``--rule``: ``"PATIENCE,THRESHOLD"``, e.g. ``"5,1e-4"``."""
+    try:
+        patience, threshold = text.split(",")
+        return int(patience), float(threshold)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected PATIENCE,THRESHOLD such as 5,1e-4; got {text!r}"
+        ) from None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="mfeat,gen-linear,gen-nonlinear,aloi100")
@@ -306,10 +319,10 @@ def main() -> None:
         default="none",
         help="after the benchmark's preprocessing, for both estimators",
     )
-    parser.add_argument("--report", nargs="*", help="report saved runs instead")
+    parser.add_argument("--report", nargs="+", help="report saved runs instead")
     parser.add_argument(
         "--rules",
-        nargs="*",
+        nargs="+",
         help="saved runs, pooled: every rule's difference from the package's",
     )
     parser.add_argument(
@@ -326,6 +339,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--rule",
+        type=_rule,
         default=None,
         metavar="PATIENCE,THRESHOLD",
         help="with --compare: replay this rule instead of each estimator's own",
@@ -338,12 +352,10 @@ def main() -> None:
         rules_report(args.rules)
         return
     if args.compare:
-        rule = None
-        if args.rule:
-            patience, threshold = args.rule.split(",")
-            rule = (int(patience), float(threshold))
-        compare(*(paths.split(",") for paths in args.compare), rule=rule)
+        compare(*(paths.split(",") for paths in args.compare), rule=args.rule)
         return
+    if args.rule:
+        parser.error("--rule is read by --compare only")
     seeds = [int(s) for s in args.seeds.split(",")]
     nmcl_class = CooperativeClassifier
     if args.nmcl_class:
