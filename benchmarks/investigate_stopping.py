@@ -44,6 +44,7 @@ import statistics
 import time
 
 import numpy as np
+import torch
 from sklearn.metrics import f1_score
 from sklearn.preprocessing import QuantileTransformer
 from skorch.callbacks import Callback
@@ -64,15 +65,43 @@ PACKAGE_RULES = {"EarlyFusion": (5, 1e-4), "NMCL": (5, 1e-4)}
 
 
 class _ScoreEachEpoch(Callback):
-    """Record the validation macro-F1 of each epoch's weights in the history."""
+    """Record the validation macro-F1 of each epoch's weights in the history.
 
-    def __init__(self, key: int) -> None:
+    With ``average`` (window sizes ``k``), also record, as
+    ``valid_part_f1_avg<k>``, the macro-F1 of the mean of the parameters of
+    the last ``k`` epochs (fewer at the start): what keeping the average of
+    the kept epoch and the ``k - 1`` before it would score. The averaged
+    weights are put in for the prediction and the epoch's own put back, bit
+    for bit, so training goes on exactly as without the option.
+    """
+
+    def __init__(self, key: int, average: tuple[int, ...] = ()) -> None:
         self.key = key  # into _TARGETS: a callback is deep-copied at fit
+        self.average = tuple(average)
+
+    def on_train_begin(self, net, **kwargs) -> None:
+        self.snapshots_ = []  # parameters of the last max(average) epochs
 
     def on_epoch_end(self, net, **kwargs) -> None:
         estimator, X, y = _TARGETS[self.key]
         score = 100 * f1_score(y, estimator.predict(X), average="macro")
         net.history.record("valid_part_f1", score)
+        if not self.average:
+            return
+        params = list(net.module_.parameters())
+        self.snapshots_.append([p.detach().clone() for p in params])
+        del self.snapshots_[: -max(self.average)]
+        own = self.snapshots_[-1]
+        for k in self.average:
+            window = self.snapshots_[-k:]
+            with torch.no_grad():
+                for i, p in enumerate(params):
+                    p.copy_(torch.stack([w[i] for w in window]).mean(dim=0))
+            score = 100 * f1_score(y, estimator.predict(X), average="macro")
+            net.history.record(f"valid_part_f1_avg{k}", score)
+        with torch.no_grad():
+            for p, w in zip(params, own, strict=True):
+                p.copy_(w)
 
 
 _TARGETS: dict[int, tuple] = {}
@@ -123,6 +152,7 @@ def record(
     settings: dict,
     transform: str = "none",
     nmcl_class: type = CooperativeClassifier,
+    average: tuple[int, ...] = (),
 ) -> list[dict]:
     X, y, _ = load_benchmark_data(data)
     rows = []
@@ -141,7 +171,7 @@ def record(
                 early_stopping=True,
                 max_epochs=epochs,
                 n_iter_no_change=10**6,  # never stops: the rules are replayed
-                callbacks=[_ScoreEachEpoch(key)],
+                callbacks=[_ScoreEachEpoch(key, average)],
                 **extra,
             )
             _TARGETS[key] = (est, Xp[valid], y[valid])
@@ -160,6 +190,12 @@ def record(
                     "valid_loss": [r["valid_loss"] for r in history],
                     "valid_part_f1": [r["valid_part_f1"] for r in history],
                     "epoch_seconds": [r["dur"] for r in history],
+                    **{
+                        f"valid_part_f1_avg{k}": [
+                            r[f"valid_part_f1_avg{k}"] for r in history
+                        ]
+                        for k in average
+                    },
                 }
             )
             print(f"{data} seed {seed} {name}: {seconds:.1f} s", flush=True)
@@ -208,6 +244,48 @@ def rules_report(paths: list[str]) -> None:
                 f"  patience {rule[0]}, threshold {rule[1]:g}: {', '.join(cells)}"
                 f"{mean}; mfeat epochs {seconds[rule]:.1f} s"
             )
+
+
+def average_report(paths: list[str]) -> None:
+    """Print what averaging the last epochs' weights does, within each run.
+
+    For every ``valid_part_f1_avg<k>`` recorded (``--average``), each
+    estimator at its own stopping rule (``PACKAGE_RULES``): the validation
+    macro-F1 of the kept epoch's weights and of the mean of the weights of
+    that epoch and the ``k - 1`` before it, per data set (mean over seeds),
+    and the mean over data sets of the difference. Both come from the same
+    fit, so the difference is paired by construction.
+    """
+    rows = []
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            rows += json.load(f)
+    windows = sorted(
+        int(key.removeprefix("valid_part_f1_avg"))
+        for key in rows[0]
+        if key.startswith("valid_part_f1_avg")
+    )
+    for method in ("NMCL", "EarlyFusion"):
+        runs = [r for r in rows if r["method"] == method]
+        if not runs:
+            continue
+        for k in windows:
+            per_data: dict[str, list[tuple[float, float]]] = {}
+            for r in runs:
+                _, kept = replay(r["valid_loss"], *PACKAGE_RULES[method])
+                pair = (r["valid_part_f1"][kept], r[f"valid_part_f1_avg{k}"][kept])
+                per_data.setdefault(r["data"], []).append(pair)
+            gaps = []
+            cells = []
+            for data, pairs in per_data.items():
+                plain, averaged = np.mean(pairs, axis=0)
+                gaps.append(averaged - plain)
+                cells.append(
+                    f"{data} {plain:.2f} -> {averaged:.2f} ({gaps[-1]:+.2f}, "
+                    f"{len(pairs)} runs)"
+                )
+            print(f"{method}, mean of the last {k} epochs: " + "; ".join(cells))
+            print(f"  mean over {len(gaps)} data sets {np.mean(gaps):+.3f}")
 
 
 def report(paths: list[str]) -> None:
@@ -319,7 +397,19 @@ def main() -> None:
         default="none",
         help="after the benchmark's preprocessing, for both estimators",
     )
+    parser.add_argument(
+        "--average",
+        default="",
+        metavar="K1,K2",
+        help="also record the validation macro-F1 of the mean of the last K "
+        "epochs' parameters, per epoch (keys valid_part_f1_avgK)",
+    )
     parser.add_argument("--report", nargs="+", help="report saved runs instead")
+    parser.add_argument(
+        "--average-report",
+        nargs="+",
+        help="saved runs recorded with --average: kept weights against their mean",
+    )
     parser.add_argument(
         "--rules",
         nargs="+",
@@ -351,6 +441,9 @@ def main() -> None:
     if args.rules:
         rules_report(args.rules)
         return
+    if args.average_report:
+        average_report(args.average_report)
+        return
     if args.compare:
         compare(*(paths.split(",") for paths in args.compare), rule=args.rule)
         return
@@ -370,6 +463,7 @@ def main() -> None:
             json.loads(args.settings),
             args.transform,
             nmcl_class,
+            tuple(int(k) for k in args.average.split(",") if k),
         )
         with open(args.out, "w", encoding="utf-8") as f:
             json.dump(rows, f)
