@@ -14,6 +14,8 @@ shared cores, the largest setting that does is run and the table says so:
 with the package's 10% holdout) and ``--hgb-max-iter`` HGB's boosting
 iterations (default 20; each iteration grows one tree per class).
 ``--nmcl-settings`` passes other NMCL parameters (JSON), named in the row.
+``--seed S`` runs the benchmark's split of seed ``S`` (also the methods'
+``random_state``) instead of 0, named in the row.
 
 Usage::
 
@@ -44,6 +46,7 @@ def _run_one(
     hgb_max_iter: int,
     hgb_early_stopping="auto",
     nmcl_settings: dict | None = None,
+    seed: int = 0,
 ) -> dict:
     """Fit ``method`` in this process; return its scores, time and peak RSS."""
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -55,17 +58,19 @@ def _run_one(
     from skcoop.benchmark._data import _concatenate
 
     X, y, _ = load_benchmark_data("aloi")
-    train, valid, test = split_indices(y, 0, 0.6, 0.2)
-    Xp = preprocess(X, train, 0)
+    train, valid, test = split_indices(y, seed, 0.6, 0.2)
+    Xp = preprocess(X, train, seed)
     Xtr, Xva, Xte = Xp[train], Xp[valid], Xp[test]
     setting = "package defaults"
     if method == "data":
         est = None
     elif method == "EarlyFusion":
-        est = EarlyFusion(random_state=0)
+        est = EarlyFusion(random_state=seed)
     elif method == "NMCL":
         settings = nmcl_settings or {}
-        est = CooperativeClassifier(random_state=0, max_epochs=nmcl_epochs, **settings)
+        est = CooperativeClassifier(
+            random_state=seed, max_epochs=nmcl_epochs, **settings
+        )
         changed = "".join(f", {k}={v!r}" for k, v in settings.items())
         setting = f"defaults{changed}, max_epochs={nmcl_epochs} (early stopping on)"
     elif method == "LogisticRegression":
@@ -75,12 +80,14 @@ def _run_one(
     else:
         Xtr, Xva, Xte = _concatenate(Xtr), _concatenate(Xva), _concatenate(Xte)
         est = HistGradientBoostingClassifier(
-            max_iter=hgb_max_iter, early_stopping=hgb_early_stopping, random_state=0
+            max_iter=hgb_max_iter, early_stopping=hgb_early_stopping, random_state=seed
         )
         setting = (
             f"defaults, max_iter={hgb_max_iter}, early_stopping="
             f"{hgb_early_stopping!r}, on the concatenation"
         )
+    if seed:
+        setting += f", split and seed {seed}"
     row = {"method": method, "setting": setting, "n_train": len(train)}
     if est is not None:
         start = time.perf_counter()
@@ -140,13 +147,22 @@ def main() -> None:
         default="{}",
         help="JSON of CooperativeClassifier parameters, e.g. '{\"kl_weight\": 0}'",
     )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="the benchmark split's seed, also the methods' random_state (0: the "
+        "issue's one seed)",
+    )
     parser.add_argument("--out", default=None, help="path prefix of .csv and .md")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:  # the child process: one method, one JSON line
         early = False if args.hgb_no_early_stopping else "auto"
         settings = json.loads(args.nmcl_settings)
-        row = _run_one(args.one, args.nmcl_epochs, args.hgb_max_iter, early, settings)
+        row = _run_one(
+            args.one, args.nmcl_epochs, args.hgb_max_iter, early, settings, args.seed
+        )
         print(json.dumps(row))
         return
     command = " ".join(["python", "benchmarks/bench_aloi_full.py", *sys.argv[1:]])
@@ -164,6 +180,8 @@ def main() -> None:
                 str(args.hgb_max_iter),
                 "--nmcl-settings",
                 args.nmcl_settings,
+                "--seed",
+                str(args.seed),
                 *(["--hgb-no-early-stopping"] if args.hgb_no_early_stopping else []),
             ],
             capture_output=True,
