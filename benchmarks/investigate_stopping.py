@@ -55,13 +55,9 @@ from skcoop.benchmark import load_benchmark_data, preprocess, split_indices
 
 #: (patience, relative threshold) rules replayed by --report and --rules;
 #: the first is the package's for every estimator (n_iter_no_change=5,
-#: skorch's default threshold)
+#: skorch's default threshold; NMCL's patience of 3 was adopted and
+#: withdrawn on 2026-12-03: benchmarks/results/patience/README.md)
 RULES = [(5, 1e-4), (3, 1e-4), (5, 3e-3), (5, 1e-2), (3, 1e-2), (10, 1e-2)]
-
-#: each estimator's rule at its defaults, read by --compare unless --rule is
-#: given (NMCL's patience of 3 was adopted and withdrawn on 2026-12-03:
-#: benchmarks/results/patience/README.md)
-PACKAGE_RULES = {"EarlyFusion": (5, 1e-4), "NMCL": (5, 1e-4)}
 
 
 class _ScoreEachEpoch(Callback):
@@ -202,6 +198,15 @@ def record(
     return rows
 
 
+def _load(paths: list[str]) -> list[dict]:
+    """Return the runs saved in ``paths``, one list."""
+    rows = []
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            rows += json.load(f)
+    return rows
+
+
 def rules_report(paths: list[str]) -> None:
     """Print every rule against the package's, pooled over the runs of ``paths``.
 
@@ -210,10 +215,7 @@ def rules_report(paths: list[str]) -> None:
     ``RULES``), their mean over data sets, and the total time of the epochs
     run on mfeat (every seed); the package's rule prints its scores.
     """
-    rows = []
-    for path in paths:
-        with open(path, encoding="utf-8") as f:
-            rows += json.load(f)
+    rows = _load(paths)
     datas = list(dict.fromkeys(r["data"] for r in rows))
     for method in ("NMCL", "EarlyFusion"):
         runs = [r for r in rows if r["method"] == method]
@@ -250,16 +252,13 @@ def average_report(paths: list[str]) -> None:
     """Print what averaging the last epochs' weights does, within each run.
 
     For every ``valid_part_f1_avg<k>`` recorded (``--average``), each
-    estimator at its own stopping rule (``PACKAGE_RULES``): the validation
+    estimator at the package's stopping rule (``RULES[0]``): the validation
     macro-F1 of the kept epoch's weights and of the mean of the weights of
     that epoch and the ``k - 1`` before it, per data set (mean over seeds),
     and the mean over data sets of the difference. Both come from the same
     fit, so the difference is paired by construction.
     """
-    rows = []
-    for path in paths:
-        with open(path, encoding="utf-8") as f:
-            rows += json.load(f)
+    rows = _load(paths)
     windows = sorted(
         int(key.removeprefix("valid_part_f1_avg"))
         for key in rows[0]
@@ -272,7 +271,7 @@ def average_report(paths: list[str]) -> None:
         for k in windows:
             per_data: dict[str, list[tuple[float, float]]] = {}
             for r in runs:
-                _, kept = replay(r["valid_loss"], *PACKAGE_RULES[method])
+                _, kept = replay(r["valid_loss"], *RULES[0])
                 pair = (r["valid_part_f1"][kept], r[f"valid_part_f1_avg{k}"][kept])
                 per_data.setdefault(r["data"], []).append(pair)
             gaps = []
@@ -339,22 +338,15 @@ def compare(
     and estimator; per data set, the mean over its seeds of both and the
     difference; then the mean of the data sets' means, as the pre-registered
     rules of ``benchmarks/results/*/README.md`` read it. ``rule`` (patience,
-    threshold) replays every run at that rule; None at each estimator's own
-    (``PACKAGE_RULES``).
+    threshold) replays every run at that rule; None at the package's
+    (``RULES[0]``).
     """
 
     def load(paths):
-        runs = {}
-        for path in paths:
-            with open(path, encoding="utf-8") as f:
-                for r in json.load(f):
-                    runs[r["data"], r["seed"], r["method"]] = r
-        return runs
+        return {(r["data"], r["seed"], r["method"]): r for r in _load(paths)}
 
     def score(run):
-        epochs, kept = replay(
-            run["valid_loss"], *(rule or PACKAGE_RULES[run["method"]])
-        )
+        epochs, kept = replay(run["valid_loss"], *(rule or RULES[0]))
         return run["valid_part_f1"][kept], epochs
 
     old, new = load(base), load(candidate)
@@ -432,7 +424,7 @@ def main() -> None:
         type=_rule,
         default=None,
         metavar="PATIENCE,THRESHOLD",
-        help="with --compare: replay this rule instead of each estimator's own",
+        help="with --compare: replay this rule instead of the package's",
     )
     args = parser.parse_args()
     if args.report:

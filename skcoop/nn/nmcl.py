@@ -344,7 +344,7 @@ class NMCL(nn.Module):
         compute_consistency = self.__dict__.get("consistency", True)
         parts, consistency, heads = [], 0.0, []
         if mask is not None:
-            n_present = mask.sum(dim=1)  # (B,)
+            paired = self._paired(mask)  # (B, M)
         for m, block in enumerate(self.cooperative):
             h, g = self._host_and_guests(xs, m)  # (B, D_h), (B, D_g)
             alpha_h, beta_h, alpha_g, beta_g = block(h, g)  # Eq. 4-9
@@ -356,8 +356,7 @@ class NMCL(nn.Module):
             heads += [log_p_h, log_p_g]
             kl = symmetric_kl(log_p_h, log_p_g)  # (B,); Eq. 13
             if mask is not None:  # a present host with a present guest
-                paired = mask[:, m] & (n_present > 1)  # (B,)
-                kl = torch.where(paired, kl, kl.new_zeros(()))
+                kl = torch.where(paired[:, m], kl, kl.new_zeros(()))
             consistency = consistency + kl  # (B,); Eq. 14
         if not compute_consistency:
             consistency = xs[0].new_zeros(xs[0].shape[0])  # (B,)
@@ -433,9 +432,16 @@ class NMCL(nn.Module):
         if mask is None:  # a tensor, not None: skorch's caching moves it to devices
             head_mask = heads.new_ones(heads.shape[:2], dtype=torch.bool)
         else:  # as the consistency term counts them
-            paired = mask & (mask.sum(dim=1, keepdim=True) > 1)  # (B, M)
-            head_mask = paired.repeat_interleave(2, dim=1)  # (B, 2 M)
+            head_mask = self._paired(mask).repeat_interleave(2, dim=1)  # (B, 2 M)
         return fused, consistency, (heads, head_mask)
+
+    @staticmethod
+    def _paired(mask: torch.Tensor) -> torch.Tensor:
+        """Return where a host's consistency term counts, (B, M) bool.
+
+        A host counts for a sample that has it and at least one guest.
+        """
+        return mask & (mask.sum(dim=1, keepdim=True) > 1)  # (B, M)
 
     def prediction_mask(self, mask: torch.Tensor | None) -> torch.Tensor | None:
         """Return which of the fused predictions each sample has.
