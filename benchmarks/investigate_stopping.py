@@ -111,6 +111,8 @@ def replay(losses: list[float], patience: int, threshold: float) -> tuple[int, i
     ``best * (1 - threshold)``; training stops after ``patience`` epochs
     without improvement and ``load_best`` keeps the last improving epoch.
     """
+    if patience < 1:  # skorch's callback would never stop
+        raise ValueError(f"patience must be at least 1; got {patience}")
     bound, misses, kept = None, 0, 0
     for epoch, loss in enumerate(losses):
         if bound is None or loss < bound:
@@ -369,11 +371,19 @@ def _rule(text: str) -> tuple[int, float]:
     """Parse ``--rule``: ``"PATIENCE,THRESHOLD"``, e.g. ``"5,1e-4"``."""
     try:
         patience, threshold = text.split(",")
-        return int(patience), float(threshold)
+        patience, threshold = int(patience), float(threshold)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected PATIENCE,THRESHOLD such as 5,1e-4; got {text!r}"
         ) from None
+    # skorch never stops at patience 0 (replay would stop at once), and a
+    # negative threshold counts a worse loss as an improvement
+    if patience < 1 or not threshold >= 0:
+        raise argparse.ArgumentTypeError(
+            f"expected PATIENCE,THRESHOLD with patience >= 1 and threshold >= 0, "
+            f"such as 5,1e-4; got {text!r}"
+        )
+    return patience, threshold
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ from skorch.callbacks import EarlyStopping, ProgressBar
 
 from ._docstring import parameter_docs
 from ._modalities import MISSING_MODALITIES, check_modalities, presence_mask
+from ._persistence import VersionedState
 from ._scaling import mean_and_scale
 from ._training import (
     AcceleratedModalityNet,
@@ -148,7 +149,7 @@ AUTO_EARLY_STOPPING_SAMPLES = 1000
 AUTO_MAX_EPOCHS = {False: 30, True: 100}
 
 
-class _BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
+class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
     """Base class of the package's skorch-driven classifiers.
 
     Subclasses define ``__init__`` (storing the shared parameters below and
@@ -253,7 +254,6 @@ class _BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
             module,
             **placement,
             **{f"module__{k}": v for k, v in module_params.items()},
-            criterion=torch.nn.NLLLoss,
             **self._initialize_criterion(y),
             **self._initialize_optimizer(placement),
             max_epochs=self._max_epochs(),
@@ -353,11 +353,17 @@ class _BaseNeuralClassifier(ClassifierMixin, BaseEstimator):
         return params
 
     def _initialize_criterion(self, y):
-        """Return the criterion's class weights as net arguments (``class_weight``)."""
+        """Return the criterion and its class weights as net arguments.
+
+        The NLL of the fused log-probabilities, weighted by ``class_weight``.
+        """
         if self.class_weight is None:
-            return {}
+            return {"criterion": torch.nn.NLLLoss}
         weights = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
-        return {"criterion__weight": torch.as_tensor(weights, dtype=torch.float32)}
+        return {
+            "criterion": torch.nn.NLLLoss,
+            "criterion__weight": torch.as_tensor(weights, dtype=torch.float32),
+        }
 
     def _max_epochs(self) -> int:
         """Return ``max_epochs``, resolving ``"auto"`` (100 with early stopping)."""

@@ -1,6 +1,6 @@
 """Exceptions raised by the package."""
 
-__all__ = ["TrainingDivergedError"]
+__all__ = ["InconsistentVersionWarning", "TrainingDivergedError"]
 
 
 class TrainingDivergedError(RuntimeError):
@@ -15,3 +15,75 @@ class TrainingDivergedError(RuntimeError):
     >>> issubclass(TrainingDivergedError, RuntimeError)
     True
     """
+
+
+class InconsistentVersionWarning(UserWarning):
+    """An estimator was pickled by another version of the package.
+
+    Raised as a warning when such a model is loaded, as scikit-learn's
+    :class:`sklearn.exceptions.InconsistentVersionWarning` is for its own
+    estimators. Parameters added to the estimator since the model was pickled
+    are missing from the pickle; they are set to their current defaults so
+    that ``get_params``, ``clone`` and ``repr`` work, and are named here. The
+    fitted weights are used as they were saved, by this version's code: refit
+    the model to be sure its predictions are this version's.
+
+    Parameters
+    ----------
+    estimator_name : str
+        The estimator's class name.
+    current_version : str
+        This version of the package.
+    original_version : str
+        The version that pickled the model, as recorded in the pickle.
+    filled_parameters : tuple of str, default=()
+        The parameters missing from the pickle, set to their defaults.
+
+    Examples
+    --------
+    >>> from skcoop.exceptions import InconsistentVersionWarning
+    >>> w = InconsistentVersionWarning("EarlyFusion", "0.2.0", "0.1.0", ("lr",))
+    >>> w.filled_parameters
+    ('lr',)
+    >>> print(w)  # doctest: +NORMALIZE_WHITESPACE
+    Loading EarlyFusion pickled by skcoop 0.1.0 with skcoop 0.2.0. Parameters
+    added since, set to their defaults: lr. Refit the model to be sure that
+    its predictions are those of this version.
+    """
+
+    def __init__(
+        self,
+        estimator_name: str,
+        current_version: str,
+        original_version: str,
+        filled_parameters: tuple[str, ...] = (),
+    ) -> None:
+        self.estimator_name = estimator_name
+        self.current_version = current_version
+        self.original_version = original_version
+        self.filled_parameters = tuple(filled_parameters)
+        super().__init__(str(self))
+
+    def __reduce__(self):
+        # rebuilt from its fields, not from ``args`` (joblib's workers pickle
+        # the warnings they record)
+        return type(self), (
+            self.estimator_name,
+            self.current_version,
+            self.original_version,
+            self.filled_parameters,
+        )
+
+    def __str__(self) -> str:
+        filled = ""
+        if self.filled_parameters:
+            filled = (
+                " Parameters added since, set to their defaults: "
+                f"{', '.join(self.filled_parameters)}."
+            )
+        return (
+            f"Loading {self.estimator_name} pickled by skcoop "
+            f"{self.original_version} with skcoop {self.current_version}.{filled}"
+            " Refit the model to be sure that its predictions are those of this"
+            " version."
+        )

@@ -30,6 +30,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from ._modalities import FLOAT_DTYPES, check_modalities, rebuild_like
+from ._persistence import VersionedState
 from ._scaling import mean_and_scale
 
 __all__ = ["LowRankImputer"]
@@ -176,7 +177,7 @@ def _ridge_rows(Z0, F, patterns, inverse, alpha):
     return X, quadratic, float(np.sum(X * B))
 
 
-class LowRankImputer(TransformerMixin, BaseEstimator):
+class LowRankImputer(VersionedState, TransformerMixin, BaseEstimator):
     """Low-rank matrix completion of missing modalities and entries.
 
     Concatenates the modalities, standardises each column on its observed

@@ -18,6 +18,7 @@ from ._modalities import (
     check_modalities,
     rebuild_like,
 )
+from ._persistence import VersionedState
 
 __all__ = ["PerModalityTransformer"]
 
@@ -32,7 +33,7 @@ def _prefixed(exc, name):
         return exc
 
 
-class PerModalityTransformer(TransformerMixin, BaseEstimator):
+class PerModalityTransformer(VersionedState, TransformerMixin, BaseEstimator):
     """Apply a scikit-learn transformer to each modality separately.
 
     A scaler, PCA or any other transformer fitted on the concatenated

@@ -7,8 +7,10 @@ estimators.
 """
 
 import copy
+import inspect
 import io
 import pickle
+import warnings
 import zipfile
 
 import joblib
@@ -23,6 +25,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch.exceptions import DeviceWarning
 
+import skcoop
+from skcoop._persistence import UNRECORDED, VersionedState
+from skcoop.exceptions import InconsistentVersionWarning
 from skcoop.preprocessing import PerModalityTransformer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -298,3 +303,99 @@ def test_skops_cannot_audit_the_torch_state_of_neural_estimators(fitted):
     _EXECUTED.clear()
     sio.loads(tampered.getvalue(), trusted=untrusted)
     assert _EXECUTED == ["code ran"]
+
+
+# ------------------------------------------- pickles of another version
+# The parameter of each estimator that the tests pretend a pickle predates:
+# the last one added to it (CooperativeClassifier's anchor_weight is the
+# real case: models pickled before it existed could not be cloned).
+ADDED_LATER = {
+    "cooperative": "anchor_weight",
+    "early": "modality_dropout",
+    "late": "modality_dropout",
+    "trumann": "random_state",
+    "imputer": "random_state",
+    "per-modality": "transformer",
+}
+
+
+def _old_pickle(est, monkeypatch, drop=(), version=None):
+    """Pickle ``est`` as an older version would have: without ``drop`` and
+    with ``version`` recorded (``None``: no version, as before it was)."""
+
+    def old_getstate(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in drop}
+        if version is not None:
+            state["_skcoop_version"] = version
+        return state
+
+    with monkeypatch.context() as m:
+        m.setattr(VersionedState, "__getstate__", old_getstate)
+        return pickle.dumps(est)
+
+
+@pytest.mark.parametrize("name", list(ADDED_LATER))
+def test_pickle_from_before_a_parameter_existed_loads_with_its_default(
+    fitted, name, monkeypatch
+):
+    est, X = fitted[name]
+    missing = ADDED_LATER[name]
+    data = _old_pickle(est, monkeypatch, drop=(missing,))
+    with pytest.warns(InconsistentVersionWarning) as record:
+        restored = pickle.loads(data)
+    (warning,) = [w.message for w in record]
+    assert warning.filled_parameters == (missing,)
+    assert warning.original_version == UNRECORDED
+    assert warning.current_version == skcoop.__version__
+    assert f"set to their defaults: {missing}." in str(warning)
+    default = inspect.signature(type(est)).parameters[missing].default
+    assert restored.get_params(deep=False)[missing] == default
+    clone(restored)  # raised AttributeError before the fill
+    repr(restored)
+    _assert_same_outputs(restored, est, X)
+
+
+def test_pickle_of_another_version_warns_and_names_it(fitted, monkeypatch):
+    est, X = fitted["cooperative"]
+    data = _old_pickle(est, monkeypatch, version="0.0.1")
+    with pytest.warns(InconsistentVersionWarning, match="pickled by skcoop 0.0.1"):
+        restored = pickle.loads(data)
+    assert "_skcoop_version" not in vars(restored)
+    _assert_same_outputs(restored, est, X)
+
+
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_pickle_records_the_version_and_same_version_loads_silently(fitted, name):
+    est, _ = fitted[name]
+    if isinstance(est, Pipeline):
+        est = est[-1]
+    assert est.__getstate__()["_skcoop_version"] == skcoop.__version__
+    assert "_skcoop_version" not in vars(est)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InconsistentVersionWarning)
+        restored = _pickle(est)
+    assert "_skcoop_version" not in vars(restored)
+
+
+def test_setstate_leaves_the_given_state_alone(fitted):
+    est, _ = fitted["early"]
+    state = est.__getstate__()
+    del state["lr"]
+    before = dict(state)
+    fresh = type(est).__new__(type(est))
+    with pytest.warns(InconsistentVersionWarning):
+        fresh.__setstate__(state)
+    assert state.keys() == before.keys()
+    assert fresh.lr == inspect.signature(type(est)).parameters["lr"].default
+
+
+def test_inconsistent_version_warning_pickles_with_its_fields():
+    w = InconsistentVersionWarning("EarlyFusion", "0.2.0", "0.1.0", ("lr", "dropout"))
+    back = _pickle(w)
+    assert (back.estimator_name, back.original_version, back.filled_parameters) == (
+        "EarlyFusion",
+        "0.1.0",
+        ("lr", "dropout"),
+    )
+    assert str(back) == str(w)
+    assert "dropout" not in str(InconsistentVersionWarning("A", "2", "1"))

@@ -27,6 +27,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from .._modalities import check_modalities
+from .._persistence import VersionedState
 
 __all__ = ["StackingFusion"]
 
@@ -56,7 +57,7 @@ def _fit_one(estimator, X, y):
     return estimator.fit(X, y)
 
 
-class StackingFusion(ClassifierMixin, BaseEstimator):
+class StackingFusion(VersionedState, ClassifierMixin, BaseEstimator):
     """Multi-view stacking: one classifier per modality and a meta-learner.
 
     Each modality is classified by its own scikit-learn classifier; their

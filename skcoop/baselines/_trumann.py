@@ -25,6 +25,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .._modalities import check_modalities
+from .._persistence import VersionedState
 from .._scaling import mean_and_scale
 from ._class_tree import build_class_tree
 from ._trumann_solver import solve
@@ -32,7 +33,7 @@ from ._trumann_solver import solve
 __all__ = ["TRUMANNLike"]
 
 
-class TRUMANNLike(ClassifierMixin, BaseEstimator):
+class TRUMANNLike(VersionedState, ClassifierMixin, BaseEstimator):
     r"""Tree-guided multi-task multi-modal classifier (a TRUMANN-like baseline).
 
     Learns one linear projection ``A_s`` per modality into a common latent
