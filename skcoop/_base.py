@@ -86,8 +86,14 @@ NEURAL_DOCS = parameter_docs(
     n_iter_no_change : int, default=5
         Patience of early stopping, in epochs.
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
-        Extra skorch callbacks, for example ``Checkpoint``, ``LRScheduler``
-        or ``EarlyStopping``; copied at fit, so the ones passed stay unused.
+        Extra skorch callbacks, for example ``Checkpoint``, ``LRScheduler``,
+        ``EarlyStopping`` or ``EpochScoring`` with any scikit-learn metric
+        (``EpochScoring("f1_macro")``: the net's ``predict`` and
+        ``predict_proba`` give the encoded labels and the fused
+        probabilities; keep its default ``use_caching=True``); copied at
+        fit, so the ones passed stay unused. A callback that watches a
+        ``valid_*`` score needs a validation split (``validation_fraction``
+        or early stopping); without one ``fit`` raises.
     modalities : dict of str to column selector, default=None
         Split a DataFrame or 2-D array into modalities: each name maps to a
         slice, integer positions, a boolean mask or DataFrame column names.
@@ -265,6 +271,7 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
             seed=batch_seed,
             precision=self.precision,
             modality_dropout=getattr(self, "modality_dropout", 0.0),
+            n_classes=len(self.classes_),
             compile=self.compile,
             verbose=int(bool(self.verbose)),
         )
@@ -399,7 +406,20 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
             callbacks.append(("early_stopping", early_stopping))
         if self.verbose and self.verbose > 1:
             callbacks.append(("progress_bar", ProgressBar()))
-        callbacks.extend(copy.deepcopy(self.callbacks or []))
+        user = copy.deepcopy(self.callbacks or [])
+        if self._validation_fraction() is None:
+            for item in user:
+                callback = item[1] if isinstance(item, tuple) else item
+                monitor = getattr(callback, "monitor", None)
+                if isinstance(monitor, str) and monitor.startswith("valid"):
+                    raise ValueError(
+                        f"callbacks: {type(callback).__name__} watches "
+                        f"{monitor!r}, but no validation split is held out, so "
+                        "it is never recorded. Set validation_fraction (for "
+                        "example 0.1) or early_stopping=True, or watch a "
+                        "training score."
+                    )
+        callbacks.extend(user)
         return callbacks
 
     def _initialize_module(self, seed, fork_devices):

@@ -21,6 +21,7 @@ blocks may share memory with them, so callers must not write to them.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from numbers import Number
@@ -71,6 +72,10 @@ class ModalitySpec:
         For ``kind="columns"`` with DataFrame input: the column labels of
         each modality at fit, so that :func:`rebuild_like` writes to the right
         columns when a later DataFrame has them in another order.
+    block_labels : tuple of (ndarray or None) or None
+        For ``kind="mapping"``: each block's column names at fit (a
+        DataFrame whose column names are all strings), else None for that
+        block. A later DataFrame block is aligned to them by name.
     """
 
     names: tuple[str, ...]
@@ -78,6 +83,7 @@ class ModalitySpec:
     kind: str
     columns: tuple[np.ndarray, ...] | None = None
     labels: tuple[np.ndarray, ...] | None = None
+    block_labels: tuple[np.ndarray | None, ...] | None = None
 
 
 def _to_numpy_like(block):
@@ -110,6 +116,15 @@ def _check_block(block, name, estimator, *, dtype, allow_nan, missing="error"):
         )
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"Modality {name!r}: {exc}") from exc
+    if block.dtype.kind == "O":  # dtype="numeric" keeps what numpy could not type
+        try:
+            block = block.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"Modality {name!r} has values that are not numbers ({exc}). "
+                "Encode text or categorical columns first, for example with "
+                "scikit-learn's OrdinalEncoder or OneHotEncoder."
+            ) from exc
     if block.ndim != 2:
         raise ValueError(
             f"Modality {name!r} must be a 2-D array of shape (n_samples, "
@@ -313,8 +328,73 @@ def _is_mapping(X):
 # and returns them in the fitted order; at predict it takes the names and the
 # column positions from the spec learned at fit, never from the estimator's
 # parameters (issue 11: set_params after fit must not change predict).
-def _read_mapping(estimator, X, *, names, dtype, allow_nan, absent):
-    """Validate a mapping of modality blocks; ``names`` is the fitted order or None."""
+def _string_labels(block):
+    """Return a block's column names if it has them and all are strings, else None.
+
+    scikit-learn's rule for ``feature_names_in_``: other labels (integers,
+    mixed) are not names.
+    """
+    names = _column_names(block)
+    if names is None or not all(isinstance(c, str) for c in names):
+        return None
+    return names
+
+
+def _align_to_fit(block, name, fitted, estimator):
+    """Return ``block`` with its columns in the fitted order, by name.
+
+    ``fitted`` is the block's column names at fit, or None. A DataFrame whose
+    columns are the fitted ones in another order is reordered (as the
+    ``modalities`` form selects columns by name); other names raise; a block
+    without names where names were seen, or the reverse, warns as
+    scikit-learn does for ``feature_names_in_``.
+    """
+    names = _string_labels(block)
+    est = type(estimator).__name__
+    if fitted is None:
+        if names is not None:
+            warnings.warn(
+                f"Modality {name!r} has column names, but {est} was fitted "
+                "without column names for it; its columns are taken by position.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return block
+    if names is None:
+        warnings.warn(
+            f"Modality {name!r} has no column names, but {est} was fitted with "
+            f"named columns for it ({list(fitted[:5])}"
+            f"{', ...' if len(fitted) > 5 else ''}); its columns are taken by "
+            "position, in the order of fit.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return block
+    if np.array_equal(names, fitted):
+        return block
+    missing = [c for c in fitted if c not in set(names)]
+    unexpected = [c for c in names if c not in set(fitted)]
+    if missing or unexpected or len(names) != len(fitted):
+        parts = []
+        if missing:
+            parts.append(f"lacks columns {missing[:5]}")
+        if unexpected:
+            parts.append(f"has columns not seen at fit {unexpected[:5]}")
+        if not parts:
+            parts.append("repeats a column name")
+        raise ValueError(
+            f"Modality {name!r} {' and '.join(parts)}: {est} was fitted on its "
+            f"columns {list(fitted[:5])}{', ...' if len(fitted) > 5 else ''}. "
+            "Pass the block with the columns it had at fit (in any order)."
+        )
+    return block[list(fitted)]  # the fitted columns, reordered by name
+
+
+def _read_mapping(estimator, X, *, names, dtype, allow_nan, absent, labels=None):
+    """Validate a mapping of modality blocks; ``names`` is the fitted order or None.
+
+    ``labels`` (after fit) holds each block's column names at fit, or None.
+    """
     for key in X:
         if not isinstance(key, str):
             raise TypeError(
@@ -338,11 +418,18 @@ def _read_mapping(estimator, X, *, names, dtype, allow_nan, absent):
             f"fitted on modalities {list(names)} and needs exactly these; got "
             f"{list(X)}."
         )
+    if labels is None:  # at fit
+        blocks = {n: X[n] for n in names}
+    else:
+        blocks = {
+            n: _align_to_fit(X[n], n, fitted, estimator)
+            for n, fitted in zip(names, labels, strict=True)
+        }
     return {
         n: _check_block(
-            X[n], n, estimator, dtype=dtype, allow_nan=allow_nan, missing=absent
+            block, n, estimator, dtype=dtype, allow_nan=allow_nan, missing=absent
         )
-        for n in names
+        for n, block in blocks.items()
     }
 
 
@@ -388,16 +475,39 @@ def _fitted_columns(estimator, X):
     fitted_names = getattr(estimator, "feature_names_in_", None)
     names = _column_names(X)
     if fitted_names is not None and names is not None:
-        # Select by name, so reordered DataFrame columns still work.
+        # Select by name, so reordered DataFrame columns still work, and only
+        # the columns the modalities use are needed (as ColumnTransformer's
+        # remainder="drop"): others may be absent or new.
         position = {c: i for i, c in enumerate(names)}
-        missing = [c for c in fitted_names if c not in position]
-        if missing:
-            raise ValueError(
-                f"X lacks columns {missing[:5]} seen at fit; the columns "
-                f"named in `modalities` must all be present."
-            )
-        remap = np.array([position[c] for c in fitted_names], dtype=np.intp)
-        return tuple(remap[c] for c in spec.columns)
+        labels = spec.labels or tuple(fitted_names[c] for c in spec.columns)
+        out = []
+        for modality, wanted in zip(spec.names, labels, strict=True):
+            missing = [c for c in wanted if c not in position]
+            if missing:
+                raise ValueError(
+                    f"X lacks columns {missing[:5]} of modality {modality!r} "
+                    f"(`modalities` selected them at fit). Pass a DataFrame with "
+                    "every column a modality uses; other columns may differ."
+                )
+            out.append(np.array([position[c] for c in wanted], dtype=np.intp))
+        return tuple(out)
+    # scikit-learn's warnings (validate_data) when the two forms mix
+    if fitted_names is not None:
+        warnings.warn(
+            "X does not have valid feature names, but "
+            f"{type(estimator).__name__} was fitted with feature names; its "
+            "columns are taken by position.",
+            UserWarning,
+            stacklevel=4,
+        )
+    elif names is not None and all(isinstance(c, str) for c in names):
+        warnings.warn(
+            "X has feature names, but "
+            f"{type(estimator).__name__} was fitted without feature names; its "
+            "columns are taken by position.",
+            UserWarning,
+            stacklevel=4,
+        )
     if X.shape[1] != estimator.n_features_in_:
         raise ValueError(
             f"X has {X.shape[1]} features, but {type(estimator).__name__} "
@@ -524,11 +634,18 @@ def _check_label_types(y):
 def _record_spec(estimator, X, blocks, kind, columns):
     """Write what was learned at fit on ``estimator`` (the one place)."""
     widths = tuple(b.shape[1] for b in blocks.values())
-    labels = None
+    labels = block_labels = None
     if kind == "columns" and hasattr(X, "columns"):
         labels = tuple(np.asarray(X.columns)[c] for c in columns)
+    if kind == "mapping":
+        block_labels = tuple(_string_labels(X[n]) for n in blocks)
     estimator._modality_spec = ModalitySpec(
-        names=tuple(blocks), widths=widths, kind=kind, columns=columns, labels=labels
+        names=tuple(blocks),
+        widths=widths,
+        kind=kind,
+        columns=columns,
+        labels=labels,
+        block_labels=block_labels,
     )
     estimator.modality_names_ = list(blocks)
     estimator.n_features_per_modality_ = dict(zip(blocks, widths, strict=True))
@@ -552,6 +669,24 @@ def _compare_spec(estimator, blocks):
                 f"{type(estimator).__name__} is expecting {expected} features "
                 f"for it, as at fit."
             )
+
+
+def _refuse_list_of_blocks(X):
+    """Raise when ``X`` is a list or tuple of 2-D blocks instead of a mapping.
+
+    A list of rows is a valid 2-D array (one modality); a list whose items
+    are themselves 2-D (arrays, DataFrames, tensors) is several modalities
+    without names, which numpy would turn into a 3-D or ragged array.
+    """
+    if not isinstance(X, (list, tuple)) or not X:
+        return
+    if all(len(getattr(item, "shape", ())) == 2 for item in X):
+        example = ", ".join(f"'m{i}': X[{i}]" for i in range(min(len(X), 3)))
+        raise TypeError(
+            f"X is a {type(X).__name__} of {len(X)} 2-D blocks; pass the "
+            "modalities as a dict (or skorch's SliceDict) of name to block, for "
+            f"example {{{example}{', ...' if len(X) > 3 else ''}}}."
+        )
 
 
 def check_modalities(
@@ -608,6 +743,7 @@ def check_modalities(
     y : ndarray of shape (n_samples,) or None
         The validated target, or None when it was not validated.
     """
+    _refuse_list_of_blocks(X)
     if reset:
         if _is_mapping(X) and modalities is not None:
             raise ValueError(
@@ -637,14 +773,16 @@ def check_modalities(
         )
     else:
         if kind == "mapping":
-            names = None if reset else estimator._modality_spec.names
+            spec = None if reset else estimator._modality_spec
             blocks = _read_mapping(
                 estimator,
                 X,
-                names=names,
+                names=None if spec is None else spec.names,
                 dtype=dtype,
                 allow_nan=allow_nan,
                 absent=missing,
+                # pickles from before the field have no names to check against
+                labels=None if spec is None else getattr(spec, "block_labels", None),
             )
         else:
             blocks, X, columns = _read_columns(

@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
+from sklearn.utils import ClassifierTags, Tags, TargetTags
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
@@ -289,6 +290,19 @@ class ModalityNet(NeuralNet):
     modality_dropout : float, default=0.0
         Probability of hiding a modality of a training sample in a batch
         (:class:`ModalityBatches`); the module then gets a mask.
+    n_classes : int or None, default=None
+        Number of classes, for ``classes_`` (``0 .. n_classes - 1``, the
+        encoded labels the estimator trains on): scikit-learn's scorers need
+        it to score probabilities in ``EpochScoring``.
+
+    Notes
+    -----
+    ``predict_proba`` returns the fused class probabilities and ``predict``
+    the encoded label of the largest, and the net reports itself a
+    classifier, so that skorch's scoring callbacks work with any
+    scikit-learn metric (``EpochScoring("accuracy")``,
+    ``EpochScoring("neg_log_loss")``). skorch's ``NeuralNet`` would return
+    the module's first output (log-probabilities) from both.
     """
 
     def __init__(
@@ -300,6 +314,7 @@ class ModalityNet(NeuralNet):
         seed=0,
         precision="float32",
         modality_dropout=0.0,
+        n_classes=None,
         **kwargs,
     ):
         super().__init__(module, *args, **kwargs)
@@ -308,6 +323,43 @@ class ModalityNet(NeuralNet):
         self.seed = seed
         self.precision = precision
         self.modality_dropout = modality_dropout
+        self.n_classes = n_classes
+
+    @property
+    def classes_(self) -> np.ndarray:
+        """The encoded labels ``0 .. n_classes - 1``."""
+        # getattr: nets pickled before the option had no n_classes
+        if getattr(self, "n_classes", None) is None:
+            raise AttributeError("classes_ needs n_classes, which was not given")
+        return np.arange(self.n_classes)
+
+    def __sklearn_tags__(self) -> Tags:
+        """Return a classifier's tags, for scikit-learn's scorers."""
+        return Tags(
+            estimator_type="classifier",
+            target_tags=TargetTags(required=True),
+            classifier_tags=ClassifierTags(),
+        )
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Return the fused class probabilities, shape (n_samples, n_classes).
+
+        Parameters
+        ----------
+        X : input data
+            Anything :meth:`get_dataset` takes (a dataset of modality blocks).
+        """
+        return np.exp(super().predict_proba(X))  # log-probabilities of Eq. 18
+
+    def predict(self, X) -> np.ndarray:
+        """Return the encoded label of the most probable class, (n_samples,).
+
+        Parameters
+        ----------
+        X : input data
+            Anything :meth:`get_dataset` takes (a dataset of modality blocks).
+        """
+        return self.predict_proba(X).argmax(axis=1)
 
     def get_default_callbacks(self):
         """Return skorch's default callbacks and the divergence check."""

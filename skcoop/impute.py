@@ -30,6 +30,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from ._modalities import FLOAT_DTYPES, check_modalities, rebuild_like
+from ._output import ModalityOutput
 from ._persistence import VersionedState
 from ._scaling import mean_and_scale
 
@@ -177,7 +178,13 @@ def _ridge_rows(Z0, F, patterns, inverse, alpha):
     return X, quadratic, float(np.sum(X * B))
 
 
-class LowRankImputer(VersionedState, TransformerMixin, BaseEstimator):
+class LowRankImputer(
+    VersionedState,
+    ModalityOutput,
+    TransformerMixin,
+    BaseEstimator,
+    auto_wrap_output_keys=None,  # ModalityOutput wraps: a mapping stays one
+):
     """Low-rank matrix completion of missing modalities and entries.
 
     Concatenates the modalities, standardises each column on its observed
@@ -471,7 +478,7 @@ class LowRankImputer(VersionedState, TransformerMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=2,
             )
-        return rebuild_like(X, out, self._modality_spec)
+        return self._wrap_output(rebuild_like(X, out, self._modality_spec), X)
 
     def get_feature_names_out(self, input_features=None):
         """Get output feature names: the input's, as imputation keeps columns.

@@ -18,11 +18,22 @@ from ._modalities import (
     check_modalities,
     rebuild_like,
 )
+from ._output import ModalityOutput
 from ._persistence import VersionedState
 
 __all__ = ["PerModalityTransformer"]
 
 _STRINGS = ("passthrough", "drop")
+
+
+def _block(out):
+    """Return a transformer's output as an array (a DataFrame's values).
+
+    A transformer without ``set_output`` may still return a DataFrame.
+    """
+    if hasattr(out, "columns") and hasattr(out, "to_numpy"):
+        return out.to_numpy()
+    return out
 
 
 def _prefixed(exc, name):
@@ -33,7 +44,13 @@ def _prefixed(exc, name):
         return exc
 
 
-class PerModalityTransformer(VersionedState, TransformerMixin, BaseEstimator):
+class PerModalityTransformer(
+    VersionedState,
+    ModalityOutput,
+    TransformerMixin,
+    BaseEstimator,
+    auto_wrap_output_keys=None,  # ModalityOutput wraps: a mapping stays one
+):
     """Apply a scikit-learn transformer to each modality separately.
 
     A scaler, PCA or any other transformer fitted on the concatenated
@@ -191,7 +208,7 @@ class PerModalityTransformer(VersionedState, TransformerMixin, BaseEstimator):
             The transformed modalities; see Notes of the class for the kind.
         """
         out = self._fit(X, y, fit_params, keep_output=True)
-        return self._rebuild(X, out)
+        return self._wrap_output(self._rebuild(X, out), X)
 
     def _fit(self, X, y, fit_params, *, keep_output):
         if isinstance(self.transformer, Mapping):
@@ -222,12 +239,16 @@ class PerModalityTransformer(VersionedState, TransformerMixin, BaseEstimator):
                     out[name] = np.array(block)
                 continue
             fitted = clone(template)
+            if hasattr(fitted, "set_output"):
+                # arrays per modality: this transformer builds the container
+                # (a global transform_output="pandas" would reach the clone)
+                fitted.set_output(transform="default")
             # A copy: the block may be a view of the user's array, and a
             # transformer may work in place (StandardScaler(copy=False)).
             block = block.copy()
             try:
                 if keep_output:
-                    out[name] = fitted.fit_transform(block, y, **fit_params)
+                    out[name] = _block(fitted.fit_transform(block, y, **fit_params))
                 else:
                     fitted.fit(block, y, **fit_params)
             except (ValueError, TypeError) as exc:
@@ -268,10 +289,11 @@ class PerModalityTransformer(VersionedState, TransformerMixin, BaseEstimator):
                     out[name] = np.array(block)
                 continue
             try:
-                out[name] = fitted.transform(block.copy())  # never the user's array
+                # a copy: never the user's array
+                out[name] = _block(fitted.transform(block.copy()))
             except (ValueError, TypeError) as exc:
                 raise _prefixed(exc, name) from exc
-        return self._rebuild(X, out)
+        return self._wrap_output(self._rebuild(X, out), X)
 
     def _same_shape(self, out):
         """Whether every modality is kept with its input width."""

@@ -124,3 +124,48 @@ def test_invalid_hyperparameters_name_the_parameter_and_value(name):
     # parameter, the constraint and the value
     est = clone(ESTIMATORS[name])
     check_param_validation(type(est).__name__, est)
+
+
+# ------------------------------------------- forms that are not modalities
+@pytest.mark.parametrize("name", ESTIMATORS)
+@pytest.mark.parametrize("container", [list, tuple])
+def test_a_list_of_blocks_asks_for_a_mapping(name, container):
+    X, y = audio_text()
+    est = make_estimator(name)
+    blocks = container(X.values())
+    with pytest.raises(TypeError, match=r"2-D blocks; pass the modalities as a dict"):
+        est.fit(blocks, y)
+    fitted = clone(est).fit(X, y)
+    with pytest.raises(TypeError, match=r"\{'m0': X\[0\], 'm1': X\[1\]\}"):
+        (fitted.predict if hasattr(fitted, "predict") else fitted.transform)(blocks)
+
+
+def test_a_list_of_rows_is_still_one_modality():
+    est = make_estimator("early").fit([[0.0, 1.0], [1.0, 0.0]] * 8, [0, 1] * 8)
+    assert est.modality_names_ == ["X"]
+
+
+@pytest.mark.parametrize("name", [*ESTIMATORS, "stacking"])
+def test_a_text_column_is_refused_naming_the_modality(name):
+    pd = pytest.importorskip("pandas")
+    from skcoop import StackingFusion
+
+    X, y = audio_text()
+    X["text"] = pd.DataFrame(
+        {"c": pd.Categorical(list("ab") * 12), "d": X["text"][:, 0]}
+    )
+    est = StackingFusion(cv=2) if name == "stacking" else make_estimator(name)
+    with pytest.raises(ValueError, match=r"Modality 'text'.*(not numbers|convert)"):
+        est.fit(X, y)
+
+
+@pytest.mark.parametrize("name", ["cooperative", "early", "late"])
+def test_a_callback_watching_a_split_that_is_not_held_out_says_so(name):
+    from skorch.callbacks import Checkpoint, EarlyStopping
+
+    X, y = audio_text()
+    for callback in (EarlyStopping(), Checkpoint(dirname="never")):
+        est = make_estimator(name, callbacks=[callback])
+        with pytest.raises(ValueError, match=r"no validation split is held out"):
+            est.fit(X, y)
+        est.set_params(validation_fraction=0.25, callbacks=[EarlyStopping()]).fit(X, y)

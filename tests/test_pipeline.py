@@ -10,6 +10,8 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
+from sklearn.decomposition import PCA
 from sklearn.metrics import f1_score
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
@@ -133,3 +135,60 @@ def test_gridsearch_under_dask_backend_matches_serial(missing_data):
         serial.cv_results_["mean_test_score"], parallel.cv_results_["mean_test_score"]
     )
     assert serial.best_params_ == parallel.best_params_
+
+
+# ------------------------------------------------ scikit-learn's set_output
+def test_pandas_output_leaves_a_mapping_of_modalities_as_it_is(missing_data):
+    import sklearn
+
+    X, y = missing_data
+    expected = _pipeline().fit(X, y).predict_proba(X)
+    with sklearn.config_context(transform_output="pandas"):
+        pipe = _pipeline().fit(X, y)  # failed inside pandas before
+        np.testing.assert_array_equal(pipe.predict_proba(X), expected)
+        out = pipe[:-1].transform(X)
+    assert type(out) is type(X)
+    assert all(isinstance(block, np.ndarray) for block in out.values())
+    pipe = _pipeline().set_output(transform="pandas").fit(X, y)
+    np.testing.assert_array_equal(pipe.predict_proba(X), expected)
+
+
+@pytest.mark.parametrize(
+    "transformer",
+    [
+        LowRankImputer(n_components=2, random_state=0),
+        PerModalityTransformer(StandardScaler()),
+        PerModalityTransformer(
+            PCA(n_components=2), modalities={"a": [0, 1, 2], "b": [3, 4]}
+        ),
+        PerModalityTransformer(PCA(n_components=2)),
+    ],
+    ids=["imputer", "scaler", "pca-per-modality", "pca"],
+)
+def test_pandas_output_of_2d_input_is_a_dataframe_named_as_documented(transformer):
+    X = np.random.RandomState(0).standard_normal((30, 5))
+    default = clone(transformer).fit_transform(X)
+    est = clone(transformer).set_output(transform="pandas")
+    if isinstance(default, SliceDict):  # modalities of new widths: a mapping
+        out = est.fit_transform(X)
+        assert type(out) is SliceDict
+        for name, block in default.items():
+            np.testing.assert_array_equal(out[name], block)
+        return
+    for out in (est.fit_transform(X), est.transform(X)):
+        assert isinstance(out, pd.DataFrame)
+        assert list(out.columns) == list(est.get_feature_names_out())
+        np.testing.assert_allclose(out.to_numpy(), np.asarray(default), rtol=1e-6)
+    # a global setting reaches the per-modality clones too; they still give arrays
+    import sklearn
+
+    with sklearn.config_context(transform_output="pandas"):
+        out = clone(transformer).fit_transform(X)
+    assert isinstance(out, pd.DataFrame)
+    np.testing.assert_allclose(out.to_numpy(), np.asarray(default), rtol=1e-6)
+
+
+def test_set_output_refuses_an_unknown_container():
+    est = LowRankImputer(n_components=1).set_output(transform="arrow")
+    with pytest.raises(ValueError, match="output config must be in"):
+        est.fit_transform(np.ones((5, 2)))

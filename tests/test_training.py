@@ -490,3 +490,41 @@ def test_compiled_fit_matches_the_eager_fit():
     np.testing.assert_allclose(
         compiled.predict_proba(X), eager.predict_proba(X), atol=1e-5
     )
+
+
+# ------------------------------------- skorch's scoring callbacks (EpochScoring)
+@pytest.mark.parametrize("name", NEURAL)
+def test_epoch_scoring_with_sklearn_metrics_scores_the_model(name):
+    from sklearn.metrics import accuracy_score, log_loss
+    from skorch.callbacks import EpochScoring
+
+    X, y = audio_text(n=60)
+    y = np.array(["no", "yes"])[y]  # the net scores the encoded labels
+    est = make_estimator(
+        name,
+        max_epochs=3,
+        validation_fraction=0.25,
+        callbacks=[
+            EpochScoring("accuracy", name="acc"),
+            EpochScoring("neg_log_loss", name="nll"),
+        ],
+    ).fit(X, y)
+    net = est.net_
+    np.testing.assert_array_equal(net.classes_, [0, 1])
+    dataset = net.get_dataset(est._check_blocks(X), np.searchsorted(est.classes_, y))
+    _, valid = net.train_split(dataset, dataset.y.numpy())
+    labels = valid.y.numpy()
+    proba = net.predict_proba(valid)  # (15, 2)
+    assert proba.shape == (15, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(net.predict(valid), proba.argmax(axis=1))
+    assert est.history_[-1, "acc"] == pytest.approx(
+        accuracy_score(labels, net.predict(valid))
+    )
+    assert est.history_[-1, "nll"] == pytest.approx(
+        -log_loss(labels, proba, labels=[0, 1]), rel=1e-5
+    )
+    # the estimator's own probabilities are the net's, in its classes
+    np.testing.assert_allclose(
+        net.predict_proba(dataset), est.predict_proba(X), rtol=1e-5, atol=1e-7
+    )
