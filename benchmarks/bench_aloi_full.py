@@ -13,7 +13,9 @@ shared cores, the largest setting that does is run and the table says so:
 ``--nmcl-epochs`` caps NMCL's epochs (default 3; its early stopping stays on
 with the package's 10% holdout) and ``--hgb-max-iter`` HGB's boosting
 iterations (default 20; each iteration grows one tree per class).
-``--nmcl-settings`` passes other NMCL parameters (JSON), named in the row.
+``--nmcl-settings`` passes other NMCL parameters (JSON), named in the row;
+its ``"__class__"`` (``"module:Class"``, importable from the ``PYTHONPATH``)
+fits a prototype subclass instead, as in ``bench_fit_ratio.py``.
 ``--seed S`` runs the benchmark's split of seed ``S`` (also the methods'
 ``random_state``) instead of 0, named in the row.
 
@@ -29,6 +31,7 @@ writes ``<out>.csv`` and ``<out>.md``. ``--methods`` picks a subset
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import resource
 import subprocess
@@ -67,9 +70,15 @@ def _run_one(
     elif method == "EarlyFusion":
         est = EarlyFusion(random_state=seed)
     elif method == "NMCL":
-        settings = nmcl_settings or {}
-        est = CooperativeClassifier(
-            random_state=seed, max_epochs=nmcl_epochs, **settings
+        settings = dict(nmcl_settings or {})
+        cls = CooperativeClassifier
+        if "__class__" in settings:  # a prototype subclass, "module:Class"
+            module, attr = settings["__class__"].split(":")
+            cls = getattr(importlib.import_module(module), attr)
+        est = cls(
+            random_state=seed,
+            max_epochs=nmcl_epochs,
+            **{k: v for k, v in settings.items() if k != "__class__"},
         )
         changed = "".join(f", {k}={v!r}" for k, v in settings.items())
         setting = f"defaults{changed}, max_epochs={nmcl_epochs} (early stopping on)"
