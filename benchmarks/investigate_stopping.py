@@ -332,7 +332,10 @@ def report(paths: list[str]) -> None:
 
 
 def compare(
-    base: list[str], candidate: list[str], rule: tuple[int, float] | None = None
+    base: list[str],
+    candidate: list[str],
+    rule: tuple[int, float] | None = None,
+    base_rule: tuple[int, float] | None = None,
 ) -> None:
     """Print each estimator's validation macro-F1 at a stopping rule, pooled.
 
@@ -341,22 +344,28 @@ def compare(
     difference; then the mean of the data sets' means, as the pre-registered
     rules of ``benchmarks/results/*/README.md`` read it. ``rule`` (patience,
     threshold) replays every run at that rule; None at the package's
-    (``RULES[0]``).
+    (``RULES[0]``). ``base_rule``, when given, replays the base's runs at
+    that rule instead (a candidate that comes with its own patience against
+    the package's).
     """
 
     def load(paths):
         return {(r["data"], r["seed"], r["method"]): r for r in _load(paths)}
 
-    def score(run):
-        epochs, kept = replay(run["valid_loss"], *(rule or RULES[0]))
+    def score(run, at):
+        epochs, kept = replay(run["valid_loss"], *at)
         return run["valid_part_f1"][kept], epochs
 
+    at_new = rule or RULES[0]
+    at_old = base_rule or at_new
     old, new = load(base), load(candidate)
     for method in ("EarlyFusion", "NMCL"):
         gaps = []
         for data in dict.fromkeys(k[0] for k in new):
             keys = [k for k in new if k[0] == data and k[2] == method]
-            pairs = np.array([score(old[k]) + score(new[k]) for k in keys])
+            pairs = np.array(
+                [score(old[k], at_old) + score(new[k], at_new) for k in keys]
+            )
             gaps.append(pairs[:, 2].mean() - pairs[:, 0].mean())
             print(
                 f"{method} {data} (seeds {[k[1] for k in keys]}): "
@@ -436,6 +445,13 @@ def main() -> None:
         metavar="PATIENCE,THRESHOLD",
         help="with --compare: replay this rule instead of the package's",
     )
+    parser.add_argument(
+        "--base-rule",
+        type=_rule,
+        default=None,
+        metavar="PATIENCE,THRESHOLD",
+        help="with --compare: replay BASE's runs at this rule (default: --rule)",
+    )
     args = parser.parse_args()
     if args.report:
         report(args.report)
@@ -447,10 +463,14 @@ def main() -> None:
         average_report(args.average_report)
         return
     if args.compare:
-        compare(*(paths.split(",") for paths in args.compare), rule=args.rule)
+        compare(
+            *(paths.split(",") for paths in args.compare),
+            rule=args.rule,
+            base_rule=args.base_rule,
+        )
         return
-    if args.rule:
-        parser.error("--rule is read by --compare only")
+    if args.rule or args.base_rule:
+        parser.error("--rule and --base-rule are read by --compare only")
     seeds = [int(s) for s in args.seeds.split(",")]
     nmcl_class = CooperativeClassifier
     if args.nmcl_class:

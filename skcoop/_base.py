@@ -203,6 +203,9 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
     def _auxiliary_weight(self) -> float:
         return 0.0
 
+    def _label_smoothing(self) -> float:
+        return 0.0
+
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -268,6 +271,7 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
             callbacks=self._initialize_callbacks(),
             penalty_weight=self._penalty_weight(),
             auxiliary_weight=self._auxiliary_weight(),
+            label_smoothing=self._label_smoothing(),
             seed=batch_seed,
             precision=self.precision,
             modality_dropout=getattr(self, "modality_dropout", 0.0),

@@ -290,6 +290,9 @@ class ModalityNet(NeuralNet):
     modality_dropout : float, default=0.0
         Probability of hiding a modality of a training sample in a batch
         (:class:`ModalityBatches`); the module then gets a mask.
+    label_smoothing : float, default=0.0
+        Smoothing of the fused NLL's target in training (``(1 - e)`` on the
+        label, ``e / K`` on every class); the held-out loss stays the NLL.
     n_classes : int or None, default=None
         Number of classes, for ``classes_`` (``0 .. n_classes - 1``, the
         encoded labels the estimator trains on): scikit-learn's scorers need
@@ -314,6 +317,7 @@ class ModalityNet(NeuralNet):
         seed=0,
         precision="float32",
         modality_dropout=0.0,
+        label_smoothing=0.0,
         n_classes=None,
         **kwargs,
     ):
@@ -323,6 +327,7 @@ class ModalityNet(NeuralNet):
         self.seed = seed
         self.precision = precision
         self.modality_dropout = modality_dropout
+        self.label_smoothing = label_smoothing
         self.n_classes = n_classes
 
     @property
@@ -441,9 +446,10 @@ class ModalityNet(NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Return the loss: in training, the NLL plus the weighted penalty.
 
-        In training this is the objective (paper Eq. 20 for NMCL). Outside
-        training (``valid_loss``, which early stopping watches) it is the
-        NLL of the fused distribution alone: the penalty regularises
+        In training this is the objective (paper Eq. 20 for NMCL), with the
+        NLL's target smoothed by ``label_smoothing``. Outside training
+        (``valid_loss``, which early stopping watches) it is the NLL of the
+        fused distribution alone: the penalty and the smoothing regularise
         training, and NMCL's consistency term does not carry over to new
         samples (it falls to about 0.01 on the training data and stays near 1
         on held-out data), so adding it would stop training by how well
@@ -452,7 +458,19 @@ class ModalityNet(NeuralNet):
         """
         log_proba, penalty, *auxiliary = y_pred  # (B, K), (B,)
         y_true = y_true.to(log_proba.device)
-        loss = self.criterion_(log_proba, y_true)
+        # getattr: nets pickled before the option had no label smoothing
+        smoothing = getattr(self, "label_smoothing", 0.0)
+        if training and smoothing:
+            # torch's smoothed cross-entropy of log-probabilities (its
+            # log_softmax leaves them as they are), with the NLL's class weights
+            loss = torch.nn.functional.cross_entropy(
+                log_proba,
+                y_true,
+                weight=getattr(self.criterion_, "weight", None),
+                label_smoothing=smoothing,
+            )
+        else:
+            loss = self.criterion_(log_proba, y_true)
         if training and self.penalty_weight:
             loss = loss + self.penalty_weight * penalty.mean()
         # getattr: nets pickled before the option had no auxiliary loss

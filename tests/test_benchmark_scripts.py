@@ -106,3 +106,35 @@ def test_replay_of_a_real_fit_matches_its_early_stopping(stopping):
 def test_rule_option_refuses_what_is_not_a_rule(stopping, text):
     with pytest.raises(Exception, match=r"PATIENCE,THRESHOLD|patience|threshold"):
         stopping._rule(text)
+
+
+def _run(data, seed, method, losses, scores):
+    return {
+        "data": data,
+        "seed": seed,
+        "method": method,
+        "valid_loss": losses,
+        "valid_part_f1": scores,
+    }
+
+
+def test_compare_reads_each_side_at_its_own_rule(stopping, tmp_path, capsys):
+    import json
+
+    # held-out loss best at epoch 2, then 4 flat epochs, then better again
+    losses = [1.0, 0.9, 0.8, 0.8, 0.8, 0.8, 0.8, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7]
+    scores = [float(i) for i in range(len(losses))]
+    base = [_run("d", 0, m, losses, scores) for m in ("EarlyFusion", "NMCL")]
+    cand = [
+        _run("d", 0, m, losses, [s + 1 for s in scores])
+        for m in ("EarlyFusion", "NMCL")
+    ]
+    (tmp_path / "b.json").write_text(json.dumps(base))
+    (tmp_path / "c.json").write_text(json.dumps(cand))
+    b, c = [str(tmp_path / "b.json")], [str(tmp_path / "c.json")]
+    # patience 3 stops at epoch 6 keeping epoch 3 (index 2); 5 runs on to index 7
+    stopping.compare(b, c, rule=(3, 1e-4), base_rule=(5, 1e-4))
+    out = capsys.readouterr().out
+    assert "NMCL d (seeds [0]): 7.00 -> 3.00 (-4.00), epochs 13.0 -> 6.0" in out
+    stopping.compare(b, c, rule=(3, 1e-4))  # both sides at patience 3
+    assert "2.00 -> 3.00 (+1.00), epochs 6.0 -> 6.0" in capsys.readouterr().out

@@ -593,3 +593,40 @@ def test_anchored_batch_without_a_counted_head_adds_nothing(data):
     one = none.clone()
     one[2, 3] = True  # a single counted head: its NLL
     torch.testing.assert_close(net._auxiliary_nll(heads, one, target), -heads[2, 3, 2])
+
+
+def test_label_smoothing_smooths_the_training_nll_only(data):
+    """Training: (1 - e) NLL + e mean_k(-log p_k), class-weighted; held out: NLL."""
+    X, _ = data
+    y = np.repeat([0, 1, 2], [30, 10, 5])
+    clf = _clf(label_smoothing=0.2, kl_weight=0.3, class_weight="balanced").fit(X, y)
+    net = clf.net_
+    assert type(net.criterion_) is torch.nn.NLLLoss
+    assert net.label_smoothing == 0.2
+    xs = [torch.as_tensor(b, dtype=torch.float32) for b in clf._prepare(
+        {k: np.asarray(v, dtype=np.float32) for k, v in X.items()})]  # fmt: skip
+    target = torch.as_tensor(np.searchsorted(clf.classes_, y))
+    net.module_.eval()
+    log_proba, penalty = net.infer(xs)
+    w = net.criterion_.weight  # balanced class weights, (K,)
+    nll = -log_proba[torch.arange(len(y)), target]  # (B,)
+    # torch's smoothed term weighs every class k by w_k, normalised like the NLL
+    uniform = -(log_proba * w).sum(dim=1) / 3  # (B,)
+    smoothed = (0.8 * (w[target] * nll).sum() + 0.2 * uniform.sum()) / w[target].sum()
+    y_pred = (log_proba, penalty)
+    torch.testing.assert_close(
+        net.get_loss(y_pred, target, training=True), smoothed + 0.3 * penalty.mean()
+    )
+    # early stopping's held-out loss is the fused NLL, as without smoothing
+    torch.testing.assert_close(
+        net.get_loss(y_pred, target, training=False),
+        (w[target] * nll).sum() / w[target].sum(),
+    )
+    assert _clf().fit(X, y).net_.label_smoothing == 0.0
+
+
+def test_label_smoothing_out_of_range_is_refused(data):
+    X, y = data
+    for value in (-0.1, 1.0):
+        with pytest.raises(InvalidParameterError, match="label_smoothing"):
+            _clf(label_smoothing=value).fit(X, y)
