@@ -6,7 +6,9 @@ defined outside ``sklearn``. :class:`VersionedState` does the same for the
 package's estimators, and one thing more: a parameter added to an estimator
 after the model was pickled is absent from the pickle, so ``get_params``,
 ``clone`` and ``repr`` of the loaded model would raise ``AttributeError``.
-On loading, such a parameter is set to its default and the warning names it.
+On loading, such a parameter is set to its default (or to the value that
+reproduces the older code, where the estimator names one) and the warning
+names it.
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ class VersionedState:
     Put it before ``BaseEstimator`` in the bases. ``__getstate__`` adds the
     key ``_skcoop_version``; ``__setstate__`` removes it, restores the
     state, sets every constructor parameter missing from the state to its
-    default and warns with :class:`~skcoop.exceptions.InconsistentVersionWarning`
-    when parameters were filled or the recorded version differs from this
-    one.
+    default (or to the value the class names in ``_values_before_added``,
+    the behaviour of the code before the parameter existed) and warns with
+    :class:`~skcoop.exceptions.InconsistentVersionWarning` when parameters
+    were filled or the recorded version differs from this one.
     """
 
     def __getstate__(self) -> dict:
@@ -50,9 +53,12 @@ class VersionedState:
             name: parameter.default
             for name, parameter in inspect.signature(type(self)).parameters.items()
         }
-        filled = tuple(name for name in defaults if name not in self.__dict__)
-        for name in filled:
-            setattr(self, name, defaults[name])
+        # where today's default is not what the code did before the parameter
+        # existed, the class names the value that reproduces older models
+        defaults.update(getattr(type(self), "_values_before_added", {}))
+        filled = {n: v for n, v in defaults.items() if n not in self.__dict__}
+        for name, value in filled.items():
+            setattr(self, name, value)
         if filled or (original is not None and original != __version__):
             warnings.warn(
                 InconsistentVersionWarning(

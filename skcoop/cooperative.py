@@ -179,6 +179,10 @@ class CooperativeClassifier(_BaseNeuralClassifier):
     (60, 2)
     """
 
+    # pickles of models fitted before these parameters existed: the values
+    # that reproduce them (skcoop._persistence.VersionedState)
+    _values_before_added = {"anchor_weight": 0.0, "label_smoothing": 0.0}
+
     _parameter_constraints: dict = {
         **_BaseNeuralClassifier._parameter_constraints,
         "steepness": [Interval(Real, 0, None, closed="neither")],

@@ -23,10 +23,12 @@ class InconsistentVersionWarning(UserWarning):
     Raised as a warning when such a model is loaded, as scikit-learn's
     :class:`sklearn.exceptions.InconsistentVersionWarning` is for its own
     estimators. Parameters added to the estimator since the model was pickled
-    are missing from the pickle; they are set to their current defaults so
-    that ``get_params``, ``clone`` and ``repr`` work, and are named here. The
-    fitted weights are used as they were saved, by this version's code: refit
-    the model to be sure its predictions are this version's.
+    are missing from the pickle; they are set (to their defaults, or to the
+    value that reproduces the older code where the estimator names one) so
+    that ``get_params``, ``clone`` and ``repr`` work, and are named here with
+    their values. The fitted weights are used as they were saved, by this
+    version's code: refit the model to be sure its predictions are this
+    version's.
 
     Parameters
     ----------
@@ -36,19 +38,20 @@ class InconsistentVersionWarning(UserWarning):
         This version of the package.
     original_version : str
         The version that pickled the model, as recorded in the pickle.
-    filled_parameters : tuple of str, default=()
-        The parameters missing from the pickle, set to their defaults.
+    filled_parameters : dict of str to object, default=None
+        The parameters missing from the pickle and the values they were set
+        to.
 
     Examples
     --------
     >>> from skcoop.exceptions import InconsistentVersionWarning
-    >>> w = InconsistentVersionWarning("EarlyFusion", "0.2.0", "0.1.0", ("lr",))
+    >>> w = InconsistentVersionWarning("EarlyFusion", "0.2.0", "0.1.0", {"lr": 0.001})
     >>> w.filled_parameters
-    ('lr',)
+    {'lr': 0.001}
     >>> print(w)  # doctest: +NORMALIZE_WHITESPACE
     Loading EarlyFusion pickled by skcoop 0.1.0 with skcoop 0.2.0. Parameters
-    added since, set to their defaults: lr. Refit the model to be sure that
-    its predictions are those of this version.
+    added since were set to: lr=0.001. Refit the model to be sure that its
+    predictions are those of this version.
     """
 
     def __init__(
@@ -56,12 +59,12 @@ class InconsistentVersionWarning(UserWarning):
         estimator_name: str,
         current_version: str,
         original_version: str,
-        filled_parameters: tuple[str, ...] = (),
+        filled_parameters: dict | None = None,
     ) -> None:
         self.estimator_name = estimator_name
         self.current_version = current_version
         self.original_version = original_version
-        self.filled_parameters = tuple(filled_parameters)
+        self.filled_parameters = dict(filled_parameters or {})
         super().__init__(str(self))
 
     def __reduce__(self):
@@ -77,10 +80,8 @@ class InconsistentVersionWarning(UserWarning):
     def __str__(self) -> str:
         filled = ""
         if self.filled_parameters:
-            filled = (
-                " Parameters added since, set to their defaults: "
-                f"{', '.join(self.filled_parameters)}."
-            )
+            values = ", ".join(f"{k}={v!r}" for k, v in self.filled_parameters.items())
+            filled = f" Parameters added since were set to: {values}."
         return (
             f"Loading {self.estimator_name} pickled by skcoop "
             f"{self.original_version} with skcoop {self.current_version}.{filled}"

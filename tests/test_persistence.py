@@ -344,11 +344,11 @@ def test_pickle_from_before_a_parameter_existed_loads_with_its_default(
     with pytest.warns(InconsistentVersionWarning) as record:
         restored = pickle.loads(data)
     (warning,) = [w.message for w in record]
-    assert warning.filled_parameters == (missing,)
+    default = inspect.signature(type(est)).parameters[missing].default
+    assert warning.filled_parameters == {missing: default}
     assert warning.original_version == UNRECORDED
     assert warning.current_version == skcoop.__version__
-    assert f"set to their defaults: {missing}." in str(warning)
-    default = inspect.signature(type(est)).parameters[missing].default
+    assert f"set to: {missing}={default!r}." in str(warning)
     assert restored.get_params(deep=False)[missing] == default
     clone(restored)  # raised AttributeError before the fill
     repr(restored)
@@ -390,12 +390,29 @@ def test_setstate_leaves_the_given_state_alone(fitted):
 
 
 def test_inconsistent_version_warning_pickles_with_its_fields():
-    w = InconsistentVersionWarning("EarlyFusion", "0.2.0", "0.1.0", ("lr", "dropout"))
+    filled = {"lr": 0.001, "dropout": 0.2}
+    w = InconsistentVersionWarning("EarlyFusion", "0.2.0", "0.1.0", filled)
     back = _pickle(w)
     assert (back.estimator_name, back.original_version, back.filled_parameters) == (
         "EarlyFusion",
         "0.1.0",
-        ("lr", "dropout"),
+        filled,
     )
     assert str(back) == str(w)
     assert "dropout" not in str(InconsistentVersionWarning("A", "2", "1"))
+
+
+def test_a_parameter_whose_default_changed_fills_the_older_behaviour(
+    fitted, monkeypatch
+):
+    """A model from before ``label_smoothing`` trained without it: 0, whatever
+    today's default, as ``CooperativeClassifier._values_before_added`` says."""
+    est, _ = fitted["cooperative"]
+    monkeypatch.setattr(
+        type(est), "_values_before_added", {"label_smoothing": 0.0, "lr": 0.5}
+    )
+    data = _old_pickle(est, monkeypatch, drop=("label_smoothing", "lr"))
+    with pytest.warns(InconsistentVersionWarning, match="label_smoothing=0.0, lr=0.5"):
+        restored = pickle.loads(data)
+    assert restored.label_smoothing == 0.0
+    assert restored.lr == 0.5  # the class's value, not the default 2e-3
