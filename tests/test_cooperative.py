@@ -595,8 +595,8 @@ def test_anchored_batch_without_a_counted_head_adds_nothing(data):
     torch.testing.assert_close(net._auxiliary_nll(heads, one, target), -heads[2, 3, 2])
 
 
-def test_label_smoothing_smooths_the_training_nll_only(data):
-    """Training: (1 - e) NLL + e mean_k(-log p_k), class-weighted; held out: NLL."""
+def test_label_smoothing_smooths_the_training_and_the_held_out_nll(data):
+    """(1 - e) NLL + e mean_k(-log p_k), class-weighted, in both losses."""
     X, _ = data
     y = np.repeat([0, 1, 2], [30, 10, 5])
     clf = _clf(label_smoothing=0.2, kl_weight=0.3, class_weight="balanced").fit(X, y)
@@ -617,11 +617,11 @@ def test_label_smoothing_smooths_the_training_nll_only(data):
     torch.testing.assert_close(
         net.get_loss(y_pred, target, training=True), smoothed + 0.3 * penalty.mean()
     )
-    # early stopping's held-out loss is the fused NLL, as without smoothing
-    torch.testing.assert_close(
-        net.get_loss(y_pred, target, training=False),
-        (w[target] * nll).sum() / w[target].sum(),
-    )
+    # early stopping's held-out loss is smoothed too, without the penalty
+    torch.testing.assert_close(net.get_loss(y_pred, target, training=False), smoothed)
+    # torch's module with the same arguments: the prototype of the study
+    module = torch.nn.CrossEntropyLoss(weight=w, label_smoothing=0.2)
+    torch.testing.assert_close(module(log_proba, target), smoothed)
     assert _clf().fit(X, y).net_.label_smoothing == 0.0
 
 
