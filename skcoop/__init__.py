@@ -1,8 +1,7 @@
 """skcoop: scikit-learn compatible multimodal classification with NMCL."""
 
-from skorch.helper import SliceDict
-
 from . import datasets
+from ._slicedict import SliceDict
 from .baselines import DARELike, EarlyFusion, LateFusion, StackingFusion, TRUMANNLike
 from .cooperative import CooperativeClassifier
 from .exceptions import TrainingDivergedError

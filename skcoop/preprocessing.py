@@ -20,6 +20,7 @@ from ._modalities import (
 )
 from ._output import ModalityOutput
 from ._persistence import VersionedState
+from ._slicedict import SliceDict
 
 __all__ = ["PerModalityTransformer"]
 
@@ -319,8 +320,6 @@ class PerModalityTransformer(
             return out[SINGLE_MODALITY]
         if self._same_shape(out):
             return rebuild_like(X, out, spec)
-        from skorch.helper import SliceDict
-
         return SliceDict(**out)
 
     @staticmethod

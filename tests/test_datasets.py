@@ -7,9 +7,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import InvalidParameterError
-from skorch.helper import SliceDict
 from threadpoolctl import threadpool_limits
 
+from skcoop import SliceDict
 from skcoop._modalities import check_modalities
 from skcoop.datasets import (
     MFEAT_MODALITIES,

@@ -7,8 +7,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from skorch.helper import SliceDict
 
+from skcoop import SliceDict
 from skcoop.impute import LowRankImputer, _pattern_grams, _patterns, _ridge_rows
 from skcoop.preprocessing import PerModalityTransformer
 

@@ -192,3 +192,50 @@ def test_set_output_refuses_an_unknown_container():
     est = LowRankImputer(n_components=1).set_output(transform="arrow")
     with pytest.raises(ValueError, match="output config must be in"):
         est.fit_transform(np.ones((5, 2)))
+
+
+# --------------------------------------------- SliceDict of DataFrames
+def test_slicedict_of_dataframes_cross_validates_like_arrays():
+    from sklearn.model_selection import cross_val_score
+
+    X, y = make_multimodal_classification(
+        90, n_classes=2, n_features={"a": 4, "b": 3}, random_state=0
+    )
+    frames = SliceDict(
+        **{
+            name: pd.DataFrame(
+                block,
+                columns=[f"{name}{j}" for j in range(block.shape[1])],
+                index=np.arange(1000, 1000 + len(block)),  # labels are not positions
+            )
+            for name, block in X.items()
+        }
+    )
+    pipe = _pipeline()
+    by_frames = cross_val_score(pipe, frames, y, cv=3)  # pandas raised before
+    by_arrays = cross_val_score(pipe, X, y, cv=3)
+    np.testing.assert_array_equal(by_frames, by_arrays)
+
+
+def test_slicedict_slices_every_kind_of_block_by_position():
+    import torch
+    from skorch.helper import SliceDict as SkorchSliceDict
+
+    X = SliceDict(
+        frame=pd.DataFrame({"c": [0.0, 1.0, 2.0, 3.0]}, index=[7, 5, 3, 1]),
+        series=pd.Series([10, 11, 12, 13], index=list("wxyz")),
+        array=np.arange(8).reshape(4, 2),
+        tensor=torch.arange(4),
+    )
+    assert isinstance(X, SkorchSliceDict)
+    for rows in ([3, 0], np.array([3, 0]), (np.array([3, 0]), Ellipsis)):
+        sub = X[rows]
+        assert type(sub) is SliceDict
+        assert sub["frame"]["c"].tolist() == [3.0, 0.0]
+        assert sub["series"].tolist() == [13, 10]
+        assert sub["array"].tolist() == [[6, 7], [0, 1]]
+        assert sub["tensor"].tolist() == [3, 0]
+    assert X[1:3]["frame"].index.tolist() == [5, 3]
+    assert X[np.array([True, False, False, True])]["series"].tolist() == [10, 13]
+    with pytest.raises(ValueError, match="cannot be indexed by integers"):
+        X[0]

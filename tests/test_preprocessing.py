@@ -5,8 +5,8 @@ import pytest
 from conftest import audio_text, digest
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
-from skorch.helper import SliceDict
 
+from skcoop import SliceDict
 from skcoop.preprocessing import PerModalityTransformer
 
 

@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 import numpy as np
-from skorch.helper import SliceDict
+
+from .._slicedict import SliceDict
 
 #: Paper-shaped generated data: widths, classes, imbalance and missing blocks.
 PAPER_DATA: dict = {

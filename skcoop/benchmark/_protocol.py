@@ -12,8 +12,8 @@ import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from skorch.helper import SliceDict
 
+from .._slicedict import SliceDict
 from ._data import _preprocess, split_indices
 from ._methods import (
     _NEURAL,

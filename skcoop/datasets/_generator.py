@@ -13,7 +13,8 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_params,
 )
-from skorch.helper import SliceDict
+
+from .._slicedict import SliceDict
 
 __all__ = ["make_multimodal_classification"]
 

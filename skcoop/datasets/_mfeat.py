@@ -6,7 +6,8 @@ from importlib import resources
 
 import numpy as np
 from sklearn.utils import Bunch
-from skorch.helper import SliceDict
+
+from .._slicedict import SliceDict
 
 __all__ = ["MFEAT_MODALITIES", "MFEAT_VIEWS", "load_mfeat"]
 

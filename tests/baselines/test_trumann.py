@@ -7,8 +7,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from skorch.helper import SliceDict
 
+from skcoop import SliceDict
 from skcoop.baselines import TRUMANNLike
 
 
