@@ -23,6 +23,7 @@ from sklearn.utils import ClassifierTags, Tags, TargetTags
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
+from skorch.exceptions import DeviceWarning
 from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
 
@@ -553,6 +554,21 @@ class AcceleratedModalityNet(AccelerateMixin, ModalityNet):
         Passed to :class:`ModalityNet` and skorch's ``AccelerateMixin``
         (``accelerator`` is required).
     """
+
+    def __setstate__(self, state):
+        """Load as skorch does, without its warning that no device was asked for.
+
+        The accelerator places the module, so ``device`` is None by design;
+        skorch loads the tensors on the CPU and says so with a
+        ``DeviceWarning`` that would only puzzle the user.
+        """
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore",
+                message=r"Setting self\.device = .* requested device was not specified",
+                category=DeviceWarning,
+            )
+            super().__setstate__(state)
 
     def _input_device(self):
         return self.accelerator.device

@@ -416,3 +416,13 @@ def test_a_parameter_whose_default_changed_fills_the_older_behaviour(
         restored = pickle.loads(data)
     assert restored.label_smoothing == 0.0
     assert restored.lr == 0.5  # the class's value, not the default 2e-3
+
+
+def test_a_model_fitted_with_an_accelerator_loads_without_a_device_warning():
+    X, y = _data()
+    est = make_estimator("early", accelerator={"cpu": True}).fit(X, y)
+    assert est.net_.device is None  # the accelerator places the module
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeviceWarning)  # skorch warned here
+        restored = _pickle(est)
+    _assert_same_outputs(restored, est, X)
