@@ -443,9 +443,7 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
         for m, (name, block) in enumerate(blocks.items()):
             x = block
             if self._standardization is not None:
-                mean, scale = self._standardization[name]
-                x = block - mean  # a new float32 array: the input stays
-                x /= scale
+                x = _standardized(block, *self._standardization[name], name)
             if mask is not None:
                 x = np.where(mask[:, [m]], x, np.zeros((), dtype=x.dtype))
             out.append(x)
@@ -532,6 +530,34 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
         # modality rows may be NaN, not any entry (scikit-learn's meaning), so a
         # single-modality array with NaN is still refused, as its checks expect.
         return tags
+
+
+def _standardized(block, mean, scale, name):
+    """Return ``(block - mean) / scale`` as a new float32 array, (N, D).
+
+    In float32, as the network takes it; a column whose values are finite
+    but so large that centring them overflows float32 (values near 3e38)
+    is redone in float64. A standardised value beyond float32's range (a
+    new sample far outside the training data) raises, naming the modality,
+    rather than reaching the network as infinity.
+    """
+    with np.errstate(over="ignore"):
+        x = block - mean  # a new float32 array: the input stays
+        x /= scale
+    over = np.isinf(x).any(axis=0)  # (D,); NaN rows (absent modalities) are not inf
+    if over.any():
+        with np.errstate(over="ignore"):
+            wide = (block[:, over].astype(np.float64) - mean[over]) / scale[over]
+            x[:, over] = wide  # cast to float32: inf where it still does not fit
+        if np.isinf(x[:, over]).any():
+            column = int(np.flatnonzero(over)[np.isinf(x[:, over]).any(axis=0)][0])
+            raise ValueError(
+                f"Modality {name!r}, column {column}: a value lies so far from the "
+                "training data that it cannot be standardised in float32 (beyond "
+                f"{np.finfo(np.float32).max:.1e} standard deviations of the fit). "
+                "Clip or rescale such values before predicting."
+            )
+    return x
 
 
 def _net_input(xs, mask, y=None):

@@ -234,6 +234,18 @@ class HoldoutSplit:
                 index, test_size=self.fraction, random_state=self.seed, stratify=labels
             )
         except ValueError as exc:  # a class too small to stratify
+            # drawn at random instead; if that fails too (a fraction that
+            # leaves no training or no validation sample), say which setting
+            try:
+                train, valid = train_test_split(
+                    index, test_size=self.fraction, random_state=self.seed
+                )
+            except ValueError as empty:
+                raise ValueError(
+                    f"A validation fraction of {self.fraction} cannot split "
+                    f"{len(index)} samples ({empty}). Set validation_fraction so "
+                    "that both parts keep at least one sample."
+                ) from empty
             warnings.warn(
                 f"The validation split could not be stratified ({exc}); it was "
                 "drawn at random instead, so some classes may be missing from the "
@@ -241,9 +253,6 @@ class HoldoutSplit:
                 "samples per class.",
                 UserWarning,
                 stacklevel=2,
-            )
-            train, valid = train_test_split(
-                index, test_size=self.fraction, random_state=self.seed
             )
         return dataset.subset(np.sort(train)), dataset.subset(np.sort(valid))
 

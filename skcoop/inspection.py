@@ -233,7 +233,11 @@ def plot_attention_memory(
     ValueError
         If ``modality`` is not a key of ``attention_memories_``.
     TypeError
-        If the estimator has no attention memory.
+        If the estimator has no ``attention_memories_`` (not an NMCL model).
+    AttributeError
+        If the model learned no memory (fitted with ``memory_rank=0``, the
+        default); the message says to fit with ``memory_rank=None`` or an
+        int of at least 1.
 
     See Also
     --------

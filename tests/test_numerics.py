@@ -63,3 +63,35 @@ def test_loss_is_finite_when_every_modality_underflows_the_true_class(fitted, na
         net.module_.zero_grad()
         net.module_.eval()
     assert torch.isfinite(loss)
+
+
+# ------------------------------------------- standardising extreme values
+def test_a_valid_column_near_float32s_limit_is_standardised_in_float64():
+    from skcoop import CooperativeClassifier
+
+    rng = np.random.RandomState(0)
+    X = {"a": rng.randn(60, 3), "b": rng.randn(60, 2)}
+    y = (X["a"][:, 0] > 0).astype(int)
+    column = np.full(60, 3e38)
+    column[:3] = -3e38  # finite float32; centring it in float32 overflowed
+    X["a"] = np.c_[X["a"], column]
+    clf = CooperativeClassifier(hidden_size=8, max_epochs=3, random_state=0).fit(X, y)
+    xs = clf._prepare({n: b.astype(np.float32) for n, b in X.items()})
+    expected = (column - column.mean()) / column.std()  # float64: -3.6 and 0.28
+    np.testing.assert_allclose(xs[0][:, 3], expected, rtol=1e-5)
+    assert all(np.isfinite(x).all() for x in xs)
+    assert np.isfinite(clf.history_[:, "train_loss"]).all()
+
+
+def test_a_value_beyond_float32_once_standardised_raises_naming_it():
+    from skcoop import EarlyFusion
+
+    rng = np.random.RandomState(0)
+    X = {"a": rng.randn(40, 2), "b": rng.randn(40, 2)}
+    X["a"][:, 1] = 1e-30 * rng.randn(40)  # a column of tiny spread
+    y = np.arange(40) % 2
+    clf = EarlyFusion(max_epochs=1, random_state=0).fit(X, y)
+    far = {"a": X["a"].copy(), "b": X["b"]}
+    far["a"][5, 1] = 1e10  # 1e40 standard deviations away
+    with pytest.raises(ValueError, match=r"Modality 'a', column 1: .* Clip or rescale"):
+        clf.predict(far)

@@ -528,3 +528,16 @@ def test_epoch_scoring_with_sklearn_metrics_scores_the_model(name):
     np.testing.assert_allclose(
         net.predict_proba(dataset), est.predict_proba(X), rtol=1e-5, atol=1e-7
     )
+
+
+def test_a_validation_fraction_that_leaves_nothing_to_train_says_so_only():
+    import warnings
+
+    X, y = audio_text(n=60)
+    est = make_estimator("early", validation_fraction=0.99)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "could not be stratified" warning first
+        with pytest.raises(
+            ValueError, match=r"validation fraction of 0.99 cannot split 60"
+        ):
+            est.fit(X, y)
