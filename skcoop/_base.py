@@ -241,24 +241,31 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
             When the validation split cannot be stratified and is drawn at
             random instead.
         """
-        missing = getattr(self, "missing_modalities", "error")
-        blocks, y = check_modalities(
-            self, X, y, reset=True, modalities=self.modalities, missing=missing
-        )
-        self._missing_modalities = missing
-        mask = presence_mask(blocks) if missing == "mask" else None
-        y_encoded = self._initialize_labels(y)
-        self.do_early_stopping_ = (
-            len(y_encoded) >= AUTO_EARLY_STOPPING_SAMPLES
-            if self.early_stopping == "auto"
-            else bool(self.early_stopping)
-        )
-        xs = self._initialize_standardization(blocks, mask)
-        init_seed, split_seed, batch_seed = self._initialize_seeds()
-        net_class, placement, fork_devices = self._initialize_devices()
-        module, module_params = self._module_params(
-            [x.shape[1] for x in xs], len(self.classes_)
-        )
+        # a refit that fails before training leaves an unfitted estimator,
+        # not the old model with parts of the new one
+        try:
+            missing = getattr(self, "missing_modalities", "error")
+            blocks, y = check_modalities(
+                self, X, y, reset=True, modalities=self.modalities, missing=missing
+            )
+            self._missing_modalities = missing
+            mask = presence_mask(blocks) if missing == "mask" else None
+            y_encoded = self._initialize_labels(y)
+            self.do_early_stopping_ = (
+                len(y_encoded) >= AUTO_EARLY_STOPPING_SAMPLES
+                if self.early_stopping == "auto"
+                else bool(self.early_stopping)
+            )
+            xs = self._initialize_standardization(blocks, mask)
+            init_seed, split_seed, batch_seed = self._initialize_seeds()
+            net_class, placement, fork_devices = self._initialize_devices()
+            module, module_params = self._module_params(
+                [x.shape[1] for x in xs], len(self.classes_)
+            )
+            callbacks = self._initialize_callbacks()
+        except Exception:
+            _forget_fit(self)
+            raise
         self.net_ = net_class(
             module,
             **placement,
@@ -268,7 +275,7 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
             max_epochs=self._max_epochs(),
             batch_size=self.batch_size,
             train_split=self._initialize_split(split_seed),
-            callbacks=self._initialize_callbacks(),
+            callbacks=callbacks,
             penalty_weight=self._penalty_weight(),
             auxiliary_weight=self._auxiliary_weight(),
             label_smoothing=self._label_smoothing(),
@@ -530,6 +537,17 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
         # modality rows may be NaN, not any entry (scikit-learn's meaning), so a
         # single-modality array with NaN is still refused, as its checks expect.
         return tags
+
+
+def _forget_fit(estimator) -> None:
+    """Remove the fitted attributes (public names ending in ``_``) of ``estimator``.
+
+    After a fit that failed on its input, ``predict`` then raises scikit-learn's
+    ``NotFittedError`` instead of mixing the old model with the new input's
+    specification.
+    """
+    for name in [k for k in vars(estimator) if k.endswith("_") and k[0] != "_"]:
+        delattr(estimator, name)
 
 
 def _standardized(block, mean, scale, name):

@@ -11,7 +11,7 @@ import matplotlib
 import numpy as np
 import pytest
 from conftest import ESTIMATORS as SHARED
-from conftest import FAST_NN, make_estimator
+from conftest import FAST_NN, audio_text, make_estimator
 from sklearn.base import clone
 
 from skcoop import EarlyFusion, LateFusion
@@ -136,3 +136,18 @@ def test_fitted_modalities_are_kept_after_set_params_on_dict_input(name):
     expected = _outputs(est, blocks)
     est.set_params(modalities={"audio": [0]})
     _assert_same(_outputs(est, blocks), expected)
+
+
+@pytest.mark.parametrize("name", ["cooperative", "early", "late"])
+def test_a_refit_that_fails_on_its_input_leaves_an_unfitted_estimator(name):
+    from sklearn.exceptions import NotFittedError
+
+    X, y = audio_text()
+    est = make_estimator(name).fit(X, y)
+    with pytest.raises(ValueError, match=r"at least 2 classes in y; got 1 class"):
+        est.fit(X, np.zeros(len(y)))  # one class
+    assert not [k for k in vars(est) if k.endswith("_") and k[0] != "_"]
+    with pytest.raises(NotFittedError):
+        est.predict(X)
+    est.fit(X, y)  # and it fits again
+    assert est.predict(X).shape == y.shape
