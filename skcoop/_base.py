@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import EarlyStopping, ProgressBar
 
 from ._docstring import parameter_docs
+from ._fitted_state import forget_fit
 from ._modalities import MISSING_MODALITIES, check_modalities, presence_mask
 from ._persistence import VersionedState
 from ._scaling import mean_and_scale
@@ -264,7 +265,7 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
             )
             callbacks = self._initialize_callbacks()
         except Exception:
-            _forget_fit(self)
+            forget_fit(self)
             raise
         self.net_ = net_class(
             module,
@@ -537,17 +538,6 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
         # modality rows may be NaN, not any entry (scikit-learn's meaning), so a
         # single-modality array with NaN is still refused, as its checks expect.
         return tags
-
-
-def _forget_fit(estimator) -> None:
-    """Remove the fitted attributes (public names ending in ``_``) of ``estimator``.
-
-    After a fit that failed on its input, ``predict`` then raises scikit-learn's
-    ``NotFittedError`` instead of mixing the old model with the new input's
-    specification.
-    """
-    for name in [k for k in vars(estimator) if k.endswith("_") and k[0] != "_"]:
-        delattr(estimator, name)
 
 
 def _standardized(block, mean, scale, name):

@@ -29,6 +29,7 @@ from sklearn.utils.extmath import randomized_svd
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from ._fitted_state import forgets_fit_on_error
 from ._modalities import FLOAT_DTYPES, check_modalities, rebuild_like
 from ._output import ModalityOutput
 from ._persistence import VersionedState
@@ -307,6 +308,7 @@ class LowRankImputer(
         self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @forgets_fit_on_error
     def fit(self, X, y=None):
         """Learn the column means, scales and factors from ``X``.
 

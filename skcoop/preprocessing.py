@@ -11,6 +11,7 @@ from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
+from ._fitted_state import forgets_fit_on_error
 from ._modalities import (
     FLOAT_DTYPES,
     SINGLE_MODALITY,
@@ -161,6 +162,7 @@ class PerModalityTransformer(
         return self.transformer
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @forgets_fit_on_error
     def fit(self, X, y=None, **fit_params):
         """Fit one clone of the transformer per modality.
 
@@ -190,6 +192,7 @@ class PerModalityTransformer(
         return self
 
     @_fit_context(prefer_skip_nested_validation=False)
+    @forgets_fit_on_error
     def fit_transform(self, X, y=None, **fit_params):
         """Fit one clone per modality and return the transformed modalities.
 

@@ -26,6 +26,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
+from .._fitted_state import forgets_fit_on_error
 from .._modalities import check_modalities
 from .._persistence import VersionedState
 
@@ -270,6 +271,7 @@ class StackingFusion(VersionedState, ClassifierMixin, BaseEstimator):
         # the per-modality classifiers and the meta-learner validate themselves
         prefer_skip_nested_validation=False
     )
+    @forgets_fit_on_error
     def fit(self, X, y):
         """Fit the per-modality classifiers and the meta-learner.
 

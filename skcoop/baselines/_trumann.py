@@ -24,6 +24,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
+from .._fitted_state import forgets_fit_on_error
 from .._modalities import check_modalities
 from .._persistence import VersionedState
 from .._scaling import mean_and_scale
@@ -255,6 +256,7 @@ class TRUMANNLike(VersionedState, ClassifierMixin, BaseEstimator):
 
     # -- fitting -----------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
+    @forgets_fit_on_error
     def fit(self, X, y):
         """Fit the projections, the common space and the class weights.
 
