@@ -372,8 +372,9 @@ def _align_to_fit(block, name, fitted, estimator):
         return block
     if np.array_equal(names, fitted):
         return block
-    missing = [c for c in fitted if c not in set(names)]
-    unexpected = [c for c in names if c not in set(fitted)]
+    given, seen = set(names), set(fitted)
+    missing = [c for c in fitted if c not in given]
+    unexpected = [c for c in names if c not in seen]
     if missing or unexpected or len(names) != len(fitted):
         parts = []
         if missing:
@@ -500,7 +501,7 @@ def _fitted_columns(estimator, X):
             UserWarning,
             stacklevel=4,
         )
-    elif names is not None and all(isinstance(c, str) for c in names):
+    elif _string_labels(X) is not None:
         warnings.warn(
             "X has feature names, but "
             f"{type(estimator).__name__} was fitted without feature names; its "
@@ -684,7 +685,7 @@ def _refuse_list_of_blocks(X):
         example = ", ".join(f"'m{i}': X[{i}]" for i in range(min(len(X), 3)))
         raise TypeError(
             f"X is a {type(X).__name__} of {len(X)} 2-D blocks; pass the "
-            "modalities as a dict (or skorch's SliceDict) of name to block, for "
+            "modalities as a dict (or skcoop.SliceDict) of name to block, for "
             f"example {{{example}{', ...' if len(X) > 3 else ''}}}."
         )
 

@@ -133,3 +133,12 @@ def test_modalities_form_warns_when_names_appear_or_vanish(dataframe_with_modali
     est = make_estimator("early", modalities=positions).fit(frame.to_numpy(), y)
     with pytest.warns(UserWarning, match="X has feature names, but EarlyFusion"):
         est.predict(frame)
+
+
+def test_a_repeated_column_name_is_refused_naming_the_modality(make_modalities):
+    X, y = _frames(make_modalities)
+    est = make_estimator("early").fit(X, y)
+    audio = X["audio"]
+    repeated = {"audio": audio[["audio0", *audio.columns]], "text": X["text"]}
+    with pytest.raises(ValueError, match=r"Modality 'audio' repeats a column name"):
+        est.predict(repeated)
