@@ -10,15 +10,24 @@ BIN := $(VENV)/bin
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# A bare `torch` requirement pulls a multi-GB CUDA build: where no NVIDIA GPU
-# is present, install the CPU wheel first (torch==2.13.0 comes from the local
-# wheel cache on our machines and from PyPI elsewhere).
+# A bare `torch` requirement pulls a multi-GB CUDA build (PyPI's Linux wheels
+# of torch are CUDA builds): where no NVIDIA GPU is present, install the CPU
+# wheel first, from PyTorch's CPU index (a local wheel folder that pip is
+# configured with, `find-links`, also counts). Where neither can be reached,
+# PyPI's wheel is installed, and the step says so.
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 $(VENV)/.torch: | $(BIN)/python
 	if command -v nvidia-smi >/dev/null 2>&1; then \
 		$(BIN)/python -m pip install -q "torch>=2.1"; \
+	elif $(BIN)/python -m pip install -q torch==2.13.0 \
+			--index-url $(TORCH_CPU_INDEX) --timeout 20 --retries 1; then \
+		:; \
 	else \
+		echo "No CPU build of torch 2.13.0 found ($(TORCH_CPU_INDEX)):" \
+			"installing PyPI's (with CUDA libraries)." >&2; \
 		$(BIN)/python -m pip install -q torch==2.13.0; \
 	fi
+	$(BIN)/python -c "import torch; print('torch', torch.__version__)"
 	touch $@
 
 $(VENV)/.installed: pyproject.toml $(VENV)/.torch

@@ -2,8 +2,9 @@
 
 ``demo`` runs a short version of the paper's Table 2 on the bundled six-view
 digits data (:func:`~skcoop.datasets.load_mfeat`): NMCL
-(:class:`~skcoop.CooperativeClassifier`) and the seven baselines of
-:mod:`skcoop.benchmark`, one seed, one hyperparameter setting each, and
+(:class:`~skcoop.CooperativeClassifier`) and every baseline of
+:mod:`skcoop.benchmark` but ``DARELike+corpus`` (which needs generated data's
+external corpus), one seed, one hyperparameter setting each, and
 prints the table (Micro-F1, Macro-F1, ROC AUC on the test split).
 ``benchmark`` runs the paper's protocol (Tables 2-5) on the bundled data,
 paper-shaped generated data or a user's ``.npz`` file; see

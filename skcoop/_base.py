@@ -72,7 +72,8 @@ NEURAL_DOCS = parameter_docs(
         constant feature is only centred, not scaled.
     early_stopping : "auto" or bool, default="auto"
         Hold out ``validation_fraction`` of the training data and stop when
-        the validation loss (the NLL of the held-out samples) has not
+        the validation loss (the NLL of the held-out samples, smoothed as in
+        training by ``CooperativeClassifier``'s ``label_smoothing``) has not
         improved for ``n_iter_no_change`` epochs, keeping the best weights.
         ``"auto"`` turns it on when ``fit`` gets at least 1,000 samples (as
         ``HistGradientBoostingClassifier`` does above 10,000): with fewer,
@@ -91,7 +92,7 @@ NEURAL_DOCS = parameter_docs(
         ``EarlyStopping`` or ``EpochScoring`` with any scikit-learn metric
         (``EpochScoring("f1_macro")``: the net's ``predict`` and
         ``predict_proba`` give the encoded labels and the fused
-        probabilities; keep its default ``use_caching=True``); copied at
+        probabilities, with or without ``use_caching``); copied at
         fit, so the ones passed stay unused. A callback that watches a
         ``valid_*`` score needs a validation split (``validation_fraction``
         or early stopping); without one ``fit`` raises.

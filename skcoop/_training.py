@@ -22,6 +22,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import ClassifierTags, Tags, TargetTags
 from skorch import NeuralNet
 from skorch.callbacks import Callback
+from skorch.dataset import Dataset as SkorchDataset
 from skorch.dataset import unpack_data
 from skorch.exceptions import DeviceWarning
 from skorch.hf import AccelerateMixin
@@ -42,8 +43,13 @@ __all__ = [
 ]
 
 
-class ModalityDataset(torch.utils.data.Dataset):
+class ModalityDataset(SkorchDataset):
     """Modality blocks, labels and which sample has which modality, as tensors.
+
+    A skorch :class:`~skorch.dataset.Dataset` in name, so that skorch's
+    callbacks read ``X`` and ``y`` from it (``EpochScoring(...,
+    use_caching=False)`` scores ``net.predict(dataset.X)`` against
+    ``dataset.y``); its batches are taken by index tensors, not item by item.
 
     Parameters
     ----------
@@ -58,9 +64,21 @@ class ModalityDataset(torch.utils.data.Dataset):
     """
 
     def __init__(self, blocks, y=None, mask=None) -> None:
+        # not skorch's __init__: it would index the blocks item by item
         self.blocks = [_as_tensor(b) for b in blocks]  # M x (N, D_m)
         self.y = None if y is None else torch.as_tensor(y)  # (N,)
         self.mask = None if mask is None else torch.as_tensor(mask, dtype=torch.bool)
+
+    @property
+    def X(self) -> ModalityDataset:
+        """The input for the net's inference methods: the dataset itself.
+
+        skorch's ``data_from_dataset`` returns ``(dataset.X, dataset.y)``;
+        the blocks alone would lose the mask of absent modalities, so the
+        net is given the whole dataset (its ``get_dataset`` passes a dataset
+        through).
+        """
+        return self
 
     def __len__(self) -> int:
         return self.blocks[0].shape[0]

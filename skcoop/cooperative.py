@@ -74,12 +74,12 @@ class CooperativeClassifier(_BaseNeuralClassifier):
         smoothed model stops falling after two or three epochs, and stopping
         on it cost 1.2-2.0 validation points. The anchored heads' NLL is not
         smoothed. ``0`` is the paper's loss. On validation splits ``0.1`` raised
-        the macro-F1 on both real suite data sets on every look (mfeat +0.4
-        and +1.5 points, 100 ALOI objects +0.6 and +0.8, two sets of fresh
-        seeds; all 1,000 ALOI objects +1.6 with ``n_iter_no_change=3``) and
-        moved the generated data by -0.8 to +0.3, but early
-        stopping ran longer (up to twice the epochs on mfeat): an option
-        worth searching, not the default
+        the macro-F1 on both real suite data sets on every look: at the
+        default patience mfeat +0.4 points and 100 ALOI objects +0.6; with
+        ``n_iter_no_change=3``, on other fresh seeds, mfeat +1.5, 100 ALOI
+        objects +0.8 and all 1,000 ALOI objects +1.6. It moved the generated
+        data by -0.8 to +0.3, and early stopping ran longer (up to twice the
+        epochs on mfeat): an option worth searching, not the default
         (``benchmarks/results/label_smoothing/README.md``).
     variant : {"full", "I", "II", "III", "IV"}, default="full"
         The full model or one of the ablations of the paper's Sec. 5.3.2

@@ -530,6 +530,43 @@ def test_epoch_scoring_with_sklearn_metrics_scores_the_model(name):
     )
 
 
+@pytest.mark.parametrize("name", ["cooperative", "early"])
+def test_epoch_scoring_without_caching_scores_the_same_as_with_it(name):
+    """skorch reads X and y from the package's dataset when it does not cache."""
+    from skorch.callbacks import EpochScoring
+
+    X, y = audio_text(n=60)
+    X = {**X, "audio": X["audio"].copy()}
+    X["audio"][:6] = np.nan  # absent rows: the dataset carries a mask
+    y = np.array(["no", "yes"])[y]
+    callbacks = [
+        EpochScoring("neg_log_loss", name="nll_cached"),
+        EpochScoring("neg_log_loss", name="nll", use_caching=False),
+        EpochScoring("accuracy", name="acc", use_caching=False),
+        EpochScoring("accuracy", name="train_acc", on_train=True, use_caching=False),
+    ]
+    est = make_estimator(
+        name, max_epochs=3, validation_fraction=0.25, callbacks=callbacks
+    ).fit(X, y)
+    for row in est.history_:
+        assert row["nll"] == pytest.approx(row["nll_cached"], rel=1e-5)
+        assert 0.0 <= row["acc"] <= 1.0
+        assert 0.0 <= row["train_acc"] <= 1.0
+    net = est.net_
+    masked = est._check_blocks(X)  # a dataset with the mask, no labels
+    codes = np.searchsorted(est.classes_, y)
+    dataset = type(masked)(masked.blocks, codes, masked.mask)
+    train, valid = net.train_split(dataset, dataset.y.numpy())
+    assert valid.mask is not None
+    assert train.mask is not None
+    assert est.history_[-1, "acc"] == pytest.approx(
+        np.mean(net.predict(valid) == valid.y.numpy())
+    )
+    assert est.history_[-1, "train_acc"] == pytest.approx(
+        np.mean(net.predict(train) == train.y.numpy())
+    )
+
+
 def test_a_validation_fraction_that_leaves_nothing_to_train_says_so_only():
     import warnings
 

@@ -159,8 +159,9 @@ class LateFusion(_BaseNeuralClassifier):
     Each modality has its own network of ``n_layers`` fully connected hidden
     layers (the paper uses one, two and three for the textual, acoustic and
     visual modalities) or, with ``attention=True``, NMCL's attention network
-    (the paper's Late+Att); their class distributions are averaged, as NMCL
-    fuses its modalities (Eq. 18).
+    (the paper's Late+Att); their class distributions are averaged, as the
+    paper's NMCL fuses its modalities (Eq. 18; ``CooperativeClassifier``'s
+    ``fusion="mean"``, not its default).
 
     Parameters
     ----------

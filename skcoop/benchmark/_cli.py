@@ -42,7 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir",
         default=None,
-        help=f"folder holding aloi.npz (default: ${DATA_DIR_ENV}, ../shared/data)",
+        help=(
+            f"folder holding aloi.npz (default: ${DATA_DIR_ENV}, then ../shared/data "
+            "and data, from the working directory and from the checkout)"
+        ),
     )
     parser.add_argument(
         "--suite-data",
