@@ -37,6 +37,7 @@ from ._training import (
     ModalityNet,
     resolve_device,
 )
+from .exceptions import TrainingDivergedError
 
 __all__ = ["NEURAL_DOCS", "_BaseNeuralClassifier"]
 
@@ -235,7 +236,10 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
             the modality), fewer than 2 classes, invalid hyperparameters or an
             unavailable ``device``.
         skcoop.TrainingDivergedError
-            When the training loss becomes NaN or infinite.
+            When the training or held-out loss becomes NaN or infinite, or,
+            without a held-out part, the outputs after the last step are.
+            The estimator is then unfitted; the net that diverged is the
+            error's ``net`` attribute, to inspect (its ``history``).
 
         Warns
         -----
@@ -289,7 +293,15 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
             verbose=int(bool(self.verbose)),
         )
         self._initialize_module(init_seed, fork_devices)
-        self.net_.partial_fit(_net_input(xs, mask, y_encoded), y_encoded)
+        try:
+            self.net_.partial_fit(_net_input(xs, mask, y_encoded), y_encoded)
+        except Exception as exc:
+            # a fit that diverged must not predict: the estimator is left
+            # unfitted, and the net that diverged travels with the error
+            if isinstance(exc, TrainingDivergedError):
+                exc.net = self.net_
+            forget_fit(self)
+            raise
         self.history_ = self.net_.history
         self.n_iter_ = len(self.net_.history)
         return self
@@ -493,10 +505,13 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
             Before :meth:`fit`.
         ValueError
             When the modalities' names or widths differ from those at fit.
+        FloatingPointError
+            When the network's outputs are not finite for some samples
+            (activations that overflow), instead of returning NaN.
         """
         xs = self._check_blocks(X)
         log_proba, _ = self.net_.infer_method(xs, "forward")  # (N, K)
-        return _normalise(log_proba)
+        return _finite(_normalise(log_proba), self.net_.lr)
 
     def _modality_proba(self, X, names=None) -> dict[str, np.ndarray]:
         """Return each modality's class distribution, for modules that have them.
@@ -581,6 +596,20 @@ def _normalise(log_proba: torch.Tensor) -> np.ndarray:
     log_proba = log_proba.double()
     proba = torch.exp(log_proba - log_proba.max(dim=1, keepdim=True).values)
     return (proba / proba.sum(dim=1, keepdim=True)).numpy()
+
+
+def _finite(proba: np.ndarray, lr) -> np.ndarray:
+    """Return ``proba``, or raise naming the samples whose rows are not finite."""
+    bad = np.flatnonzero(~np.isfinite(proba).all(axis=1))
+    if bad.size:
+        raise FloatingPointError(
+            f"The model's outputs are not finite for {bad.size} of {len(proba)} "
+            f"samples (rows {bad[:5].tolist()}{'...' if bad.size > 5 else ''}): "
+            "its activations overflow on them. Either these inputs lie far "
+            "outside the training data, or the training diverged without a "
+            f"non-finite loss: refit with a lower learning rate (lr={lr})."
+        )
+    return proba
 
 
 def _make_accelerator(accelerator):

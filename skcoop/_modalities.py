@@ -87,9 +87,16 @@ class ModalitySpec:
 
 
 def _to_numpy_like(block):
-    """Return ``block`` as something ``check_array`` accepts (CPU torch tensors)."""
+    """Return ``block`` as something ``check_array`` accepts (CPU torch tensors).
+
+    numpy has no bfloat16: such a tensor (stored embeddings often are) becomes
+    float32, which holds every bfloat16 value exactly.
+    """
     if hasattr(block, "detach") and hasattr(block, "cpu"):  # torch.Tensor, duck-typed
-        return block.detach().cpu().numpy()
+        block = block.detach().cpu()
+        if str(block.dtype) == "torch.bfloat16":
+            block = block.float()
+        return block.numpy()
     return block
 
 
@@ -257,10 +264,50 @@ def _check_some_present(blocks, missing, reset):
     )
 
 
-def _resolve_columns(selector, name, n_columns, column_names):
-    """Turn one ``modalities`` selector into integer column positions."""
+def _resolve_columns(selector, name, n_columns, column_names, X=None):
+    """Turn one ``modalities`` selector into integer column positions.
+
+    Selectors are those of ``ColumnTransformer``: a name or position, a list
+    of them, a boolean mask, a slice of positions or (DataFrame only) of
+    names, both ends included as in ``DataFrame.loc``, or a callable such as
+    :func:`~sklearn.compose.make_column_selector` that takes ``X`` and
+    returns one of these.
+    """
+    if callable(selector):
+        if column_names is None:
+            raise ValueError(
+                f"Modality {name!r} in `modalities` is a callable selector "
+                f"({selector!r}), which selects from a DataFrame's columns, but "
+                f"the input is {type(X).__name__}. Pass a DataFrame or select "
+                "columns by position."
+            )
+        selector = selector(X)
     if isinstance(selector, slice):
-        return np.arange(n_columns)[selector]
+        ends = [e for e in (selector.start, selector.stop) if e is not None]
+        if all(isinstance(e, (int, np.integer)) for e in ends):
+            return np.arange(n_columns)[selector]
+        if column_names is None:
+            raise ValueError(
+                f"Modality {name!r} in `modalities` is a slice of column names "
+                f"({selector!r}), but the input has no column names. Pass a "
+                "pandas DataFrame or slice by position."
+            )
+        import pandas as pd  # column names come from a DataFrame
+
+        index = pd.Index(column_names)
+        unknown = [e for e in ends if e not in index]
+        try:
+            if unknown:  # pandas would place them by sort order, or raise
+                raise KeyError(f"no column named {unknown[0]!r}")
+            found = index.slice_indexer(selector.start, selector.stop, selector.step)
+        except KeyError as exc:
+            raise ValueError(
+                f"Modality {name!r} in `modalities` slices columns by name "
+                f"({selector!r}), which cannot be applied to the input's "
+                f"columns ({exc}). Both ends must be column names of the input "
+                f"(each once); its columns include {list(column_names[:5])}..."
+            ) from None
+        return np.arange(n_columns)[found]
     if isinstance(selector, (str, int, np.integer)):
         selector = [selector]
     selector = np.asarray(selector)
@@ -286,7 +333,7 @@ def _resolve_columns(selector, name, n_columns, column_names):
             f"({selector[:3].tolist()}...), but the input has no column names. "
             "Pass a pandas DataFrame or select columns by position."
         )
-    position = {c: i for i, c in enumerate(column_names)}
+    position = _unique_positions(column_names, selector.tolist(), name)
     missing = [c for c in selector.tolist() if c not in position]
     if missing:
         raise ValueError(
@@ -295,6 +342,30 @@ def _resolve_columns(selector, name, n_columns, column_names):
             f"{list(column_names[:5])}..."
         )
     return np.array([position[c] for c in selector.tolist()], dtype=np.intp)
+
+
+def _unique_positions(column_names, wanted, name):
+    """Return ``{column name: position}``, refusing a wanted name that repeats.
+
+    A name the input holds twice cannot say which column a modality means
+    (``DataFrame[[name]]`` would take both): a clear error, as scikit-learn
+    raises for repeated names.
+    """
+    position = {}
+    repeated = set()
+    for i, c in enumerate(column_names):
+        if c in position:
+            repeated.add(c)
+        position[c] = i
+    clash = [c for c in wanted if c in repeated]
+    if clash:
+        counts = {c: sum(1 for n in column_names if n == c) for c in clash[:5]}
+        raise ValueError(
+            f"Modality {name!r} selects columns by name, but the input holds "
+            f"some of them more than once ({counts}: name -> count). Give the "
+            "columns unique names, or select them by position."
+        )
+    return position
 
 
 def _column_names(X):
@@ -479,10 +550,10 @@ def _fitted_columns(estimator, X):
         # Select by name, so reordered DataFrame columns still work, and only
         # the columns the modalities use are needed (as ColumnTransformer's
         # remainder="drop"): others may be absent or new.
-        position = {c: i for i, c in enumerate(names)}
         labels = spec.labels or tuple(fitted_names[c] for c in spec.columns)
         out = []
         for modality, wanted in zip(spec.names, labels, strict=True):
+            position = _unique_positions(names, list(wanted), modality)
             missing = [c for c in wanted if c not in position]
             if missing:
                 raise ValueError(
@@ -527,7 +598,7 @@ def _read_columns(estimator, X, modalities, *, reset, dtype, allow_nan, missing)
         names = _check_modalities_param(modalities)
         X = _as_table(X)
         columns = tuple(
-            _resolve_columns(sel, name, X.shape[1], _column_names(X))
+            _resolve_columns(sel, name, X.shape[1], _column_names(X), X)
             for name, sel in zip(names, modalities.values(), strict=True)
         )
         for name, selector, cols in zip(

@@ -142,7 +142,11 @@ def _as_tensor(block):
     Blocks may be read-only views of the user's data (pandas copy-on-write,
     ``np.broadcast_to``); torch warns when wrapping those, but the training
     path only reads its inputs, so the warning would only confuse users.
+    A view with a negative stride (``X[::-1]``), which torch cannot wrap, is
+    copied.
     """
+    if isinstance(block, np.ndarray) and any(s < 0 for s in block.strides):
+        block = np.ascontiguousarray(block)  # (N, D_m), a copy
     if isinstance(block, np.ndarray) and not block.flags.writeable:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="The given NumPy array is not")
@@ -276,19 +280,43 @@ class HoldoutSplit:
 
 
 class DivergenceCheck(Callback):
-    """Stop training with a clear error when the loss is not finite."""
+    """Stop training with a clear error when the loss is not finite.
+
+    Every batch's loss is checked, in training and on the held-out data. A
+    loss is computed before its optimiser step, so the last step of a fit
+    without a held-out part would go unchecked: at the end of such a fit the
+    model's outputs on the first batch of the training data are checked too.
+    """
 
     def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
         """Raise :class:`~skcoop.exceptions.TrainingDivergedError` on a NaN/inf loss."""
         if loss is not None and not torch.isfinite(loss.detach()).all():
-            epoch = len(net.history)
             kind = "training" if training else "validation"
             raise TrainingDivergedError(
-                f"The {kind} loss became {loss.item()} in epoch {epoch}: training "
-                f"diverged. Lower the learning rate (lr={net.lr}), standardise the "
-                "inputs (for example with skcoop.PerModalityTransformer and "
-                "StandardScaler), or check the data for extreme values."
+                f"The {kind} loss became {loss.item()} in epoch {len(net.history)}: "
+                f"training diverged. {_REMEDY.format(lr=net.lr)}"
             )
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        """Raise when the outputs after the last step are not finite."""
+        if X is None or net.train_split is not None or not len(net.history):
+            return  # the held-out loss was checked after the last step
+        batch = next(iter(net.get_iterator(net.get_dataset(X, y), training=False)))
+        with torch.no_grad():
+            log_proba = net.evaluation_step(batch, training=False)[0]  # (B, K)
+        if not torch.isfinite(log_proba).all():
+            raise TrainingDivergedError(
+                "After the last training step the model's outputs on the training "
+                f"data are not finite (epoch {len(net.history)}): training "
+                f"diverged. {_REMEDY.format(lr=net.lr)}"
+            )
+
+
+_REMEDY = (
+    "Lower the learning rate (lr={lr}), standardise the inputs (for example "
+    "with skcoop.PerModalityTransformer and StandardScaler), or check the data "
+    "for extreme values."
+)
 
 
 class ModalityNet(NeuralNet):
@@ -446,9 +474,16 @@ class ModalityNet(NeuralNet):
         return log_proba.float(), penalty.float()
 
     def get_dataset(self, X, y=None):
-        """Wrap a list of modality blocks in a :class:`ModalityDataset`."""
+        """Wrap modality blocks in a :class:`ModalityDataset`.
+
+        ``X`` is a list of blocks, a dataset (passed through), or a batch as
+        the iterator gives it, ``{"xs": blocks, "mask": mask}`` (what skorch
+        callbacks such as ``BatchScoring(use_caching=False)`` pass back).
+        """
         if isinstance(X, torch.utils.data.Dataset):
             return X
+        if isinstance(X, dict) and set(X) == {"xs", "mask"}:
+            return ModalityDataset(X["xs"], y, X["mask"])
         return ModalityDataset(X, y)
 
     def get_iterator(self, dataset, training=False):

@@ -7,7 +7,15 @@ class TrainingDivergedError(RuntimeError):
     """The training loss became NaN or infinite.
 
     Raised by the neural estimators' ``fit`` instead of returning a model
-    that predicts garbage; the message names the epoch and a remedy.
+    that predicts garbage; the message names the epoch and a remedy. The
+    estimator is left unfitted; the skorch net that diverged is the error's
+    ``net`` attribute (None where the error was raised outside a fit), to
+    inspect its ``history`` and parameters.
+
+    Attributes
+    ----------
+    net : skorch.NeuralNet or None
+        The net whose training diverged.
 
     Examples
     --------
@@ -15,6 +23,8 @@ class TrainingDivergedError(RuntimeError):
     >>> issubclass(TrainingDivergedError, RuntimeError)
     True
     """
+
+    net = None
 
 
 class InconsistentVersionWarning(UserWarning):

@@ -142,3 +142,60 @@ def test_a_repeated_column_name_is_refused_naming_the_modality(make_modalities):
     repeated = {"audio": audio[["audio0", *audio.columns]], "text": X["text"]}
     with pytest.raises(ValueError, match=r"Modality 'audio' repeats a column name"):
         est.predict(repeated)
+
+
+@pytest.mark.parametrize("name", ["early", "imputer"])
+def test_modalities_form_refuses_a_name_the_frame_repeats(
+    name, dataframe_with_modalities
+):
+    frame, modalities, y = dataframe_with_modalities
+    repeated = frame.rename(columns={"a1": "a0"})  # two columns named "a0"
+    with pytest.raises(
+        ValueError, match=r"Modality 'audio' selects columns by name.*'a0': 2"
+    ):
+        _fit(
+            make_estimator(name, modalities={"audio": ["a0"], "text": ["t0"]}),
+            repeated,
+            y,
+        )
+    # a repeated name at predict, among the columns a modality uses
+    est = _fit(make_estimator(name, modalities=modalities), frame, y)
+    with pytest.raises(
+        ValueError, match=r"Modality 'audio' selects columns by name.*'a0': 2"
+    ):
+        main_output(est, repeated)
+    # one no modality uses may repeat
+    unused = frame.assign(x=0.0, y=1.0).rename(columns={"y": "x"})
+    main_output(est, unused)
+
+
+@pytest.mark.parametrize("name", ["early", "imputer"])
+def test_modalities_form_takes_column_transformers_selectors(
+    name, dataframe_with_modalities
+):
+    from sklearn.compose import make_column_selector
+
+    frame, modalities, y = dataframe_with_modalities
+    by_names = _fit(make_estimator(name, modalities=modalities), frame, y)
+    selectors = {
+        "audio": slice("a0", "a3"),  # names, both ends included (DataFrame.loc)
+        "text": make_column_selector(pattern="^t"),
+    }
+    est = _fit(make_estimator(name, modalities=selectors), frame, y)
+    assert est.n_features_per_modality_ == by_names.n_features_per_modality_
+    got, expected = main_output(est, frame), main_output(by_names, frame)
+    if hasattr(got, "columns"):
+        pd.testing.assert_frame_equal(got, expected)
+    else:
+        np.testing.assert_array_equal(got, expected)
+    array = frame.to_numpy()
+    with pytest.raises(ValueError, match=r"Modality 'audio'.*slice of column names"):
+        _fit(make_estimator(name, modalities=selectors), array, y)
+    positions = {**selectors, "audio": slice(0, 4)}
+    with pytest.raises(
+        ValueError, match=r"Modality 'text'.*callable selector.*ndarray"
+    ):
+        _fit(make_estimator(name, modalities=positions), array, y)
+    bad = {"audio": slice("a0", "zz"), "text": ["t0"]}
+    with pytest.raises(ValueError, match=r"Modality 'audio'.*slices columns by name"):
+        _fit(make_estimator(name, modalities=bad), frame, y)

@@ -130,3 +130,29 @@ def test_dataframe_output_keeps_values_of_integer_columns(name):
     else:
         scaled = StandardScaler().fit_transform(frame[["age", "height"]])
         np.testing.assert_allclose(out[["age", "height"]].to_numpy(), scaled)
+
+
+@pytest.mark.parametrize("name", NEURAL)
+def test_reversed_views_are_read_without_standardisation(name):
+    """A negative-stride view (``X[::-1]``), which torch cannot wrap, is copied."""
+    X, y = audio_text(n=40)
+    est = make_estimator(name, standardize=False, max_epochs=2)
+    reversed_ = {m: b[::-1] for m, b in X.items()}
+    copied = {m: np.ascontiguousarray(b) for m, b in reversed_.items()}
+    expected = est.fit(copied, y[::-1]).predict_proba(copied)
+    np.testing.assert_array_equal(
+        est.fit(reversed_, y[::-1]).predict_proba(reversed_), expected
+    )
+    frame = {m: pd.DataFrame(b).iloc[::-1] for m, b in X.items()}
+    np.testing.assert_array_equal(est.predict_proba(frame), expected)
+
+
+def test_bfloat16_tensors_are_read_as_float32():
+    X, y = audio_text(n=40)
+    as_float32 = {m: torch.as_tensor(b).bfloat16().float() for m, b in X.items()}
+    as_bfloat16 = {m: torch.as_tensor(b).bfloat16() for m, b in X.items()}
+    est = make_estimator("cooperative", max_epochs=2)
+    expected = est.fit(as_float32, y).predict_proba(as_float32)
+    np.testing.assert_array_equal(
+        est.fit(as_bfloat16, y).predict_proba(as_bfloat16), expected
+    )

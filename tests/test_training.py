@@ -202,10 +202,53 @@ def test_huge_unscaled_inputs_stop_with_divergence_error(two_modalities):
     with pytest.raises(TrainingDivergedError) as exc:
         clf.fit(huge, y)
     message = str(exc.value)
-    assert f"in epoch {len(clf.net_.history)}" in message
+    assert f"in epoch {len(exc.value.net.history)}" in message
     assert "Lower the learning rate (lr=0.01)" in message
     assert "standardise the inputs" in message
     assert isinstance(exc.value, RuntimeError)
+
+
+@pytest.mark.parametrize("name", NEURAL)
+def test_a_refit_that_diverges_leaves_the_estimator_unfitted(name):
+    """Not the old model's history beside the new, diverged net (NaN predictions)."""
+    from sklearn.exceptions import NotFittedError
+
+    X, y = audio_text(n=60)
+    est = make_estimator(name, max_epochs=2, batch_size=16).fit(X, y)
+    est.set_params(lr=1e20, max_epochs=4)
+    with pytest.raises(TrainingDivergedError) as exc:
+        est.fit(X, y)
+    for attribute in ("net_", "history_", "n_iter_", "classes_"):
+        assert not hasattr(est, attribute)
+    with pytest.raises(NotFittedError):
+        est.predict(X)
+    net = exc.value.net  # the net that diverged, to inspect
+    assert f"in epoch {len(net.history)}" in str(exc.value)
+    assert net.lr == 1e20
+
+
+@pytest.mark.parametrize("name", NEURAL)
+def test_divergence_on_the_last_step_without_a_held_out_part_is_caught(name):
+    """A loss precedes its step: the outputs after the last one are checked."""
+    X, y = audio_text(n=60)
+    est = make_estimator(name, max_epochs=1, batch_size=1000, lr=1e20)
+    with pytest.raises(TrainingDivergedError, match=r"After the last training step"):
+        est.fit(X, y)
+    assert not hasattr(est, "net_")
+    # the same single step at a sane learning rate passes the check
+    make_estimator(name, max_epochs=1, batch_size=1000).fit(X, y)
+
+
+def test_non_finite_outputs_at_predict_raise_instead_of_nan(two_modalities):
+    X, y = two_modalities
+    est = make_estimator("cooperative", max_epochs=2).fit(X, y)
+    with torch.no_grad():  # weights that overflow on these inputs
+        for parameter in est.net_.module_.parameters():
+            parameter.mul_(1e30)
+    with pytest.raises(FloatingPointError, match=r"not finite for \d+ of 60 samples"):
+        est.predict_proba(X)
+    with pytest.raises(FloatingPointError, match=r"lower learning rate"):
+        est.predict(X)
 
 
 def test_nan_loss_from_the_module_stops_the_fit(two_modalities, monkeypatch):
@@ -564,6 +607,24 @@ def test_epoch_scoring_without_caching_scores_the_same_as_with_it(name):
     )
     assert est.history_[-1, "train_acc"] == pytest.approx(
         np.mean(net.predict(train) == train.y.numpy())
+    )
+
+
+def test_batch_scoring_without_caching_takes_batches_with_absent_modalities():
+    """skorch passes a masked batch (``{"xs", "mask"}``) back to the net."""
+    from skorch.callbacks import BatchScoring
+
+    X, y = audio_text(n=60)
+    X = {**X, "audio": X["audio"].copy()}
+    X["audio"][:6] = np.nan
+    scoring = BatchScoring("accuracy", name="acc", use_caching=False)
+    est = make_estimator("cooperative", max_epochs=2, validation_fraction=0.25)
+    est.set_params(callbacks=[scoring]).fit(X, y)
+    assert 0.0 <= est.history_[-1, "acc"] <= 1.0
+    masked = est._check_blocks(X)
+    batch = {"xs": masked.blocks, "mask": masked.mask}
+    np.testing.assert_allclose(
+        est.net_.predict_proba(batch), est.predict_proba(X), rtol=1e-5, atol=1e-7
     )
 
 
