@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._fitted_state import forgets_fit_on_error
+from ._mapping_params import MappingParams
 from ._modalities import (
     FLOAT_DTYPES,
     SINGLE_MODALITY,
@@ -48,6 +49,7 @@ def _prefixed(exc, name):
 
 class PerModalityTransformer(
     VersionedState,
+    MappingParams,
     ModalityOutput,
     TransformerMixin,
     BaseEstimator,
@@ -134,6 +136,8 @@ class PerModalityTransformer(
         ],
         "modalities": [Mapping, None],
     }
+
+    _mapping_params = ("transformer",)
 
     def __init__(self, transformer=None, *, modalities=None):
         self.transformer = transformer

@@ -180,3 +180,70 @@ def test_in_place_transformer_does_not_modify_the_input(method):
         est.fit({n: b.copy() for n, b in X.items()})
     getattr(est, method)(X)
     assert digest(X) == before
+
+
+# --------------------------------------- the mapping form's nested parameters
+def test_mapping_entries_and_their_parameters_are_parameters(three_modalities):
+    """As ColumnTransformer's named transformers: <param>__<modality>[__<name>]."""
+    from sklearn.base import clone
+    from sklearn.decomposition import PCA
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import Pipeline
+
+    from skcoop import StackingFusion
+
+    X, y = three_modalities
+    X = SliceDict(**X)  # sliceable by GridSearchCV
+    name = next(iter(X))
+    transformers = {name: PCA(n_components=2)}
+    pmt = PerModalityTransformer(transformers)
+    params = pmt.get_params(deep=True)
+    assert params[f"transformer__{name}"] is transformers[name]
+    assert params[f"transformer__{name}__n_components"] == 2
+    assert set(pmt.get_params(deep=False)) == {"transformer", "modalities"}
+    pmt.set_params(**{f"transformer__{name}__n_components": 1})
+    assert transformers[name].n_components == 1  # set on the nested estimator
+    assert pmt.fit_transform(X)[name].shape[1] == 1
+    # replacing an entry builds a new mapping: the user's is left as it was
+    pmt.set_params(**{f"transformer__{name}": "passthrough"})
+    assert pmt.transformer == {name: "passthrough"}
+    assert isinstance(transformers[name], PCA)
+    with pytest.raises(ValueError, match=r"`transformer` has no entry 'nope'"):
+        pmt.set_params(transformer__nope__n_components=1)
+    with pytest.raises(ValueError, match=r"entry .* of `transformer`.*no parameters"):
+        pmt.set_params(**{f"transformer__{name}__n_components": 1})
+    # a grid over a nested parameter, in a pipeline
+    pipe = Pipeline(
+        [
+            ("reduce", PerModalityTransformer({name: PCA(n_components=1)})),
+            ("clf", StackingFusion(cv=2, random_state=0)),
+        ]
+    )
+    grid = {f"reduce__transformer__{name}__n_components": [1, 2]}
+    search = GridSearchCV(pipe, grid, cv=2).fit(X, y)
+    assert search.best_params_[f"reduce__transformer__{name}__n_components"] in (1, 2)
+    assert pipe.get_params()[f"reduce__transformer__{name}__n_components"] == 1
+    fitted = search.best_estimator_.named_steps["reduce"].transformers_[name]
+    assert fitted.n_components == search.best_params_[grid.popitem()[0]]
+    assert clone(pmt).get_params(deep=False)["transformer"] == {name: "passthrough"}
+
+
+def test_stacking_estimators_mapping_is_tunable(three_modalities):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+
+    from skcoop import StackingFusion
+
+    X, y = three_modalities
+    X = SliceDict(**X)
+    names = list(X)
+    estimators = {m: LogisticRegression(C=1.0) for m in names}
+    stack = StackingFusion(estimators=estimators, cv=2, random_state=0)
+    stack.set_params(**{f"estimators__{names[0]}__C": 0.01})
+    assert estimators[names[0]].C == 0.01
+    assert stack.get_params()[f"estimators__{names[1]}__C"] == 1.0
+    search = GridSearchCV(stack, {f"estimators__{names[1]}__C": [0.1, 10.0]}, cv=2)
+    search.fit(X, y)
+    chosen = search.best_params_[f"estimators__{names[1]}__C"]
+    assert chosen == search.best_estimator_.estimators_[names[1]].C
+    assert estimators[names[1]].C == 1.0  # the grid worked on clones

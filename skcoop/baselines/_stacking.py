@@ -27,6 +27,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from .._fitted_state import forgets_fit_on_error
+from .._mapping_params import MappingParams
 from .._modalities import check_modalities
 from .._persistence import VersionedState
 
@@ -58,7 +59,7 @@ def _fit_one(estimator, X, y):
     return estimator.fit(X, y)
 
 
-class StackingFusion(VersionedState, ClassifierMixin, BaseEstimator):
+class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimator):
     """Multi-view stacking: one classifier per modality and a meta-learner.
 
     Each modality is classified by its own scikit-learn classifier; their
@@ -197,6 +198,7 @@ class StackingFusion(VersionedState, ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
         "modalities": [Mapping, None],
     }
+    _mapping_params = ("estimators",)
 
     def __init__(
         self,
