@@ -100,6 +100,16 @@ def _to_numpy_like(block):
     return block
 
 
+def _non_numeric_columns(block) -> list[str]:
+    """Name the columns of ``block`` whose dtype is not a number (at most 5)."""
+    dtypes = getattr(block, "dtypes", None)
+    if dtypes is not None and hasattr(dtypes, "items"):  # a DataFrame
+        found = [f"{c!r}: {d}" for c, d in dtypes.items() if d.kind not in "biuf"]
+        return found[:5]
+    kind = getattr(getattr(block, "dtype", None), "kind", "")
+    return [f"dtype {block.dtype}"] if kind in "USMmO" and kind else []
+
+
 def _check_block(block, name, estimator, *, dtype, allow_nan, missing="error"):
     """Validate one modality's 2-D block and name the modality in every error."""
     input_name = f"modality {name!r}"
@@ -122,6 +132,14 @@ def _check_block(block, name, estimator, *, dtype, allow_nan, missing="error"):
             input_name=input_name,
         )
     except (TypeError, ValueError) as exc:
+        columns = _non_numeric_columns(block)
+        if columns:
+            raise ValueError(
+                f"Modality {name!r} has columns that are not numbers ({columns}; "
+                f"{exc}). Encode text, categorical or date columns first, for "
+                "example with scikit-learn's OrdinalEncoder or OneHotEncoder "
+                "(dates as numbers, such as timestamps)."
+            ) from exc
         raise type(exc)(f"Modality {name!r}: {exc}") from exc
     if block.dtype.kind == "O":  # dtype="numeric" keeps what numpy could not type
         try:
@@ -686,6 +704,15 @@ def _check_label_types(y):
     """Raise a clear error when object labels mix strings and numbers."""
     if y is None or y.dtype != object:
         return y
+    missing = np.flatnonzero(
+        [v is None or (isinstance(v, float) and v != v) for v in y.ravel()]
+    )
+    if missing.size:
+        raise ValueError(
+            f"y has {missing.size} missing labels (None or NaN, rows "
+            f"{_rows(missing)}); every training sample needs a label. Drop these "
+            "samples, or label them."
+        )
     kinds = {
         "string"
         if isinstance(v, str)

@@ -345,7 +345,10 @@ class PerModalityTransformer(
         Parameters
         ----------
         input_features : array-like of str or None, default=None
-            Input feature names, as for scikit-learn transformers.
+            Input feature names, as for scikit-learn transformers; for a
+            mapping, the names of all modalities' columns, modality by
+            modality (default: a DataFrame block's column names at fit, else
+            ``x<j>``).
 
         Returns
         -------
@@ -355,10 +358,7 @@ class PerModalityTransformer(
         check_is_fitted(self)
         spec = self._modality_spec
         if spec.kind == "mapping":
-            inputs = {
-                n: np.asarray([f"x{j}" for j in range(w)], dtype=object)
-                for n, w in self.n_features_per_modality_.items()
-            }
+            inputs = self._mapping_input_names(input_features)
         else:
             names = _check_feature_names_in(self, input_features)
             if spec.kind == "array":
@@ -387,6 +387,32 @@ class PerModalityTransformer(
         return np.asarray(
             [f"{n}__{f}" for n, feats in outputs.items() for f in feats], dtype=object
         )
+
+    def _mapping_input_names(self, input_features):
+        """Return each modality's input names, for a fit on a mapping.
+
+        ``input_features`` holds the names of all modalities' columns, in the
+        fitted order (``n_features_in_`` of them); without it a DataFrame
+        block's string column names at fit are used, else ``x<j>``.
+        """
+        widths = self.n_features_per_modality_
+        if input_features is not None:
+            names = np.asarray(input_features, dtype=object)
+            if names.shape != (self.n_features_in_,):
+                raise ValueError(
+                    f"input_features has {names.size} names, but the modalities "
+                    f"{list(widths)} have {self.n_features_in_} columns in all "
+                    f"({widths}); pass one name per column, modality by modality."
+                )
+            stops = np.cumsum(list(widths.values()))
+            return dict(zip(widths, np.split(names, stops[:-1]), strict=True))
+        labels = self._modality_spec.block_labels or (None,) * len(widths)
+        return {
+            n: np.asarray(
+                [f"x{j}" for j in range(w)] if names is None else names, dtype=object
+            )
+            for (n, w), names in zip(widths.items(), labels, strict=True)
+        }
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

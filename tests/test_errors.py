@@ -65,6 +65,11 @@ LABEL_ERRORS = {
         r"Unknown label type: continuous",
     ),
     "nan": (np.r_[np.nan, np.arange(23) % 2], ValueError, r"y contains NaN"),
+    "missing-labels": (
+        np.array([None, "a", "b", "a"] * 6, dtype=object),
+        ValueError,
+        r"y has 6 missing labels \(None or NaN, rows 0, 4, 8, 12, 16, ...\)",
+    ),
     "none": (None, ValueError, r"requires y to be passed"),
 }
 
@@ -169,3 +174,19 @@ def test_a_callback_watching_a_split_that_is_not_held_out_says_so(name):
         with pytest.raises(ValueError, match=r"no validation split is held out"):
             est.fit(X, y)
         est.set_params(validation_fraction=0.25, callbacks=[EarlyStopping()]).fit(X, y)
+
+
+@pytest.mark.parametrize("name", [*ESTIMATORS, "stacking"])
+def test_text_and_categorical_columns_get_the_encoding_hint(name):
+    pd = pytest.importorskip("pandas")
+    from skcoop import StackingFusion
+
+    X, y = audio_text(n=24)
+    colours = pd.Categorical(["red", "blue"] * 12)
+    X = {**X, "audio": pd.DataFrame(X["audio"]).assign(colour=colours)}
+    est = make_estimator(name) if name != "stacking" else StackingFusion(cv=2)
+    with pytest.raises(
+        ValueError,
+        match=r"Modality 'audio' has (columns|values) that are not numbers.*Ordinal",
+    ):
+        est.fit(X, y) if hasattr(est, "predict") else est.fit(X)

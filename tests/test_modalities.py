@@ -202,12 +202,18 @@ FIT_ERRORS = {
     "strings": (
         _bad_block("audio", np.full((10, 3), "x")),
         ValueError,
-        [r"Modality 'audio': could not convert string to float: .*'x'"],
+        [
+            r"Modality 'audio' has columns that are not numbers"
+            r".*convert string to float: .*'x'.*OneHotEncoder"
+        ],
     ),
     "object-strings": (
         _bad_block("text", np.array([["a", 1.0]] * 10, dtype=object)),
         ValueError,
-        [r"Modality 'text': could not convert string to float: 'a'"],
+        [
+            r"Modality 'text' has columns that are not numbers"
+            r".*convert string to float: 'a'"
+        ],
     ),
     "complex": (
         _bad_block("audio", A + 1j),
@@ -439,9 +445,8 @@ def test_plain_array_errors(X, error, match):
     [
         np.array(["a", 1] * 5, dtype=object),
         np.array(["a", 2.5] * 5, dtype=object),
-        ["a"] * 9 + [None],
     ],
-    ids=["str-int", "str-float", "str-none"],
+    ids=["str-int", "str-float"],
 )
 def test_mixed_label_types_are_rejected(form, y):
     # sklearn alone raises a bare "'<' not supported between 'int' and 'str'"
@@ -449,6 +454,16 @@ def test_mixed_label_types_are_rejected(form, y):
     X = _small() if form == "mapping" else _small()["audio"]
     with pytest.raises(TypeError, match=r"y mixes label types.*all strings or all"):
         _fit(X, y)
+
+
+@pytest.mark.parametrize("form", ["mapping", "array"])
+def test_missing_labels_are_named_not_made_a_class(form):
+    # the old advice, y.astype(str), would have made None a class "None"
+    X = _small() if form == "mapping" else _small()["audio"]
+    with pytest.raises(
+        ValueError, match=r"y has 1 missing labels \(None or NaN, rows 9\)"
+    ):
+        _fit(X, ["a", "b"] * 4 + ["a", None])
 
 
 def test_nan_is_accepted_when_allowed_but_inf_never():

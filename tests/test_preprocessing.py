@@ -247,3 +247,37 @@ def test_stacking_estimators_mapping_is_tunable(three_modalities):
     chosen = search.best_params_[f"estimators__{names[1]}__C"]
     assert chosen == search.best_estimator_.estimators_[names[1]].C
     assert estimators[names[1]].C == 1.0  # the grid worked on clones
+
+
+def test_feature_names_of_a_mapping_use_input_features_or_the_blocks_names():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    X = SliceDict(
+        audio=pd.DataFrame(rng.randn(20, 3), columns=["pitch", "energy", "tempo"]),
+        text=rng.randn(20, 2),
+    )
+    pmt = PerModalityTransformer().fit(X)
+    assert pmt.get_feature_names_out().tolist() == [
+        "audio__pitch",
+        "audio__energy",
+        "audio__tempo",
+        "text__x0",
+        "text__x1",
+    ]
+    names = ["a", "b", "c", "d", "e"]
+    assert pmt.get_feature_names_out(names).tolist() == [
+        "audio__a",
+        "audio__b",
+        "audio__c",
+        "text__d",
+        "text__e",
+    ]
+    with pytest.raises(ValueError, match=r"input_features has 2 names.*5 columns"):
+        pmt.get_feature_names_out(["p", "q"])
+    pca = PerModalityTransformer({"audio": PCA(n_components=2)}).fit(X)
+    assert pca.get_feature_names_out().tolist() == [
+        "audio__pca0",
+        "audio__pca1",
+        "text__x0",
+        "text__x1",
+    ]
