@@ -139,3 +139,24 @@ def test_checkpoint_of_every_variant_loads_into_a_fitted_estimator(variant, tmp_
     np.testing.assert_array_equal(other.predict_proba(X), est.predict_proba(X))
     n_attention = {"III": 3, "IV": 2}.get(variant, 2)
     assert len(other.net_.module_.attention) == n_attention
+
+
+def test_a_resumed_darelike_fit_draws_the_pairs_of_the_fit_it_continues(tmp_path):
+    """The pairs' radii come from the first epoch's draws, whatever the start."""
+    from skcoop import DARELike
+
+    X, y = audio_text(n=60)
+    params = {"hidden_size": 8, "random_state": 0, "dropout": 0.5, "batch_size": 16}
+    straight = DARELike(max_epochs=4, **params).fit(X, y)
+    checkpoint = Checkpoint(dirname=str(tmp_path), monitor=None)
+    DARELike(max_epochs=2, callbacks=[checkpoint], **params).fit(X, y)
+    resumed = DARELike(
+        max_epochs=2,
+        callbacks=[
+            Checkpoint(dirname=str(tmp_path), monitor=None),
+            LoadInitState(checkpoint),
+        ],
+        **params,
+    ).fit(X, y)
+    assert resumed.history_[:, "train_loss"] == straight.history_[:, "train_loss"]
+    np.testing.assert_array_equal(resumed.predict_proba(X), straight.predict_proba(X))

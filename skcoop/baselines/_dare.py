@@ -455,25 +455,43 @@ class _DAREMixin:
         """Return the generator of pairs and external rows for this epoch."""
         epoch = len(self.history)
         if getattr(self, "_generator_epoch", None) != epoch:
-            seed = (int(self.seed) * 31 + 104_729 + epoch) % (2**63)
-            self._pair_generator = torch.Generator().manual_seed(seed)
+            self._pair_generator = torch.Generator().manual_seed(self._pair_seed(epoch))
             self._generator_epoch = epoch
+            if epoch == 1 and self.n_pairs and self.pair_weight:
+                # the first epoch spends the draws of the radii (_pair_cache)
+                # before its partners, as when it drew the radii itself
+                self._radius_pairs(self._pair_generator)
         return self._pair_generator
+
+    def _pair_seed(self, epoch: int) -> int:
+        return (int(self.seed) * 31 + 104_729 + epoch) % (2**63)
+
+    def _radius_pairs(self, generator):
+        """Draw the sample pairs whose distances give ``delta_m^2``: ``(i, j)``."""
+        n = len(self._pair_source.y)
+        i = torch.randint(n, (min(4096, n * n),), generator=generator)
+        j = torch.randint(n, (len(i),), generator=generator)
+        return i, j
 
     def _source_mask(self):
         """Return the training split's presence mask (N, M), or None."""
         return getattr(self._pair_source, "mask", None)
 
-    def _pair_cache(self, generator):
-        """Return the class order, class starts and counts, and ``delta_m^2``."""
+    def _pair_cache(self):
+        """Return the class order, class starts and counts, and ``delta_m^2``.
+
+        The radii come from the first epoch's draws whatever the epoch a fit
+        starts at, so a fit resumed from a checkpoint (``LoadInitState``)
+        computes the same radii, and draws the same partners, as the fit it
+        continues.
+        """
         if self._pair_index is None:
             y = self._pair_source.y  # (N,)
             order = torch.argsort(y, stable=True)  # (N,)
             counts = torch.bincount(y, minlength=int(y.max()) + 1)  # (K,)
             starts = torch.cumsum(counts, 0) - counts  # (K,)
-            n = len(y)
-            i = torch.randint(n, (min(4096, n * n),), generator=generator)
-            j = torch.randint(n, (len(i),), generator=generator)
+            first = torch.Generator().manual_seed(self._pair_seed(1))
+            i, j = self._radius_pairs(first)
             mask = self._source_mask()  # (N, M) or None
             radii = []
             for m, block in enumerate(self._pair_source.blocks):
@@ -496,7 +514,7 @@ class _DAREMixin:
         over the modalities that both samples have (``mask``, the anchors'
         (B, M) presence, and the training split's).
         """
-        order, starts, counts, radii = self._pair_cache(generator)
+        order, starts, counts, radii = self._pair_cache()
         n, b, p = len(order), len(y), self.pool_size
         count, start = counts[y][:, None], starts[y][:, None]  # (B, 1)
         same = start + (torch.rand(b, p, generator=generator) * count).long()
