@@ -156,11 +156,16 @@ def plot_relation_scores(
     scores = estimator.relation_scores(X, gated=gated)[modality]
     values = scores[side]  # (n_samples, n_features)
     index = np.arange(values.shape[0]) if samples is None else np.asarray(samples)
+    if index.size == 0:
+        raise ValueError(
+            f"samples is empty ({samples!r}): pass the positions of the samples "
+            "to draw, or None for all of them."
+        )
     if index.ndim != 1 or index.dtype.kind not in "iu":
         raise ValueError(
             f"samples must be a 1-D sequence of integer positions; got {samples!r}."
         )
-    if index.size and (index.max() >= values.shape[0] or index.min() < 0):
+    if index.max() >= values.shape[0] or index.min() < 0:
         raise ValueError(
             f"samples holds positions outside X, which has {values.shape[0]} "
             f"samples; got {index.tolist()[:10]}."

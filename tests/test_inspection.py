@@ -93,6 +93,8 @@ def test_plot_relation_scores_rejects_bad_samples_and_side(fitted):
         plot_relation_scores(clf, X, "audio", samples=[0, 40])
     with pytest.raises(ValueError, match="integer positions"):
         plot_relation_scores(clf, X, "audio", samples=[0.5])
+    with pytest.raises(ValueError, match=r"samples is empty \(\[\]\).*or None for all"):
+        plot_relation_scores(clf, X, "audio", samples=[])
     with pytest.raises(ValueError, match="side must be"):
         plot_relation_scores(clf, X, "audio", side="both")
 
