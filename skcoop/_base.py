@@ -99,7 +99,9 @@ NEURAL_DOCS = parameter_docs(
         or early stopping); without one ``fit`` raises.
     modalities : dict of str to column selector, default=None
         Split a DataFrame or 2-D array into modalities: each name maps to a
-        slice, integer positions, a boolean mask or DataFrame column names.
+        slice, integer positions, a boolean mask, DataFrame column names, a
+        slice of names (both ends included) or a callable such as
+        ``make_column_selector``, as for ``ColumnTransformer``.
         Leave None for a mapping of modalities or a plain 2-D array.
     missing_modalities : {"mask", "error"}, default="mask"
         What a sample whose row of a modality is entirely NaN means, at fit

@@ -8,7 +8,8 @@ Every estimator of the package calls :func:`check_modalities` first, in
   tools slice a dict, numpy arrays, pandas DataFrames or CPU torch tensors);
 - a pandas DataFrame or 2-D array together with the estimator's
   ``modalities`` parameter, a mapping of modality name to its columns
-  (a slice, integer positions, a boolean mask or DataFrame column names);
+  (a slice, integer positions, a boolean mask, DataFrame column names, a
+  slice of names or a callable);
 - a plain 2-D array with no ``modalities``: one modality named ``"X"``.
 
 It returns the modalities as an ordered ``dict`` of float arrays, the

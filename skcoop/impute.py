@@ -211,8 +211,10 @@ class LowRankImputer(
         Stop when the regularised objective decreases by less than ``tol``
         times its value in one iteration.
     modalities : mapping of str to column selector, default=None
-        Split a DataFrame or 2-D array into modalities (a slice, integer
-        positions, a boolean mask or column names per modality). Leave None
+        Split a DataFrame or 2-D array into modalities (per modality: a
+        slice, integer positions, a boolean mask, column names, a slice of
+        names or a callable such as ``make_column_selector``, as for
+        ``ColumnTransformer``). Leave None
         for a mapping of modalities or a plain 2-D array.
     random_state : int, RandomState instance or None, default=None
         Seeds the randomized SVD that initialises the factors of large

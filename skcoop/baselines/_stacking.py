@@ -112,8 +112,10 @@ class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimat
         the folds differ between fits and the classifiers keep their own
         ``random_state``.
     modalities : dict of str to column selector, default=None
-        Split a DataFrame or 2-D array into modalities (a slice, integer
-        positions, a boolean mask or column names per modality). Leave None
+        Split a DataFrame or 2-D array into modalities (per modality: a
+        slice, integer positions, a boolean mask, column names, a slice of
+        names or a callable such as ``make_column_selector``, as for
+        ``ColumnTransformer``). Leave None
         for a mapping of modalities or a plain 2-D array.
 
     Attributes

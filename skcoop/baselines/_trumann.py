@@ -72,8 +72,10 @@ class TRUMANNLike(VersionedState, ClassifierMixin, BaseEstimator):
         Stop when the relative decrease of the objective over one sweep,
         ``(f_prev - f) / |f_prev|``, falls below ``tol``.
     modalities : mapping of str to column selector, default=None
-        Split a DataFrame or 2-D array into modalities (a slice, integer
-        positions, a boolean mask or column names per modality). Leave
+        Split a DataFrame or 2-D array into modalities (per modality: a
+        slice, integer positions, a boolean mask, column names, a slice of
+        names or a callable such as ``make_column_selector``, as for
+        ``ColumnTransformer``). Leave
         ``None`` for a mapping of modalities or a single 2-D array.
     random_state : int, RandomState instance or None, default=None
         Seeds the random projections that initialise ``B``. Pass an int
