@@ -363,19 +363,15 @@ def _resolve_columns(selector, name, n_columns, column_names, X=None):
     return np.array([position[c] for c in selector.tolist()], dtype=np.intp)
 
 
-def _unique_positions(column_names, wanted, name):
+def _unique_positions(column_names, wanted, name, positions=None):
     """Return ``{column name: position}``, refusing a wanted name that repeats.
 
     A name the input holds twice cannot say which column a modality means
     (``DataFrame[[name]]`` would take both): a clear error, as scikit-learn
-    raises for repeated names.
+    raises for repeated names. ``positions``, from :func:`_positions`, saves
+    reading the names again for each modality.
     """
-    position = {}
-    repeated = set()
-    for i, c in enumerate(column_names):
-        if c in position:
-            repeated.add(c)
-        position[c] = i
+    position, repeated = _positions(column_names) if positions is None else positions
     clash = [c for c in wanted if c in repeated]
     if clash:
         counts = {c: sum(1 for n in column_names if n == c) for c in clash[:5]}
@@ -385,6 +381,16 @@ def _unique_positions(column_names, wanted, name):
             "columns unique names, or select them by position."
         )
     return position
+
+
+def _positions(column_names):
+    """Return ``({name: last position}, set of repeated names)``."""
+    position, repeated = {}, set()
+    for i, c in enumerate(column_names):
+        if c in position:
+            repeated.add(c)
+        position[c] = i
+    return position, repeated
 
 
 def _column_names(X):
@@ -570,9 +576,10 @@ def _fitted_columns(estimator, X):
         # the columns the modalities use are needed (as ColumnTransformer's
         # remainder="drop"): others may be absent or new.
         labels = spec.labels or tuple(fitted_names[c] for c in spec.columns)
+        positions = _positions(names)
         out = []
         for modality, wanted in zip(spec.names, labels, strict=True):
-            position = _unique_positions(names, list(wanted), modality)
+            position = _unique_positions(names, list(wanted), modality, positions)
             missing = [c for c in wanted if c not in position]
             if missing:
                 raise ValueError(
