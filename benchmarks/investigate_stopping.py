@@ -339,6 +339,10 @@ def compare(
 ) -> None:
     """Print each estimator's validation macro-F1 at a stopping rule, pooled.
 
+    Beside the score: the epochs the rule runs and their training time, in
+    epochs of the EarlyFusion recorded in the same process (its median
+    epoch), so that settings whose epochs cost differently compare.
+
     Pairs the runs of ``candidate`` with those of ``base`` by data set, seed
     and estimator; per data set, the mean over its seeds of both and the
     difference; then the mean of the data sets' means, as the pre-registered
@@ -352,9 +356,14 @@ def compare(
     def load(paths):
         return {(r["data"], r["seed"], r["method"]): r for r in _load(paths)}
 
-    def score(run, at):
+    def score(runs, key, at):
+        run = runs[key]
         epochs, kept = replay(run["valid_loss"], *at)
-        return run["valid_part_f1"][kept], epochs
+        # the training time until the rule stops, in epochs of the
+        # EarlyFusion recorded in the same process (the machine is shared)
+        unit = np.median(runs[(key[0], key[1], "EarlyFusion")]["epoch_seconds"])
+        cost = sum(run["epoch_seconds"][:epochs]) / unit
+        return run["valid_part_f1"][kept], epochs, cost
 
     at_new = rule or RULES[0]
     at_old = base_rule or at_new
@@ -364,14 +373,16 @@ def compare(
         for data in dict.fromkeys(k[0] for k in new):
             keys = [k for k in new if k[0] == data and k[2] == method]
             pairs = np.array(
-                [score(old[k], at_old) + score(new[k], at_new) for k in keys]
+                [score(old, k, at_old) + score(new, k, at_new) for k in keys]
             )
-            gaps.append(pairs[:, 2].mean() - pairs[:, 0].mean())
+            gaps.append(pairs[:, 3].mean() - pairs[:, 0].mean())
             print(
                 f"{method} {data} (seeds {[k[1] for k in keys]}): "
-                f"{pairs[:, 0].mean():.2f} -> {pairs[:, 2].mean():.2f} "
+                f"{pairs[:, 0].mean():.2f} -> {pairs[:, 3].mean():.2f} "
                 f"({gaps[-1]:+.2f}), epochs {pairs[:, 1].mean():.1f} -> "
-                f"{pairs[:, 3].mean():.1f}"
+                f"{pairs[:, 4].mean():.1f}, time in EarlyFusion epochs "
+                f"{pairs[:, 2].mean():.1f} -> {pairs[:, 5].mean():.1f} "
+                f"(x{pairs[:, 5].mean() / pairs[:, 2].mean():.2f})"
             )
         print(f"{method}: mean over {len(gaps)} data sets {np.mean(gaps):+.2f}")
 

@@ -115,6 +115,8 @@ def _run(data, seed, method, losses, scores):
         "method": method,
         "valid_loss": losses,
         "valid_part_f1": scores,
+        # an NMCL epoch costs 4 EarlyFusion epochs in these records
+        "epoch_seconds": [2.0 if method == "NMCL" else 0.5] * len(losses),
     }
 
 
@@ -136,5 +138,6 @@ def test_compare_reads_each_side_at_its_own_rule(stopping, tmp_path, capsys):
     stopping.compare(b, c, rule=(3, 1e-4), base_rule=(5, 1e-4))
     out = capsys.readouterr().out
     assert "NMCL d (seeds [0]): 7.00 -> 3.00 (-4.00), epochs 13.0 -> 6.0" in out
+    assert "epochs 13.0 -> 6.0, time in EarlyFusion epochs 52.0 -> 24.0 (x0.46)" in out
     stopping.compare(b, c, rule=(3, 1e-4))  # both sides at patience 3
     assert "2.00 -> 3.00 (+1.00), epochs 6.0 -> 6.0" in capsys.readouterr().out
