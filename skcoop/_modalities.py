@@ -37,6 +37,7 @@ __all__ = [
     "MISSING_MODALITIES",
     "ModalitySpec",
     "check_modalities",
+    "prefixed_error",
     "presence_mask",
     "rebuild_like",
 ]
@@ -101,6 +102,19 @@ def _to_numpy_like(block):
     return block
 
 
+def prefixed_error(exc: Exception, name: str) -> Exception:
+    """Return ``exc`` re-created with the modality name in front, if possible.
+
+    For errors raised by a per-modality estimator the user passed (a
+    transformer or classifier fitted on one modality), so that the message
+    says which modality it was fitted on.
+    """
+    try:
+        return type(exc)(f"Modality {name!r}: {exc}")
+    except Exception:  # an exception type with another constructor
+        return exc
+
+
 def _non_numeric_columns(block) -> list[str]:
     """Name the columns of ``block`` whose dtype is not a number (at most 5)."""
     dtypes = getattr(block, "dtypes", None)
@@ -137,9 +151,10 @@ def _check_block(block, name, estimator, *, dtype, allow_nan, missing="error"):
         if columns:
             raise ValueError(
                 f"Modality {name!r} has columns that are not numbers ({columns}; "
-                f"{exc}). Encode text, categorical or date columns first, for "
-                "example with scikit-learn's OrdinalEncoder or OneHotEncoder "
-                "(dates as numbers, such as timestamps)."
+                f"{exc}). Encode text, categorical or date columns before this "
+                "estimator, for example with scikit-learn's OrdinalEncoder or "
+                "OneHotEncoder in a ColumnTransformer (dates as numbers, such as "
+                "timestamps)."
             ) from exc
         raise type(exc)(f"Modality {name!r}: {exc}") from exc
     if block.dtype.kind == "O":  # dtype="numeric" keeps what numpy could not type

@@ -223,11 +223,13 @@ class LowRankImputer(
 
     Attributes
     ----------
-    components_ : ndarray of shape (`n_components_`, `n_features_in_`)
-        Column factors ``V.T``, columns in modality order.
-    mean_ : ndarray of shape (`n_features_in_`,)
+    components_ : ndarray of shape (`n_components_`, n_modality_features)
+        Column factors ``V.T``, columns in modality order;
+        ``n_modality_features`` is the sum of ``n_features_per_modality_``
+        (``n_features_in_`` unless ``modalities`` leaves columns out).
+    mean_ : ndarray of shape (n_modality_features,)
         Mean of each column over its observed values.
-    scale_ : ndarray of shape (`n_features_in_`,)
+    scale_ : ndarray of shape (n_modality_features,)
         Standard deviation of each column over its observed values (1 for a
         constant column).
     n_components_ : int

@@ -18,6 +18,7 @@ from ._modalities import (
     SINGLE_MODALITY,
     ModalitySpec,
     check_modalities,
+    prefixed_error,
     rebuild_like,
 )
 from ._output import ModalityOutput
@@ -37,14 +38,6 @@ def _block(out):
     if hasattr(out, "columns") and hasattr(out, "to_numpy"):
         return out.to_numpy()
     return out
-
-
-def _prefixed(exc, name):
-    """Return ``exc`` re-created with the modality name in front, if possible."""
-    try:
-        return type(exc)(f"Modality {name!r}: {exc}")
-    except Exception:  # an exception type with another constructor
-        return exc
 
 
 class PerModalityTransformer(
@@ -262,7 +255,7 @@ class PerModalityTransformer(
                 else:
                     fitted.fit(block, y, **fit_params)
             except (ValueError, TypeError) as exc:
-                raise _prefixed(exc, name) from exc
+                raise prefixed_error(exc, name) from exc
             self.transformers_[name] = fitted
         return out
 
@@ -302,7 +295,7 @@ class PerModalityTransformer(
                 # a copy: never the user's array
                 out[name] = _block(fitted.transform(block.copy()))
             except (ValueError, TypeError) as exc:
-                raise _prefixed(exc, name) from exc
+                raise prefixed_error(exc, name) from exc
         return self._wrap_output(self._rebuild(X, out), X)
 
     def _same_shape(self, out):

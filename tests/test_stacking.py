@@ -243,3 +243,27 @@ def test_n_jobs_does_not_change_the_fit(data):
     with parallel_config(backend="threading"):
         threaded = StackingFusion(cv=3, n_jobs=2, random_state=0).fit(X, y)
     np.testing.assert_allclose(threaded.predict_proba(X), serial)
+
+
+def test_an_in_place_classifier_leaves_the_input_alone(data):
+    """A pipeline with StandardScaler(copy=False) works on copies of the blocks."""
+    X, y = data
+    X = {name: np.array(block, dtype=np.float64) + 3.0 for name, block in X.items()}
+    before = {name: block.copy() for name, block in X.items()}
+    in_place = make_pipeline(StandardScaler(copy=False), LogisticRegression())
+    stack = StackingFusion(estimators=in_place, cv=2, random_state=0).fit(X, y)
+    first = stack.predict_proba(X)
+    np.testing.assert_array_equal(stack.predict_proba(X), first)
+    for name, block in X.items():
+        np.testing.assert_array_equal(block, before[name])
+
+
+def test_a_per_modality_classifiers_error_names_the_modality(data):
+    from sklearn.decomposition import PCA
+
+    X, y = data
+    name, width = next((n, b.shape[1]) for n, b in X.items())
+    too_many = make_pipeline(PCA(n_components=width + 1), LogisticRegression())
+    estimators = {n: too_many if n == name else LogisticRegression() for n in X}
+    with pytest.raises(ValueError, match=rf"^Modality '{name}': n_components="):
+        StackingFusion(estimators=estimators, cv=2).fit(X, y)

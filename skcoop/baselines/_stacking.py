@@ -28,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._fitted_state import forgets_fit_on_error
 from .._mapping_params import MappingParams
-from .._modalities import check_modalities
+from .._modalities import check_modalities, prefixed_error
 from .._persistence import VersionedState
 
 __all__ = ["StackingFusion"]
@@ -55,8 +55,21 @@ def _seed(estimator, rng):
     return estimator
 
 
-def _fit_one(estimator, X, y):
-    return estimator.fit(X, y)
+def _fit_one(estimator, X, y, name):
+    try:
+        return estimator.fit(X, y)
+    except Exception as exc:
+        raise prefixed_error(exc, name) from exc
+
+
+def _own(blocks):
+    """Return copies of the blocks, for the per-modality classifiers.
+
+    A classifier the user passes may work in place (a pipeline with
+    ``StandardScaler(copy=False)``); it must not write into the user's arrays,
+    which the validated blocks may share.
+    """
+    return {name: np.array(block, copy=True) for name, block in blocks.items()}
 
 
 class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimator):
@@ -305,6 +318,7 @@ class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimat
         blocks, y = check_modalities(
             self, X, y, reset=True, modalities=self.modalities, dtype="numeric"
         )
+        blocks = _own(blocks)
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
         self.classes_ = encoder.classes_
@@ -329,15 +343,8 @@ class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimat
 
         # out-of-fold probabilities: the same folds for every modality
         oof = [
-            cross_val_predict(
-                clone(estimators[name]),
-                blocks[name],
-                y_encoded,
-                cv=folds,
-                method="predict_proba",
-                n_jobs=self.n_jobs,
-            )
-            for name in names
+            self._out_of_fold(estimators[n], blocks[n], y_encoded, folds, n)
+            for n in names
         ]  # M x (n, K)
         self._passthrough_stats = None  # (mean, scale) with passthrough=True
         if self.passthrough:
@@ -348,11 +355,25 @@ class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimat
         self.final_estimator_ = final.fit(self._stack(oof, blocks), y_encoded)
 
         fitted = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_one)(estimators[name], blocks[name], y_encoded)
+            delayed(_fit_one)(estimators[name], blocks[name], y_encoded, name)
             for name in names
         )
         self.estimators_ = dict(zip(names, fitted, strict=True))
         return self
+
+    def _out_of_fold(self, estimator, block, y, folds, name):
+        """Return one modality's out-of-fold probabilities, naming it on error."""
+        try:
+            return cross_val_predict(
+                clone(estimator),
+                block,
+                y,
+                cv=folds,
+                method="predict_proba",
+                n_jobs=self.n_jobs,
+            )  # (n, K)
+        except Exception as exc:
+            raise prefixed_error(exc, name) from exc
 
     def _stack(self, probas, blocks):
         """Return the meta-learner's features from per-modality probabilities."""
@@ -377,7 +398,7 @@ class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimat
         blocks, _ = check_modalities(
             self, X, reset=False, modalities=fitted_modalities, dtype="numeric"
         )
-        return blocks
+        return _own(blocks)
 
     def predict_proba_per_modality(self, X) -> dict[str, np.ndarray]:
         """Return each modality's own class prediction.

@@ -25,7 +25,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .._fitted_state import forgets_fit_on_error
-from .._modalities import check_modalities
+from .._modalities import FLOAT_DTYPES, check_modalities
 from .._persistence import VersionedState
 from .._scaling import mean_and_scale
 from ._class_tree import build_class_tree
@@ -117,7 +117,7 @@ class TRUMANNLike(VersionedState, ClassifierMixin, BaseEstimator):
         Weight ``e_v`` of each group in the tree-guided penalty.
     temperature_ : float
         Softmax temperature of :meth:`predict_proba`, fitted on the
-        training data.
+        training data (the log-loss minimiser between 1e-6 and 100).
     objective_ : ndarray of shape (`n_iter_` + 1,)
         The objective at the initialisation and after every sweep.
     n_iter_ : int
@@ -288,7 +288,11 @@ class TRUMANNLike(VersionedState, ClassifierMixin, BaseEstimator):
             When ``max_iter`` sweeps end before the relative decrease of the
             objective falls below ``tol``.
         """
-        blocks, y = check_modalities(self, X, y, reset=True, modalities=self.modalities)
+        # float64 stays float64: the solver works in it, and rounding to
+        # float32 first could merge a column's values (a large offset)
+        blocks, y = check_modalities(
+            self, X, y, reset=True, modalities=self.modalities, dtype=FLOAT_DTYPES
+        )
         check_classification_targets(y)
         self.classes_, y_idx = np.unique(y, return_inverse=True)
         n_classes = len(self.classes_)
@@ -309,6 +313,13 @@ class TRUMANNLike(VersionedState, ClassifierMixin, BaseEstimator):
         self.mean_ = np.concatenate(means)  # (D,)
         self.scale_ = np.concatenate(scales)  # (D,)
         n_samples = Xs[0].shape[0]
+        if not any(np.any(x) for x in Xs):  # every column constant: all zero now
+            raise ValueError(
+                f"{type(self).__name__}: no feature varies over the {n_samples} "
+                f"training samples (every column of the modalities {list(blocks)} "
+                "is constant), so there is nothing to learn the classes from. "
+                "Check that the right data was passed."
+            )
 
         tree = build_class_tree(self.hierarchy, Xs, y_idx, self.classes_.tolist())
         self.hierarchy_ = tree.parent
@@ -382,7 +393,9 @@ class TRUMANNLike(VersionedState, ClassifierMixin, BaseEstimator):
             if spec.kind == "columns"
             else None
         )
-        blocks, _ = check_modalities(self, X, reset=False, modalities=modalities)
+        blocks, _ = check_modalities(
+            self, X, reset=False, modalities=modalities, dtype=FLOAT_DTYPES
+        )
         Xs = [
             (b.astype(np.float64) - self.mean_[cols]) / self.scale_[cols]
             for b, cols in zip(blocks.values(), self._block_slices(), strict=True)
@@ -457,6 +470,7 @@ def _fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
     def nll(log_beta):
         return -log_softmax(scores * np.exp(log_beta), axis=1)[rows, y].mean()
 
-    # inverse temperatures from 1e-2 to 1e3 (the scores live on the one-hot scale)
-    result = minimize_scalar(nll, bounds=(np.log(1e-2), np.log(1e3)), method="bounded")
+    # inverse temperatures from 1e-2 to 1e6: the scores live on the one-hot
+    # scale, and a strong penalty (lambda3 of 1e3) shrinks them far below it
+    result = minimize_scalar(nll, bounds=(np.log(1e-2), np.log(1e6)), method="bounded")
     return float(np.exp(-result.x))

@@ -362,3 +362,48 @@ def test_invalid_parameters_raise(data, params):
 
 
 # All of scikit-learn's estimator checks pass; none is expected to fail.
+
+
+def test_float64_input_is_not_rounded_to_float32():
+    """A large offset would merge a float32 column's values; scaling removes it."""
+    X, y = audio_text(n=200, seed=1)
+    X = {name: block.astype(np.float64) for name, block in X.items()}
+    offset = {**X, "audio": X["audio"] + 1e5}
+    est = TRUMANNLike(n_components=3, random_state=0)
+    expected = est.fit(X, y).predict_proba(X)
+    np.testing.assert_allclose(
+        est.fit(offset, y).predict_proba(offset), expected, atol=1e-6
+    )
+    assert est.mean_.dtype == np.float64
+
+
+def test_no_varying_feature_is_a_clear_error():
+    X, y = audio_text(n=40)
+    constant = {name: np.ones_like(block) for name, block in X.items()}
+    with pytest.raises(ValueError, match=r"no feature varies over the 40 training"):
+        TRUMANNLike(n_components=2).fit(constant, y)
+
+
+def test_temperature_minimises_the_log_loss_under_a_strong_penalty():
+    from scipy.special import log_softmax
+
+    from skcoop.datasets import make_multimodal_classification
+
+    # a strong penalty shrinks the scores: the best inverse temperature is
+    # about 4,700, above the old search's bound of 1,000
+    X, y = make_multimodal_classification(
+        300, n_classes=4, n_features=(10, 6, 4), class_sep=2, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = TRUMANNLike(n_components=8, lambda3=1000.0, random_state=0).fit(X, y)
+    scores = est._scores(X)  # (n, K), what predict_proba scales
+
+    def nll(beta):
+        return -log_softmax(scores * beta, axis=1)[np.arange(len(y)), y].mean()
+
+    assert 1e3 < 1 / est.temperature_ < 1e6 * 0.99
+    assert (
+        nll(1 / est.temperature_)
+        <= min(nll(b) for b in np.geomspace(1e-2, 1e6, 400)) + 1e-4
+    )
