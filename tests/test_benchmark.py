@@ -1,6 +1,7 @@
 """Fast tests of the benchmark protocol (skcoop.benchmark) on tiny data."""
 
 import math
+import re
 import warnings
 
 import numpy as np
@@ -690,3 +691,60 @@ def test_format_suite_prints_nan_when_the_paired_differences_do_not_vary(shift, 
         f"- tuned: NMCL - best other (EarlyFusion) = {gap} points, "
         "paired t-test p = nan over 4 seed(s)"
     ) in text.splitlines()
+
+
+def test_tables_3_and_5_time_one_fit_of_the_selected_setting(tiny_result):
+    """Not the whole grid, which Table 2 times (4 NMCL settings here)."""
+    rows = {
+        t: {r["method"]: r for r in tiny_result.tables[t]} for t in tiny_result.tables
+    }
+    grid_time = rows["table2"]["NMCL"]["fit_seconds_mean"]
+    one_fit = rows["table5"]["full"]["fit_seconds_mean"]
+    full_subset = max(rows["table3"], key=lambda m: m.count("+"))
+    assert rows["table3"][full_subset]["fit_seconds_mean"] == one_fit
+    assert one_fit < grid_time  # was equal: the grid's time
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["mfeat", "--grid", "LogistcRegression:C=0.5"],
+            "unknown method 'LogistcRegression'",
+        ),
+        (["mfeat", "--grid", "LogisticRegression:C=0.5,"], "has an empty value"),
+        (["mfeat", "--tables", "6"], "--tables: comma-separated, from 2, 3, 4 and 5"),
+        (["mfeat", "--tables", "2,x"], "--tables: comma-separated, from 2, 3, 4 and 5"),
+        (["suite", "--max-epochs", "1"], "'suite' sets ['--max-epochs'] itself"),
+        (["suite", "--tables", "3"], "'suite' sets ['--tables'] itself"),
+        (["suite", "--protocols", "tunned"], "--protocols: 'defaults' and/or 'tuned'"),
+    ],
+)
+def test_cli_refuses_options_it_would_ignore_before_any_work(
+    args, message, monkeypatch, capsys
+):
+    from skcoop.benchmark import _cli
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the command went on to load data or run")
+
+    monkeypatch.setattr(_cli, "load_benchmark_data", refuse)
+    monkeypatch.setattr(_cli, "run_benchmark", refuse)
+    with pytest.raises(SystemExit, match=re.escape(message)):
+        cli_main(["benchmark", *args, "--no-progress"])
+
+
+def test_report_only_without_saved_runs_says_so_and_writes_nothing(tmp_path):
+    with pytest.raises(SystemExit, match=r"No saved runs under .* prefix ''"):
+        cli_main(["benchmark", "suite", "--report-only", "--out", str(tmp_path)])
+    assert not (tmp_path / "suite.md").exists()
+
+
+def test_grid_values_are_numbers_flags_or_text():
+    from skcoop.benchmark._cli import _parse_grids
+
+    grids = _parse_grids(["NMCL:lr=.5,1e-3,2", "NMCL:fusion=mean,geometric"])
+    assert grids == {"NMCL": {"lr": [0.5, 0.001, 2], "fusion": ["mean", "geometric"]}}
+    assert _parse_grids(["NMCL:early_stopping=true,false"]) == {
+        "NMCL": {"early_stopping": [True, False]}
+    }

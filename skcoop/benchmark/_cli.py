@@ -139,12 +139,51 @@ def _parse_grids(specs: Sequence[str]) -> dict:
         param, _, values = rest.partition("=")
         if not (method and param and values):
             raise SystemExit(f"--grid expects METHOD:PARAM=V1,V2; got {spec!r}")
-        parsed = [
-            json.loads(v) if v[:1].isdigit() or v[:1] in "-." else v
-            for v in values.split(",")
+        if method not in METHODS:
+            raise SystemExit(
+                f"--grid {spec!r}: unknown method {method!r}; the methods are "
+                f"{list(METHODS)}."
+            )
+        grids.setdefault(method, {})[param] = [
+            _grid_value(v, spec) for v in values.split(",")
         ]
-        grids.setdefault(method, {})[param] = parsed
     return grids
+
+
+def _grid_value(text: str, spec: str):
+    """Return one ``--grid`` value: a number, true/false/null, or the text."""
+    if not text:
+        raise SystemExit(f"--grid {spec!r} has an empty value; got {text!r}")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    try:
+        return float(text)  # ".5", "1e-3."
+    except ValueError:
+        return text
+
+
+def _parse_tables(text: str) -> list[int]:
+    """Parse ``--tables``: some of 2, 3, 4, 5."""
+    try:
+        tables = [int(t) for t in text.split(",") if t]
+    except ValueError:
+        tables = []
+    if not tables or not set(tables) <= {2, 3, 4, 5}:
+        raise SystemExit(f"--tables: comma-separated, from 2, 3, 4 and 5; got {text!r}")
+    return tables
+
+
+# options of a single data set's run that 'suite' sets itself
+_NOT_FOR_SUITE = {
+    "max_epochs": 20,
+    "hidden_size": 64,
+    "batch_size": 128,
+    "tables": "2,3,4,5",
+    "subset_modalities": None,
+    "n_samples": 3000,
+}
 
 
 def run_from_args(args: argparse.Namespace) -> int:
@@ -162,6 +201,7 @@ def run_from_args(args: argparse.Namespace) -> int:
     """
     if args.data == "suite":
         return _run_suite(args)
+    grids, tables = _parse_grids(args.grid), _parse_tables(args.tables)
     X, y, description = load_benchmark_data(
         args.data, n_samples=args.n_samples, data_dir=args.data_dir
     )
@@ -174,7 +214,6 @@ def run_from_args(args: argparse.Namespace) -> int:
             f"{sorted(set(methods) & set(NEEDS_CORPUS))} need an external corpus; "
             f"{args.data} has none (gen-linear, gen-nonlinear and paper have one)."
         )
-    grids = _parse_grids(args.grid)
     seeds, epochs, hidden = args.seeds, args.max_epochs, args.hidden_size
     if args.quick:
         seeds, epochs, hidden = 1, 2, 16
@@ -186,7 +225,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         y,
         seeds=seeds,
         first_seed=args.first_seed,
-        tables=[int(t) for t in args.tables.split(",") if t],
+        tables=tables,
         methods=methods,
         grids=grids,
         max_epochs=epochs,
@@ -219,7 +258,24 @@ def _run_suite(args: argparse.Namespace) -> int:
     methods = list(METHODS) if args.methods is None else args.methods.split(",")
     methods = [m for m in methods if m]
     protocols = [p for p in args.protocols.split(",") if p]
+    unknown = [p for p in protocols if p not in ("defaults", "tuned")]
+    if unknown or not protocols:
+        raise SystemExit(
+            f"--protocols: 'defaults' and/or 'tuned'; got {args.protocols!r}"
+        )
+    ignored = [
+        f"--{name.replace('_', '-')}"
+        for name, default in _NOT_FOR_SUITE.items()
+        if getattr(args, name) != default
+    ]
+    if ignored:
+        raise SystemExit(
+            f"'suite' sets {ignored} itself (the package defaults, Table 2 only, "
+            "every data set whole); leave them out, or run one data set."
+        )
     grids = {**DEFAULT_GRIDS, **_parse_grids(args.grid)}
+    if args.quick:  # as for one data set: the first grid value only
+        grids = _first_points(grids)
     results = {}
     for data in (d for d in args.suite_data.split(",") if d):
         if args.report_only:
@@ -237,8 +293,6 @@ def _run_suite(args: argparse.Namespace) -> int:
         if not data_methods:
             continue
         for protocol in protocols:
-            if protocol not in ("defaults", "tuned"):
-                raise SystemExit(f"--protocols: 'defaults' or 'tuned'; got {protocol}")
             print(f"{description}; protocol {protocol}", flush=True)
             start = time.perf_counter()
             result = run_benchmark(
@@ -276,6 +330,12 @@ def _run_suite(args: argparse.Namespace) -> int:
             write_results(result, args.out, prefix=prefix, figures=not args.merge)
             results[data, protocol] = result
             print(format_tables(result), flush=True)
+    if not results:
+        raise SystemExit(
+            f"No saved runs under {args.out!r} with the prefix {args.prefix!r} for "
+            f"{args.suite_data!r} and {protocols}; nothing to report (the committed "
+            "tables: --out docs/benchmarks --prefix suite_)."
+        )
     text = format_suite(results)
     path = Path(args.out) / "suite.md"
     path.write_text(text, encoding="utf-8")
