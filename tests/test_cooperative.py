@@ -300,7 +300,7 @@ def test_kl_weight_zero_skips_the_consistency_term_and_fits_the_same(data):
     ).fit(X, y)
     assert skipping.net_.module_.consistency is False
     assert computing.net_.module_.consistency is True
-    assert _clf().fit(X, y).net_.module_.consistency is True  # kl_weight=1
+    assert _clf(kl_weight=1.0).fit(X, y).net_.module_.consistency is True
     np.testing.assert_array_equal(skipping.predict_proba(X), computing.predict_proba(X))
 
 
@@ -503,7 +503,9 @@ def test_anchor_weight_adds_the_heads_nll_to_the_training_loss_only(data):
     """Training loss = NLL + kl * KL + anchor * (class-weighted) mean heads' NLL."""
     X, _ = data
     y = np.repeat([0, 1, 2], [30, 10, 5])  # unequal class weights
-    clf = _clf(anchor_weight=0.5, kl_weight=0.3, class_weight="balanced").fit(X, y)
+    clf = _clf(
+        anchor_weight=0.5, kl_weight=0.3, label_smoothing=0.0, class_weight="balanced"
+    ).fit(X, y)
     net = clf.net_
     assert net.auxiliary_weight == 0.5
     assert net.module_.anchored is True
@@ -622,7 +624,8 @@ def test_label_smoothing_smooths_the_training_and_the_held_out_nll(data):
     # torch's module with the same arguments: the prototype of the study
     module = torch.nn.CrossEntropyLoss(weight=w, label_smoothing=0.2)
     torch.testing.assert_close(module(log_proba, target), smoothed)
-    assert _clf().fit(X, y).net_.label_smoothing == 0.0
+    assert _clf().fit(X, y).net_.label_smoothing == 0.1  # the default
+    assert _clf(label_smoothing=0.0).fit(X, y).net_.label_smoothing == 0.0
 
 
 def test_label_smoothing_out_of_range_is_refused(data):
