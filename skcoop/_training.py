@@ -348,7 +348,8 @@ class ModalityNet(NeuralNet):
         (:class:`ModalityBatches`); the module then gets a mask.
     label_smoothing : float, default=0.0
         Smoothing of the fused NLL's target (``(1 - e)`` on the label,
-        ``e / K`` on every class), in the training and the held-out loss.
+        ``e / K`` on every class), in the training and the held-out loss
+        (``CooperativeClassifier`` passes its own, 0.1 by default).
     n_classes : int or None, default=None
         Number of classes, for ``classes_`` (``0 .. n_classes - 1``, the
         encoded labels the estimator trains on): scikit-learn's scorers need

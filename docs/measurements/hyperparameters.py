@@ -23,7 +23,15 @@ torch.set_num_threads(1)
 X, y = make_multimodal_classification(
     n_samples=600, n_classes=5, n_features=(60, 30, 20), random_state=0
 )
-base = {"hidden_size": 32, "max_epochs": 20, "random_state": 0}
+# kl_weight=1 and label_smoothing=0: the defaults when the table was measured
+# (2026-12-03, before the pair changed), so that it still reproduces
+base = {
+    "hidden_size": 32,
+    "max_epochs": 20,
+    "random_state": 0,
+    "kl_weight": 1.0,
+    "label_smoothing": 0.0,
+}
 settings = [
     {},
     {"relation": "softmax"},
