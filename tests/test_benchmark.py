@@ -674,8 +674,8 @@ def test_format_suite_prints_the_paired_p_value_of_nmcl_against_the_best_other()
         assert f"{expected:.3f}" != f"{other.pvalue:.3f}"
     text = benchmark._report.format_suite({("toy", "defaults"): result})
     assert (
-        "- defaults: NMCL - best other (EarlyFusion) = +2.00 points, paired t-test "
-        f"p = {expected:.3f} over 4 seed(s)"
+        "- defaults: NMCL - best other (EarlyFusion) = +2.00 points, paired t-test on "
+        f"test macro-F1 p = {expected:.3f} over 4 seed(s)"
     ) in text.splitlines()
 
 
@@ -689,7 +689,7 @@ def test_format_suite_prints_nan_when_the_paired_differences_do_not_vary(shift, 
         text = benchmark._report.format_suite({("toy", "tuned"): result})
     assert (
         f"- tuned: NMCL - best other (EarlyFusion) = {gap} points, "
-        "paired t-test p = nan over 4 seed(s)"
+        "paired t-test on test macro-F1 p = nan over 4 seed(s)"
     ) in text.splitlines()
 
 
@@ -748,3 +748,14 @@ def test_grid_values_are_numbers_flags_or_text():
     assert _parse_grids(["NMCL:early_stopping=true,false"]) == {
         "NMCL": {"early_stopping": [True, False]}
     }
+
+
+def test_format_suite_names_the_metric_and_prints_small_p_values_as_a_bound():
+    rng = np.random.RandomState(0)
+    other = 0.8 + 0.01 * rng.rand(6)
+    result = _suite_result(
+        {"NMCL": other - 0.1 - 0.001 * rng.rand(6), "EarlyFusion": other}
+    )
+    text = benchmark._report.format_suite({("toy", "tuned"): result})
+    line = next(x for x in text.splitlines() if x.startswith("- tuned:"))
+    assert "paired t-test on test macro-F1 p < 0.001 over 6 seed(s)" in line

@@ -407,10 +407,11 @@ def format_suite(results: dict) -> str:
                 best = max(scores, key=lambda m: np.mean(list(scores[m].values())))
                 a, b = paired_scores(nmcl, scores[best])
                 p_value = paired_p_value(a, b)
+                shown = "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}"
                 lines.append(
                     f"- {p}: NMCL - best other ({best}) = "
-                    f"{float((a - b).mean()):+.2f} points, paired t-test "
-                    f"p = {p_value:.3f} over {len(a)} seed(s)"
+                    f"{float((a - b).mean()):+.2f} points, paired t-test on test "
+                    f"macro-F1 {shown} over {len(a)} seed(s)"
                 )
         lines.append("")
     return "\n".join(lines)
