@@ -249,31 +249,38 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
             When the validation split cannot be stratified and is drawn at
             random instead.
         """
-        # a refit that fails before training leaves an unfitted estimator,
-        # not the old model with parts of the new one
         try:
-            missing = getattr(self, "missing_modalities", "error")
-            blocks, y = check_modalities(
-                self, X, y, reset=True, modalities=self.modalities, missing=missing
-            )
-            self._missing_modalities = missing
-            mask = presence_mask(blocks) if missing == "mask" else None
-            y_encoded = self._initialize_labels(y)
-            self.do_early_stopping_ = (
-                len(y_encoded) >= AUTO_EARLY_STOPPING_SAMPLES
-                if self.early_stopping == "auto"
-                else bool(self.early_stopping)
-            )
-            xs = self._initialize_standardization(blocks, mask)
-            init_seed, split_seed, batch_seed = self._initialize_seeds()
-            net_class, placement, fork_devices = self._initialize_devices()
-            module, module_params = self._module_params(
-                [x.shape[1] for x in xs], len(self.classes_)
-            )
-            callbacks = self._initialize_callbacks()
-        except Exception:
+            return self._fit(X, y)
+        except Exception as exc:
+            # a fit that fails, before or in training, leaves an unfitted
+            # estimator (not the old model with parts of the new one, nor a
+            # diverged net that predicts NaN); the diverged net travels with
+            # its error, to inspect
+            if isinstance(exc, TrainingDivergedError):
+                exc.net = getattr(self, "net_", None)
             forget_fit(self)
             raise
+
+    def _fit(self, X, y):
+        """Validate, build the net and train it: :meth:`fit` without its cleanup."""
+        missing = getattr(self, "missing_modalities", "error")
+        blocks, y = check_modalities(
+            self, X, y, reset=True, modalities=self.modalities, missing=missing
+        )
+        self._missing_modalities = missing
+        mask = presence_mask(blocks) if missing == "mask" else None
+        y_encoded = self._initialize_labels(y)
+        self.do_early_stopping_ = (
+            len(y_encoded) >= AUTO_EARLY_STOPPING_SAMPLES
+            if self.early_stopping == "auto"
+            else bool(self.early_stopping)
+        )
+        xs = self._initialize_standardization(blocks, mask)
+        init_seed, split_seed, batch_seed = self._initialize_seeds()
+        net_class, placement, fork_devices = self._initialize_devices()
+        module, module_params = self._module_params(
+            [x.shape[1] for x in xs], len(self.classes_)
+        )
         self.net_ = net_class(
             module,
             **placement,
@@ -283,7 +290,7 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
             max_epochs=self._max_epochs(),
             batch_size=self.batch_size,
             train_split=self._initialize_split(split_seed),
-            callbacks=callbacks,
+            callbacks=self._initialize_callbacks(),
             penalty_weight=self._penalty_weight(),
             auxiliary_weight=self._auxiliary_weight(),
             label_smoothing=self._label_smoothing(),
@@ -295,15 +302,7 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
             verbose=int(bool(self.verbose)),
         )
         self._initialize_module(init_seed, fork_devices)
-        try:
-            self.net_.partial_fit(_net_input(xs, mask, y_encoded), y_encoded)
-        except Exception as exc:
-            # a fit that diverged must not predict: the estimator is left
-            # unfitted, and the net that diverged travels with the error
-            if isinstance(exc, TrainingDivergedError):
-                exc.net = self.net_
-            forget_fit(self)
-            raise
+        self.net_.partial_fit(_net_input(xs, mask, y_encoded), y_encoded)
         self.history_ = self.net_.history
         self.n_iter_ = len(self.net_.history)
         return self
