@@ -18,7 +18,7 @@ $(BIN)/python:
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 $(VENV)/.torch: | $(BIN)/python
 	if command -v nvidia-smi >/dev/null 2>&1; then \
-		$(BIN)/python -m pip install -q "torch>=2.1"; \
+		$(BIN)/python -m pip install -q "torch>=2.4"; \
 	elif $(BIN)/python -m pip install -q torch==2.13.0 \
 			--index-url $(TORCH_CPU_INDEX) --timeout 20 --retries 1; then \
 		:; \

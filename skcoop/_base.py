@@ -102,7 +102,10 @@ NEURAL_DOCS = parameter_docs(
         slice, integer positions, a boolean mask, DataFrame column names, a
         slice of names (both ends included) or a callable such as
         ``make_column_selector``, as for ``ColumnTransformer``.
-        Leave None for a mapping of modalities or a plain 2-D array.
+        Leave None for a mapping of modalities or a plain 2-D array; a
+        mapping that names the same modalities is taken as it is (already
+        split, as a :class:`~skcoop.PerModalityTransformer` split by the same
+        ``modalities`` may return it).
     missing_modalities : {"mask", "error"}, default="mask"
         What a sample whose row of a modality is entirely NaN means, at fit
         and at predict. ``"mask"``: the sample lacks that modality; the
@@ -116,11 +119,14 @@ NEURAL_DOCS = parameter_docs(
         anew in every batch (never all of a sample's modalities), so that
         the network learns to predict from any subset of them. The draws
         come from ``random_state``. 0 hides nothing.
-    device : str, default="auto"
+    device : str or torch.device, default="auto"
         Torch device; ``"auto"`` uses CUDA when available.
     precision : {"float32", "bfloat16"}, default="float32"
         ``"bfloat16"`` trains and predicts with mixed precision
-        (``torch.autocast``); parameters and the loss stay float32.
+        (``torch.autocast``); parameters and the loss stay float32. At
+        ``"float32"`` on CPU, predictions are computed in float64 from the
+        trained float32 weights, so that a sample's probabilities do not
+        depend on the samples predicted with it.
     compile : bool, default=False
         Compile the module with ``torch.compile`` (skorch's ``compile``).
     accelerator : dict, accelerate.Accelerator or None, default=None
@@ -137,7 +143,9 @@ NEURAL_DOCS = parameter_docs(
     classes_ : ndarray of shape (n_classes,)
         Class labels seen during :meth:`fit`.
     n_features_in_ : int
-        Number of features seen during :meth:`fit`, all modalities together.
+        Number of columns of ``X`` seen during :meth:`fit`: all modalities'
+        together for a mapping, every column of a DataFrame or 2-D array
+        split by ``modalities`` (also the columns no modality uses).
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when ``X`` was a DataFrame with string column names.
     modality_names_ : list of str
@@ -191,7 +199,7 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
         "modalities": [Mapping, None],
         "missing_modalities": [StrOptions(set(MISSING_MODALITIES))],
         "modality_dropout": [Interval(Real, 0, 1, closed="left")],
-        "device": [str],
+        "device": [str, torch.device],
         "precision": [StrOptions({"float32", "bfloat16"})],
         "accelerator": [dict, HasMethods(["prepare", "backward"]), None],
         "compile": ["boolean"],
@@ -213,7 +221,7 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, **params):
         """Fit the network to modality data ``X`` and labels ``y``.
 
         Parameters
@@ -225,6 +233,9 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
             2-D array split by ``modalities``, or one 2-D array.
         y : array-like of shape (n_samples,)
             Class labels of any type.
+        **params
+            Not supported: any keyword argument, ``sample_weight`` included,
+            raises ``TypeError``.
 
         Returns
         -------
@@ -233,6 +244,11 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
 
         Raises
         ------
+        TypeError
+            For any keyword argument, ``sample_weight`` included (weight the
+            classes with ``class_weight`` instead). The estimator's ``fit``
+            does not list ``sample_weight``, so meta-estimators such as
+            ``GridSearchCV`` never pass it.
         ValueError
             For input that does not fit the modality layer (the message names
             the modality), fewer than 2 classes, invalid hyperparameters or an
@@ -249,6 +265,13 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
             When the validation split cannot be stratified and is drawn at
             random instead.
         """
+        if params:
+            raise TypeError(
+                f"{type(self).__name__}.fit() got unexpected keyword argument(s) "
+                f"{', '.join(map(repr, params))}: it takes X and y only. Per-sample "
+                "weights (sample_weight) are not supported; to weigh classes, "
+                "use class_weight='balanced' or a dict of class weights."
+            )
         try:
             return self._fit(X, y)
         except Exception as exc:
@@ -430,9 +453,23 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
                 sink=print if self.verbose else _silent,
             )
             callbacks.append(("early_stopping", early_stopping))
-        if self.verbose and self.verbose > 1:
-            callbacks.append(("progress_bar", ProgressBar()))
         user = copy.deepcopy(self.callbacks or [])
+        users_bar = any(
+            isinstance(item[1] if isinstance(item, tuple) else item, ProgressBar)
+            for item in user
+        )
+        if self.verbose and self.verbose > 1 and not users_bar:  # one bar
+            callbacks.append(("progress_bar", ProgressBar()))
+        own = {name for name, _ in callbacks}
+        for item in user:
+            if isinstance(item, tuple) and item[0] in own:
+                raise ValueError(
+                    f"callbacks: the name {item[0]!r} is taken by the estimator's "
+                    f"own {type(dict(callbacks)[item[0]]).__name__} (early_stopping="
+                    f"{self.early_stopping!r}, verbose={self.verbose!r}); give "
+                    "yours another name, or turn the estimator's off "
+                    "(early_stopping=False) to use yours alone."
+                )
         if self._validation_fraction() is None:
             for item in user:
                 callback = item[1] if isinstance(item, tuple) else item
@@ -451,9 +488,17 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
     def _initialize_module(self, seed, fork_devices):
         """Build the net and its module, the initial weights drawn from ``seed``."""
         # leave the caller's RNG untouched, and other threads' draws out
+        default_dtype = torch.get_default_dtype()
         with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=fork_devices):
             torch.manual_seed(seed)
-            self.net_.initialize()
+            # a float32 module whatever the user's torch.set_default_dtype:
+            # the batches are float32, and the same seed draws the same weights
+            if default_dtype != torch.float32:
+                torch.set_default_dtype(torch.float32)
+            try:
+                self.net_.initialize()
+            finally:
+                torch.set_default_dtype(default_dtype)
 
     def _prepare(self, blocks, mask=None):
         """Return the float32 blocks the module takes, standardised as at fit.

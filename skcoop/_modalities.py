@@ -125,6 +125,25 @@ def _non_numeric_columns(block) -> list[str]:
     return [f"dtype {block.dtype}"] if kind in "USMmO" and kind else []
 
 
+def _check_mapping_names(X, modalities) -> None:
+    """Accept a mapping for ``modalities`` that names the same modalities.
+
+    ``modalities`` says how to split a DataFrame or 2-D array; a mapping is
+    already split, and is taken as it is when its names are the modalities'
+    (the output of a ``PerModalityTransformer`` split by the same
+    ``modalities``, whose widths may have changed).
+    """
+    names = [str(n) for n in modalities] if isinstance(modalities, Mapping) else None
+    keys = [str(k) for k in X]
+    if names is None or sorted(names) != sorted(keys):
+        raise ValueError(
+            "`modalities` splits a DataFrame or 2-D array into modalities; X is "
+            f"already a mapping of modalities {keys}"
+            + ("" if names is None else f", not those of `modalities` {names}")
+            + ". Leave `modalities=None` for mapping input."
+        )
+
+
 def _check_block(block, name, estimator, *, dtype, allow_nan, missing="error"):
     """Validate one modality's 2-D block and name the modality in every error."""
     input_name = f"modality {name!r}"
@@ -167,10 +186,20 @@ def _check_block(block, name, estimator, *, dtype, allow_nan, missing="error"):
                 "scikit-learn's OrdinalEncoder or OneHotEncoder."
             ) from exc
     if block.ndim != 2:
+        hint = (
+            "`.reshape(-1, 1)` if it holds a single feature, `.reshape(1, -1)` "
+            "if it holds a single sample"
+        )
+        fitted = getattr(estimator, "n_features_per_modality_", {}) or {}
+        if block.ndim == 1 and fitted.get(name) not in (None, 1):
+            hint = (
+                f"`.reshape(1, -1)` if it is one sample (the model was fitted on "
+                f"{fitted[name]} features of {name!r})"
+            )
         raise ValueError(
             f"Modality {name!r} must be a 2-D array of shape (n_samples, "
-            f"n_features); got an array of shape {block.shape}. Reshape it, for "
-            "example with `.reshape(-1, 1)` for a single feature."
+            f"n_features); got an array of shape {block.shape}. Reshape it: "
+            f"{hint}."
         )
     _check_finite(
         block, name, allow_nan=allow_nan, missing=missing, estimator=estimator
@@ -868,11 +897,8 @@ def check_modalities(
     _refuse_list_of_blocks(X)
     if reset:
         if _is_mapping(X) and modalities is not None:
-            raise ValueError(
-                "`modalities` splits a DataFrame or 2-D array into modalities; X "
-                "is already a mapping of modalities. Leave `modalities=None` for "
-                "mapping input."
-            )
+            _check_mapping_names(X, modalities)
+            modalities = None  # already split (a PerModalityTransformer's output)
         kind = (
             "mapping"
             if _is_mapping(X)

@@ -14,7 +14,10 @@ index, one tensor index per modality and batch.
 
 from __future__ import annotations
 
+import copy
+import sys
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -127,10 +130,14 @@ def hide_modalities(
     mask : torch.Tensor of shape (B, M), dtype=bool
         The modalities left to the sample in this batch.
     """
-    keep = torch.rand(mask.shape, generator=generator) >= p  # (B, M)
+    keep = (
+        torch.rand(mask.shape, generator=generator, dtype=torch.float32) >= p
+    )  # (B, M)
     kept = mask & keep  # (B, M)
     # one present modality per sample, drawn uniformly, for the empty rows
-    scores = torch.rand(mask.shape, generator=generator).masked_fill(~mask, -1.0)
+    scores = torch.rand(
+        mask.shape, generator=generator, dtype=torch.float32
+    ).masked_fill(~mask, -1.0)
     rescue = torch.zeros_like(mask).scatter_(1, scores.argmax(1, keepdim=True), True)
     empty = ~kept.any(dim=1, keepdim=True)  # (B, 1)
     return torch.where(empty, rescue, kept)  # (B, M)
@@ -169,9 +176,11 @@ class ModalityBatches:
         Seed of the order when ``shuffle`` is true; a callable is called at
         the start of every pass, so one iterator can reshuffle every epoch.
     rank, world_size : int, default=0 and 1
-        Data-parallel sharding: process ``rank`` of ``world_size`` takes rows
-        ``rank::world_size`` of every batch, so that the processes together see
-        each batch once (the order is the same on all: the same seed).
+        Data-parallel sharding of the shuffled (training) batches: process
+        ``rank`` of ``world_size`` takes rows ``rank::world_size`` of every
+        batch, so that the processes together see each batch once (the order
+        is the same on all: the same seed). Batches in order (evaluation) are
+        not sharded.
     modality_dropout : float, default=0.0
         With ``shuffle``, hide each modality of each sample with this
         probability in every batch (:func:`hide_modalities`), drawn after
@@ -184,7 +193,7 @@ class ModalityBatches:
         dataset,
         batch_size: int,
         shuffle: bool = False,
-        seed: int = 0,
+        seed: int | Callable[[], int] = 0,
         rank: int = 0,
         world_size: int = 1,
         modality_dropout: float = 0.0,
@@ -274,9 +283,24 @@ class HoldoutSplit:
                 "validation data. Use a larger validation_fraction or more "
                 "samples per class.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=_caller_outside_packages(),
             )
         return dataset.subset(np.sort(train)), dataset.subset(np.sort(valid))
+
+
+def _caller_outside_packages() -> int:
+    """Return the ``stacklevel`` of the first caller outside the libraries.
+
+    For a warning raised in a callback of skorch's fit loop: the frame it
+    names is the user's call (``fit``, ``cross_val_score``...), not skorch's.
+    """
+    internal = {"skcoop", "skorch", "sklearn", "torch", "joblib"}
+    frame, level = sys._getframe(1), 1
+    while frame is not None and (
+        frame.f_globals.get("__name__", "").partition(".")[0] in internal
+    ):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class DivergenceCheck(Callback):
@@ -580,9 +604,23 @@ class ModalityNet(NeuralNet):
         -------
         out : torch.Tensor or nested list of torch.Tensor
             The method's outputs on CPU, concatenated along the batch axis.
+
+        Notes
+        -----
+        On CPU at ``precision="float32"`` the method runs on a float64 copy
+        of the module, with the batches cast to float64: a float32 matrix
+        product rounds a row differently by the number of rows it is
+        computed with (one row takes another kernel), so a sample's
+        probabilities moved by up to about 2e-7 between a batch and on its
+        own; in float64 the difference is below 1e-15, and predictions do
+        not depend on what else is predicted with them (scikit-learn's
+        ``check_methods_subset_invariance``). Training and the held-out loss
+        stay float32. On an accelerator, and with ``precision="bfloat16"``,
+        the module runs as trained.
         """
-        self.module_.eval()
-        fn = getattr(self.module_, method)
+        module = self._inference_module()
+        fn = getattr(module, method)
+        dtype = next(module.parameters()).dtype
         outputs = []
         with torch.inference_mode(), self._autocast():
             for batch in self.get_iterator(self.get_dataset(X), training=False):
@@ -591,9 +629,26 @@ class ModalityNet(NeuralNet):
                 if isinstance(x, dict):
                     extra = {**kwargs, "mask": x["mask"].to(self._input_device())}
                     x = x["xs"]
-                xs = [b.to(self._input_device(), non_blocking=True) for b in x]
+                xs = [
+                    b.to(self._input_device(), dtype=dtype, non_blocking=True)
+                    for b in x
+                ]  # M x (B, D_m)
                 outputs.append(_to_cpu(fn(xs, **extra)))
         return _concat(outputs)
+
+    def _inference_module(self) -> torch.nn.Module:
+        """Return the module in evaluation mode that inference runs.
+
+        A float64 copy on CPU at ``precision="float32"`` (see
+        :meth:`infer_method`), otherwise the module itself; a compiled
+        module's copy is the module it compiled.
+        """
+        self.module_.eval()
+        on_cpu = torch.device(self._input_device()).type == "cpu"
+        if self.precision != "float32" or not on_cpu:
+            return self.module_
+        module = getattr(self.module_, "_orig_mod", self.module_)
+        return copy.deepcopy(module).double()
 
 
 class AcceleratedModalityNet(AccelerateMixin, ModalityNet):
@@ -677,6 +732,31 @@ class AcceleratedModalityNet(AccelerateMixin, ModalityNet):
             setattr(self, name + "_", criterion)
         return self
 
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        """Unwrap the module (skorch's mixin), then let the accelerator go of it.
+
+        Accelerate keeps every module and optimiser it prepared in lists of
+        its own; a user's ``Accelerator`` instance, reused by every refit,
+        would keep each fit's network alive, and a pickle would hold the
+        network twice (once in the accelerator). Only this net's entries are
+        dropped: others the user prepared with the same accelerator stay.
+        """
+        super().on_train_end(net, X=X, y=y, **kwargs)
+        if not self._wrapped_with_accelerator:  # unwrapped: training is over
+            ours = [getattr(self, name + "_") for name in self._modules]
+            ours += [getattr(self, name + "_") for name in self._optimizers]
+            for attr in ("_models", "_optimizers"):
+                kept = getattr(self.accelerator, attr, None)
+                if isinstance(kept, list):
+                    kept[:] = [
+                        obj
+                        for obj in kept
+                        if not any(
+                            obj is o or getattr(obj, "module", None) is o for o in ours
+                        )
+                    ]
+        return self
+
     def get_iterator(self, dataset, training=False):
         """Return this process's shard of the whole-tensor batches."""
         iterator = ModalityNet.get_iterator(self, dataset, training=training)
@@ -699,20 +779,22 @@ def _concat(outputs):
     return type(first)(_concat(list(parts)) for parts in zip(*outputs, strict=True))
 
 
-def resolve_device(device: str) -> str:
+def resolve_device(device: str | torch.device) -> str:
     """Return the torch device to train on, checking that it exists.
 
     Parameters
     ----------
-    device : str
+    device : str or torch.device
         ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``,
-        ``"cuda:N"`` or ``"mps"``.
+        ``"cuda:N"`` or ``"mps"``, or a ``torch.device``.
 
     Returns
     -------
     device : str
         A concrete device name.
     """
+    if isinstance(device, torch.device):
+        device = str(device)
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     try:

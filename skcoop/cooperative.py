@@ -151,6 +151,7 @@ class CooperativeClassifier(_BaseNeuralClassifier):
         The fitted skorch net; ``net_.module_`` is the :class:`skcoop.nn.NMCL`.
     %(history_)s
     %(n_iter_)s
+    %(do_early_stopping_)s
     attention_memories_ : dict of str to ndarray of shape (n_augmented, n_classes)
         The fitted attention memory ``Omega`` of each modality (paper Eq. 15,
         Fig. 7), when one is learned (``memory_rank`` not 0); see the

@@ -214,8 +214,9 @@ class LowRankImputer(
         Split a DataFrame or 2-D array into modalities (per modality: a
         slice, integer positions, a boolean mask, column names, a slice of
         names or a callable such as ``make_column_selector``, as for
-        ``ColumnTransformer``). Leave None
-        for a mapping of modalities or a plain 2-D array.
+        ``ColumnTransformer``). Leave None for a mapping of modalities
+        or a plain 2-D array; a mapping that names the same modalities is
+        taken as it is (already split).
     random_state : int, RandomState instance or None, default=None
         Seeds the randomized SVD that initialises the factors of large
         matrices. Pass an int for reproducible results across calls to
@@ -495,7 +496,9 @@ class LowRankImputer(
             Input feature names; see
             :func:`sklearn.utils.validation._check_feature_names_in`. For a
             mapping of modalities the default names are
-            ``"<modality>__x<j>"``.
+            ``"<modality>__<column>"``, the column being a DataFrame block's
+            string column name at fit, else ``x<j>`` (as
+            :class:`~skcoop.PerModalityTransformer` names them).
 
         Returns
         -------
@@ -504,11 +507,17 @@ class LowRankImputer(
         """
         check_is_fitted(self)
         if self._modality_spec.kind == "mapping" and input_features is None:
+            widths = self.n_features_per_modality_
+            labels = self._modality_spec.block_labels or (None,) * len(widths)
             return np.asarray(
                 [
-                    f"{name}__x{j}"
-                    for name, width in self.n_features_per_modality_.items()
-                    for j in range(width)
+                    f"{name}__{column}"
+                    for (name, width), columns in zip(
+                        widths.items(), labels, strict=True
+                    )
+                    for column in (
+                        [f"x{j}" for j in range(width)] if columns is None else columns
+                    )
                 ],
                 dtype=object,
             )

@@ -347,6 +347,11 @@ def plot_modality_contributions(
     ValueError
         If ``y`` does not have one label per sample.
 
+    Notes
+    -----
+    A modality that no sample of ``X`` has (its rows all NaN, with
+    ``missing_modalities="mask"``) gets an empty bar labelled ``"absent"``.
+
     See Also
     --------
     skcoop.CooperativeClassifier.predict_proba_per_modality : The values
@@ -375,7 +380,7 @@ def plot_modality_contributions(
     if y is None:
         chosen = np.argmax(fused, axis=1)  # (n_samples,)
         rows = np.arange(len(chosen))
-        heights = [float(per_modality[n][rows, chosen][has[n]].mean()) for n in names]
+        heights = [_mean(per_modality[n][rows, chosen][has[n]]) for n in names]
         ylabel = "mean probability of the fused prediction"
     else:
         y = np.asarray(y)
@@ -386,11 +391,7 @@ def plot_modality_contributions(
             )
         classes = estimator.classes_
         heights = [
-            float(
-                np.mean(
-                    classes[np.argmax(per_modality[n][has[n]], axis=1)] == y[has[n]]
-                )
-            )
+            _mean(classes[np.argmax(per_modality[n][has[n]], axis=1)] == y[has[n]])
             for n in names
         ]
         heights.append(float(np.mean(classes[np.argmax(fused, axis=1)] == y)))
@@ -399,12 +400,19 @@ def plot_modality_contributions(
 
     ax = _get_ax(ax)
     positions = np.arange(len(names))
-    bars = ax.bar(positions, heights, color="tab:blue")
+    # a modality no sample of X has: an empty bar, labelled so
+    bars = ax.bar(positions, np.nan_to_num(heights), color="tab:blue")
     if y is not None:
         bars[-1].set_color("tab:orange")
     ax.set_xticks(positions, names)
     ax.set_ylim(0.0, 1.0)
     ax.set_xlabel("modality")
     ax.set_ylabel(ylabel)
-    ax.bar_label(bars, fmt="%.2f", padding=2)
+    labels = ["absent" if np.isnan(h) else f"{h:.2f}" for h in heights]
+    ax.bar_label(bars, labels=labels, padding=2)
     return ax
+
+
+def _mean(values: np.ndarray) -> float:
+    """Return the mean, or NaN (without numpy's warning) when there is none."""
+    return float(np.mean(values)) if values.size else float("nan")

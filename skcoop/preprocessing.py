@@ -68,8 +68,9 @@ class PerModalityTransformer(
         Split a DataFrame or 2-D array into modalities (per modality: a
         slice, integer positions, a boolean mask, column names, a slice of
         names or a callable such as ``make_column_selector``, as for
-        ``ColumnTransformer``). Leave None
-        for a mapping of modalities or a plain 2-D array.
+        ``ColumnTransformer``). Leave None for a mapping of modalities
+        or a plain 2-D array; a mapping that names the same modalities is
+        taken as it is (already split).
 
     Attributes
     ----------
@@ -101,9 +102,12 @@ class PerModalityTransformer(
     columns replaced when every modality keeps its width and none is
     dropped; otherwise (for example PCA changed a width) it is a
     :class:`~skorch.helper.SliceDict` of the transformed modalities, which
-    later estimators take without a ``modalities`` parameter and which
     scikit-learn's model-selection tools can slice. Input columns outside
-    every modality are then not part of the output.
+    every modality are then not part of the output. So that a grid search
+    over, say, PCA's ``n_components`` builds the same model whichever kind a
+    setting returns, give the next estimator the same ``modalities``: it
+    splits a DataFrame by them, and takes a mapping that names the same
+    modalities as it is (already split).
 
     Errors raised by a modality's transformer name the modality.
 

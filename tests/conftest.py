@@ -21,7 +21,14 @@ import torch
 from sklearn.base import BaseEstimator, clone
 from sklearn.preprocessing import StandardScaler
 
-from skcoop import CooperativeClassifier, EarlyFusion, LateFusion, TRUMANNLike
+from skcoop import (
+    CooperativeClassifier,
+    DARELike,
+    EarlyFusion,
+    LateFusion,
+    StackingFusion,
+    TRUMANNLike,
+)
 from skcoop.impute import LowRankImputer
 from skcoop.preprocessing import PerModalityTransformer
 
@@ -98,11 +105,13 @@ ESTIMATORS = {
     "early": EarlyFusion(**FAST_NN, n_layers=1, random_state=0),
     "late": LateFusion(**FAST_NN, n_layers=1, random_state=0),
     "trumann": TRUMANNLike(n_components=3, max_iter=30, random_state=0),
+    "dare": DARELike(**FAST_NN, concept_size=4, n_layers=1, random_state=0),
+    "stacking": StackingFusion(cv=2, random_state=0),
     "imputer": LowRankImputer(n_components=2, max_iter=10, random_state=0),
     "per-modality": PerModalityTransformer(StandardScaler()),
 }
-CLASSIFIERS = ["cooperative", "early", "late", "trumann"]
-NEURAL = ["cooperative", "early", "late"]
+CLASSIFIERS = ["cooperative", "early", "late", "trumann", "dare", "stacking"]
+NEURAL = ["cooperative", "early", "late", "dare"]
 TRANSFORMERS = ["imputer", "per-modality"]
 NAN_ALLOWED = {"imputer", "per-modality"}  # documented: they accept NaN
 

@@ -190,3 +190,18 @@ def test_text_and_categorical_columns_get_the_encoding_hint(name):
         match=r"Modality 'audio' has (columns|values) that are not numbers.*Ordinal",
     ):
         est.fit(X, y) if hasattr(est, "predict") else est.fit(X)
+
+
+@pytest.mark.parametrize("name", CLASSIFIERS)
+def test_one_sample_as_a_1d_block_at_predict_gets_the_right_reshape(name):
+    X, y = audio_text()
+    est = make_estimator(name).fit(X, y)
+    one = {"audio": X["audio"][0], "text": X["text"][0]}  # (3,), (2,)
+    with pytest.raises(
+        ValueError,
+        match=r"Modality 'audio' .*shape \(3,\)\. Reshape it: `\.reshape\(1, -1\)` if "
+        r"it is one sample \(the model was fitted on 3 features of 'audio'\)",
+    ):
+        est.predict(one)
+    expected = est.predict({k: v[:1] for k, v in X.items()})
+    assert est.predict({k: v.reshape(1, -1) for k, v in one.items()}) == expected

@@ -275,6 +275,18 @@ def test_feature_names_out_for_mapping():
     names = LowRankImputer(n_components=2).fit(blocks).get_feature_names_out()
     assert list(names[:2]) == ["audio__x0", "audio__x1"]
     assert len(names) == sum(WIDTHS.values())
+    # DataFrame blocks: their column names, as PerModalityTransformer gives
+    pd = pytest.importorskip("pandas")
+    frames = {
+        n: pd.DataFrame(b, columns=[f"{n[0]}{j}" for j in range(b.shape[1])])
+        for n, b in blocks.items()
+    }
+    frames[next(iter(frames))] = next(iter(blocks.values()))  # one plain array
+    names = LowRankImputer(n_components=2).fit(frames).get_feature_names_out()
+    expected = PerModalityTransformer().fit(frames).get_feature_names_out()
+    np.testing.assert_array_equal(names, expected)
+    last, width = list(blocks)[-1], list(blocks.values())[-1].shape[1]
+    assert names[0] == "audio__x0" and names[-1] == f"{last}__{last[0]}{width - 1}"
 
 
 def test_pipeline_on_2d_array_with_nan():

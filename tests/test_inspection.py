@@ -158,6 +158,24 @@ def test_plot_modality_contributions_without_labels(fitted):
         plot_modality_contributions(clf, X, np.zeros(3))
 
 
+@pytest.mark.parametrize("with_labels", [True, False])
+def test_plot_modality_contributions_with_a_modality_absent_from_every_row(
+    fitted, with_labels
+):
+    import warnings
+
+    clf, X, y = fitted
+    first = clf.modality_names_[0]
+    X = {**X, first: np.full_like(X[first], np.nan)}  # no sample has it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "Mean of empty slice"
+        ax = plot_modality_contributions(clf, X, y if with_labels else None)
+    heights = [p.get_height() for p in ax.patches]
+    assert heights[0] == 0.0 and all(h > 0 for h in heights[1:])
+    labels = [t.get_text() for t in ax.texts]
+    assert labels[0] == "absent" and all(t != "absent" for t in labels[1:])
+
+
 def test_plot_modality_contributions_late_fusion():
     X, y = _data()
     clf = LateFusion(hidden_size=8, max_epochs=2, random_state=0).fit(X, y)

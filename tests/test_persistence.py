@@ -55,7 +55,7 @@ ESTIMATORS.update(
         ),
     }
 )
-NEURAL = ["cooperative", "early", "late", "masked", "masked-III"]
+NEURAL = [*SHARED_NEURAL, "masked", "masked-III"]
 WITH_NAN = ("pipeline", "imputer", "masked", "masked-III")
 
 

@@ -239,3 +239,34 @@ def test_slicedict_slices_every_kind_of_block_by_position():
     assert X[np.array([True, False, False, True])]["series"].tolist() == [10, 13]
     with pytest.raises(ValueError, match="cannot be indexed by integers"):
         X[0]
+
+
+def test_grid_over_widths_after_a_split_dataframe_builds_one_kind_of_model():
+    # PerModalityTransformer returns the frame when PCA keeps a modality's
+    # width and a SliceDict when it changes it: with the same ``modalities``
+    # the classifier reads both as the same two modalities
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame(rng.randn(60, 5), columns=["a0", "a1", "a2", "b0", "b1"])
+    y = (frame["a0"] + frame["b0"] > 0).astype(int).to_numpy()
+    modalities = {"a": ["a0", "a1", "a2"], "b": ["b0", "b1"]}
+    pipe = Pipeline(
+        [
+            ("reduce", PerModalityTransformer({"a": PCA()}, modalities=modalities)),
+            ("clf", CooperativeClassifier(modalities=modalities, **FAST)),
+        ]
+    )
+    for n_components in (2, 3):  # a SliceDict, then the frame
+        fitted = clone(pipe).set_params(
+            reduce__transformer__a__n_components=n_components
+        )
+        fitted.fit(frame, y)
+        assert fitted["clf"].modality_names_ == ["a", "b"]
+        assert fitted["clf"].n_features_per_modality_ == {"a": n_components, "b": 2}
+        assert fitted.predict_proba(frame).shape == (60, 2)
+    search = GridSearchCV(pipe, {"reduce__transformer__a__n_components": [2, 3]}, cv=2)
+    assert np.isfinite(search.fit(frame, y).cv_results_["mean_test_score"]).all()
+    # a mapping of other modalities than ``modalities`` names is refused
+    with pytest.raises(
+        ValueError, match=r"already a mapping of modalities \['x'\], not"
+    ):
+        CooperativeClassifier(modalities=modalities).fit({"x": frame.to_numpy()}, y)

@@ -135,6 +135,20 @@ def test_passthrough_appends_the_standardised_features(data):
     assert plain.final_estimator_.n_features_in_ == 2 * 3
     assert through.final_estimator_.n_features_in_ == 2 * 3 + 4 + 3
     assert through.predict_proba(X).shape == (len(y), 3)
+    # what the meta-learner sees after the probabilities: each feature centred
+    # and scaled (also one varying by 1e-15: the package's rule for constant
+    # columns, skcoop._scaling, as in standardize=True), a constant one centred
+    tiny = np.arange(len(y)) % 2 * 1e-15
+    X = {
+        "audio": np.column_stack([X["audio"][:, :3], np.full(len(y), 7.0)]),
+        "text": np.column_stack([X["text"][:, :2], tiny]),
+    }
+    through = StackingFusion(cv=3, passthrough=True, random_state=0).fit(X, y)
+    stacked = through._stack([np.zeros((len(y), 3))] * 2, X)[:, 6:]  # (n, 7)
+    np.testing.assert_allclose(stacked.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(stacked[:, :3].std(axis=0), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(stacked[:, 4:].std(axis=0), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(stacked[:, 3], 0.0)
 
 
 def test_fit_is_deterministic_with_random_state(data):

@@ -243,13 +243,27 @@ def test_divergence_on_the_last_step_without_a_held_out_part_is_caught(name):
     make_estimator(name, max_epochs=1, batch_size=1000).fit(X, y)
 
 
-def test_non_finite_outputs_at_predict_raise_instead_of_nan(two_modalities):
+def test_non_finite_outputs_at_predict_raise_instead_of_nan(
+    two_modalities, monkeypatch
+):
     X, y = two_modalities
     est = make_estimator("cooperative", max_epochs=2).fit(X, y)
-    with torch.no_grad():  # weights that overflow on these inputs
-        for parameter in est.net_.module_.parameters():
-            parameter.mul_(1e30)
-    with pytest.raises(FloatingPointError, match=r"not finite for \d+ of 60 samples"):
+    first = next(iter(X))
+    bad = [3, 7, 41, 42, 50, 59]  # samples far outside the training data
+    X = {**X, first: X[first].copy()}
+    X[first][bad, 0] = 1e4
+    forward = NMCL.forward
+
+    def overflowing_rows(self, xs, mask=None):  # activations that overflow on them
+        log_proba, consistency = forward(self, xs, mask)
+        far = xs[0][:, 0] > 100.0  # (B,), standardised
+        return torch.where(far[:, None], float("inf"), log_proba), consistency
+
+    monkeypatch.setattr(NMCL, "forward", overflowing_rows)
+    with pytest.raises(
+        FloatingPointError,
+        match=r"not finite for 6 of 60 samples \(rows \[3, 7, 41, 42, 50\]\.\.\.\)",
+    ):
         est.predict_proba(X)
     with pytest.raises(FloatingPointError, match=r"lower learning rate"):
         est.predict(X)
@@ -643,3 +657,110 @@ def test_a_validation_fraction_that_leaves_nothing_to_train_says_so_only():
             ValueError, match=r"validation fraction of 0.99 cannot split 60"
         ):
             est.fit(X, y)
+
+
+@pytest.mark.parametrize("kind", ["cooperative", "early"])
+def test_predictions_do_not_depend_on_the_rows_predicted_with_them(
+    two_modalities, kind
+):
+    # float32 products round a row by how many rows they hold; inference on
+    # CPU runs in float64, the trained float32 module left as it is
+    X, y = two_modalities
+    est = make_estimator(kind, max_epochs=2).fit(X, y)
+    full = est.predict_proba(X)
+    one_by_one = np.vstack(
+        [est.predict_proba({k: v[[i]] for k, v in X.items()}) for i in range(60)]
+    )
+    np.testing.assert_array_equal(one_by_one, full)
+    assert full.dtype == np.float64
+    assert {p.dtype for p in est.net_.module_.parameters()} == {torch.float32}
+
+
+@pytest.mark.parametrize("name", NEURAL)
+def test_sample_weight_is_refused_naming_the_estimator(two_modalities, name):
+    X, y = two_modalities
+    est = make_estimator(name)
+    with pytest.raises(
+        TypeError, match=rf"^{type(est).__name__}\.fit\(\).*class_weight"
+    ):
+        est.fit(X, y, sample_weight=np.ones(len(y)))
+    assert not hasattr(est, "classes_")
+
+
+@pytest.mark.parametrize("name", NEURAL)
+def test_a_float64_torch_default_builds_the_same_float32_model(two_modalities, name):
+    X, y = two_modalities
+    expected = make_estimator(name).fit(X, y).predict_proba(X)
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        est = make_estimator(name).fit(X, y)
+    finally:
+        torch.set_default_dtype(default)
+    assert torch.get_default_dtype() == default
+    np.testing.assert_array_equal(est.predict_proba(X), expected)
+    assert {p.dtype for p in est.net_.module_.parameters()} == {torch.float32}
+
+
+def test_device_may_be_a_torch_device(two_modalities):
+    X, y = two_modalities
+    expected = make_estimator("cooperative").fit(X, y).predict_proba(X)
+    est = make_estimator("cooperative", device=torch.device("cpu")).fit(X, y)
+    np.testing.assert_array_equal(est.predict_proba(X), expected)
+
+
+def test_a_user_callback_named_like_the_estimators_own_is_refused(two_modalities):
+    from skorch.callbacks import EarlyStopping
+
+    X, y = two_modalities
+    mine = ("early_stopping", EarlyStopping(monitor="train_loss"))
+    est = make_estimator("cooperative", early_stopping=True, callbacks=[mine])
+    with pytest.raises(ValueError, match="'early_stopping' is taken by the estimator"):
+        est.fit(X, y)
+    # without the estimator's, the user's runs under that name
+    est.set_params(early_stopping=False).fit(X, y)
+    assert "early_stopping" in dict(est.net_.callbacks_)
+
+
+def test_verbose_2_draws_the_users_progress_bar_alone(two_modalities, capsys):
+    from skorch.callbacks import ProgressBar
+
+    X, y = two_modalities
+    est = make_estimator("cooperative", verbose=2, callbacks=[ProgressBar()]).fit(X, y)
+    bars = [c for _, c in est.net_.callbacks_ if isinstance(c, ProgressBar)]
+    assert len(bars) == 1
+    est = make_estimator("cooperative", verbose=2).fit(X, y)
+    assert sum(isinstance(c, ProgressBar) for _, c in est.net_.callbacks_) == 1
+
+
+def test_the_stratification_warning_names_the_users_call():
+    rng = np.random.RandomState(0)
+    X = {"a": rng.standard_normal((60, 3)), "b": rng.standard_normal((60, 2))}
+    y = np.arange(60) % 2
+    y[0] = 2  # a class of one sample: the holdout cannot be stratified
+    est = make_estimator("cooperative", validation_fraction=0.2)
+    with pytest.warns(UserWarning, match="could not be stratified") as caught:
+        est.fit(X, y)
+    assert caught[0].filename == __file__
+
+
+def test_refits_on_one_accelerator_do_not_keep_earlier_networks():
+    accelerate = pytest.importorskip("accelerate")
+    import pickle
+
+    X, y = audio_text(n=40)
+    accelerator = accelerate.Accelerator(cpu=True)
+    mine = torch.nn.Linear(2, 2)  # the user's own, prepared with the same one
+    accelerator.prepare(mine)
+    est = make_estimator("cooperative", hidden_size=32, accelerator=accelerator)
+    sizes = []
+    for _ in range(3):
+        est.fit(X, y)
+        assert accelerator._models == [mine]  # this fit's network let go
+        assert accelerator._optimizers == []
+        sizes.append(len(pickle.dumps(est)))
+    assert len(set(sizes)) == 1
+    plain = make_estimator("cooperative", hidden_size=32).fit(X, y)
+    np.testing.assert_array_equal(est.predict_proba(X), plain.predict_proba(X))
+    # the network is pickled once, not again inside the accelerator
+    assert sizes[0] < 1.1 * len(pickle.dumps(plain))

@@ -122,6 +122,7 @@ class DARELike(_BaseNeuralClassifier):
         :class:`skcoop.nn.DARENet`.
     %(history_)s
     %(n_iter_)s
+    %(do_early_stopping_)s
 
     See Also
     --------
@@ -245,7 +246,7 @@ class DARELike(_BaseNeuralClassifier):
         self.random_state = random_state
         self.verbose = verbose
 
-    def fit(self, X, y):
+    def fit(self, X, y, **params):
         """Fit the network, with the external corpus if one is given.
 
         Parameters
@@ -257,6 +258,9 @@ class DARELike(_BaseNeuralClassifier):
             2-D array split by ``modalities``, or one 2-D array.
         y : array-like of shape (n_samples,)
             Class labels of any type.
+        **params
+            Not supported: any keyword argument, ``sample_weight`` included,
+            raises ``TypeError``.
 
         Returns
         -------
@@ -265,6 +269,9 @@ class DARELike(_BaseNeuralClassifier):
 
         Raises
         ------
+        TypeError
+            For any keyword argument (weight the classes with
+            ``class_weight`` instead).
         ValueError
             For input that does not fit the modality layer, and for an
             ``external`` corpus that is not a pair ``(X_ext, concepts_ext)``,
@@ -272,6 +279,24 @@ class DARELike(_BaseNeuralClassifier):
             NaN or infinite values, or whose concepts have another number of
             rows; for ``enhance`` without ``external`` or naming no modality.
         """
+        try:
+            return super().fit(X, y, **params)
+        finally:
+            # the corpus is the parameter's; the net keeps no second copy
+            self.__dict__.pop("_external", None)
+            net = getattr(self, "net_", None)
+            if isinstance(net, _DAREMixin):
+                net.external = None
+                # nor the training split that partners were drawn from: a
+                # fitted model (and its pickle) holds no training rows
+                # (and no generator state, a tensor that pickles as it was
+                # placed); each epoch reseeds its own
+                for name in ("_pair_source", "_pair_index", "_pair_generator"):
+                    net.__dict__.pop(name, None)
+                net.__dict__.pop("_generator_epoch", None)
+
+    def _fit(self, X, y):
+        # inside fit's cleanup: a refit refused here leaves no earlier model
         if (self.external is None) != (self.enhance is None):
             given, missing = (
                 ("external", "enhance")
@@ -283,14 +308,7 @@ class DARELike(_BaseNeuralClassifier):
                 "enhances one named modality; give both external=(X_ext, "
                 "concepts_ext) and enhance=<modality name>, or neither."
             )
-        try:
-            return super().fit(X, y)
-        finally:
-            # the corpus is the parameter's; the net keeps no second copy
-            self.__dict__.pop("_external", None)
-            net = getattr(self, "net_", None)
-            if isinstance(net, _DAREMixin):
-                net.external = None
+        return super()._fit(X, y)
 
     # ------------------------------------------------------- fit-time hooks
     def _check_external(self):
@@ -392,7 +410,7 @@ class _DAREMixin:
         self,
         *args,
         external=None,
-        loss="log_loss",
+        loss="squared_error",
         n_pairs=5,
         pool_size=20,
         pair_weight=1.0,
@@ -499,9 +517,11 @@ class _DAREMixin:
                 keep = i != j
                 if mask is not None:
                     keep &= mask[i, m] & mask[j, m]
-                d2 = ((block[i[keep]].float() - block[j[keep]].float()) ** 2).sum(1)
+                # float64: squared distances of unstandardised inputs overflow
+                # float32 (from about 1e19)
+                d2 = ((block[i[keep]].double() - block[j[keep]].double()) ** 2).sum(1)
                 radii.append(float(d2.median()) if len(d2) else 1.0)
-            radii = torch.tensor([max(r, 1e-12) for r in radii])  # (M,)
+            radii = torch.tensor([max(r, 1e-12) for r in radii], dtype=torch.float64)
             self._pair_index = (order, starts, counts, radii)
         return self._pair_index
 
@@ -517,23 +537,31 @@ class _DAREMixin:
         order, starts, counts, radii = self._pair_cache()
         n, b, p = len(order), len(y), self.pool_size
         count, start = counts[y][:, None], starts[y][:, None]  # (B, 1)
-        same = start + (torch.rand(b, p, generator=generator) * count).long()
+        same = (
+            start
+            + (
+                torch.rand(b, p, generator=generator, dtype=torch.float32) * count
+            ).long()
+        )
         n_other = (n - count).clamp_min(1)  # (B, 1)
-        other = (torch.rand(b, p, generator=generator) * n_other).long()  # (B, P)
+        other = (
+            torch.rand(b, p, generator=generator, dtype=torch.float32) * n_other
+        ).long()  # (B, P)
         other = other + (other >= start) * count  # skip the anchor's class
         pools = torch.cat([order[same], order[other.clamp_max(n - 1)]], 1)  # (B, 2P)
         source_mask = self._source_mask()
-        closeness = torch.zeros(b, 2 * p)
-        shared = torch.zeros(b, 2 * p)  # modalities both have, (B, 2P)
+        closeness = torch.zeros(b, 2 * p, dtype=torch.float64)  # (B, 2P)
+        shared = torch.zeros(b, 2 * p, dtype=torch.float64)  # modalities both have
         blocks = self._pair_source.blocks
         for m, (block, x, r) in enumerate(zip(blocks, xs, radii, strict=True)):
-            d2 = ((block[pools].float() - x.float()[:, None]) ** 2).sum(-1)  # (B, 2P)
+            d2 = ((block[pools].double() - x.double()[:, None]) ** 2).sum(-1)  # (B, 2P)
             both = torch.ones(b, 2 * p, dtype=torch.bool)
             if mask is not None:
                 both &= mask[:, m : m + 1]
             if source_mask is not None:
                 both &= source_mask[pools, m]
-            closeness += torch.where(both, torch.exp(-d2 / r), 0.0)
+            near = torch.exp(-d2 / r).nan_to_num(nan=0.0)  # inf / inf: not near
+            closeness += torch.where(both, near, 0.0)
             shared += both
         # s_ij (B, 2P); a pair with no modality in common is drawn last
         closeness = closeness / shared.clamp_min(1) + 1e-12
@@ -542,7 +570,8 @@ class _DAREMixin:
         pos = torch.multinomial(closeness[:, :p], s, replace, generator=generator)
         neg = torch.multinomial(closeness[:, p:], s, replace, generator=generator) + p
         index = torch.gather(pools, 1, torch.cat([pos, neg], 1))  # (B, 2S)
-        delta = torch.cat([torch.ones(b, s), -torch.ones(b, s)], 1)  # (B, 2S)
+        delta = torch.ones(b, 2 * s, dtype=torch.float32)  # (B, 2S)
+        delta[:, s:] = -1.0  # +1 for the same class, -1 for the others
         return index, delta
 
     def _pair_loss(self, module, X, y, generator):

@@ -66,6 +66,7 @@ class EarlyFusion(_BaseNeuralClassifier):
         :class:`skcoop.nn.EarlyFusionNet`.
     %(history_)s
     %(n_iter_)s
+    %(do_early_stopping_)s
 
     See Also
     --------
@@ -206,6 +207,7 @@ class LateFusion(_BaseNeuralClassifier):
         :class:`skcoop.nn.LateFusionNet`.
     %(history_)s
     %(n_iter_)s
+    %(do_early_stopping_)s
 
     See Also
     --------

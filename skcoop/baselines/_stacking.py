@@ -21,7 +21,7 @@ from sklearn.model_selection import StratifiedKFold, check_cv, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import LabelEncoder, StandardScaler
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
@@ -30,6 +30,7 @@ from .._fitted_state import forgets_fit_on_error
 from .._mapping_params import MappingParams
 from .._modalities import check_modalities, prefixed_error
 from .._persistence import VersionedState
+from .._scaling import mean_and_scale
 
 __all__ = ["StackingFusion"]
 
@@ -94,7 +95,10 @@ class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimat
         LogisticRegression(max_iter=1000))`` for every modality (see Notes).
     final_estimator : classifier or None, default=None
         The meta-learner, fitted on the stacked out-of-fold probabilities
-        (and the standardised features with ``passthrough=True``). None means
+        (with two classes only the second class's column of each modality,
+        the two summing to one, as ``StackingClassifier`` does with
+        ``stack_method="predict_proba"``), and the standardised features
+        with ``passthrough=True``. None means
         :class:`~sklearn.linear_model.LogisticRegression`, as in
         ``StackingClassifier``.
     cv : int, cross-validation generator, iterable or None, default=5
@@ -104,12 +108,6 @@ class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimat
         ``(train, test)`` index pairs is used as given (each sample must be in
         exactly one test fold). The folds are drawn once and shared by all
         modalities.
-    stack_method : {"predict_proba"}, default="predict_proba"
-        What the meta-learner sees of each modality's classifier; only class
-        probabilities, kept as a parameter for parity with
-        ``StackingClassifier``. With two classes only the second class's
-        column is kept (the two columns sum to one), as ``StackingClassifier``
-        does.
     passthrough : bool, default=False
         Also give the meta-learner the modalities' features, concatenated in
         the fitted order and standardised on their training mean and
@@ -128,8 +126,9 @@ class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimat
         Split a DataFrame or 2-D array into modalities (per modality: a
         slice, integer positions, a boolean mask, column names, a slice of
         names or a callable such as ``make_column_selector``, as for
-        ``ColumnTransformer``). Leave None
-        for a mapping of modalities or a plain 2-D array.
+        ``ColumnTransformer``). Leave None for a mapping of modalities
+        or a plain 2-D array; a mapping that names the same modalities is
+        taken as it is (already split).
 
     Attributes
     ----------
@@ -146,7 +145,9 @@ class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimat
     n_features_per_modality_ : dict of str to int
         Width of each modality.
     n_features_in_ : int
-        Number of features seen during :meth:`fit`, all modalities together.
+        Number of columns of ``X`` seen during :meth:`fit`: all modalities'
+        together for a mapping, every column of a DataFrame or 2-D array
+        split by ``modalities`` (also the columns no modality uses).
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names seen during :meth:`fit`, for DataFrame input whose
         column names are all strings.
@@ -207,7 +208,6 @@ class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimat
         "estimators": [_CLASSIFIER, Mapping, None],
         "final_estimator": [_CLASSIFIER, None],
         "cv": ["cv_object"],
-        "stack_method": [StrOptions({"predict_proba"})],
         "passthrough": ["boolean"],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
@@ -221,7 +221,6 @@ class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimat
         estimators=None,
         final_estimator=None,
         cv=5,
-        stack_method="predict_proba",
         passthrough=False,
         n_jobs=None,
         random_state=None,
@@ -230,7 +229,6 @@ class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimat
         self.estimators = estimators
         self.final_estimator = final_estimator
         self.cv = cv
-        self.stack_method = stack_method
         self.passthrough = passthrough
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -274,10 +272,19 @@ class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimat
     def _folds(self, y, rng):
         """Return the cross-validation folds, drawn once for every modality."""
         if self.cv is None or isinstance(self.cv, Integral):
+            n_splits = 5 if self.cv is None else self.cv
+            counts = np.bincount(y)
+            if counts.min() < n_splits:
+                rare = self.classes_[np.argmin(counts)]
+                raise ValueError(
+                    f"{type(self).__name__}(cv={self.cv}) fits each modality's "
+                    f"classifier on {n_splits} folds stratified by class, so every "
+                    f"class needs at least {n_splits} samples; class {rare!r} has "
+                    f"{counts.min()}. Lower cv (2 at least) or pass more samples "
+                    "of the rare classes."
+                )
             cv = StratifiedKFold(
-                5 if self.cv is None else self.cv,
-                shuffle=True,
-                random_state=rng.randint(np.iinfo(np.int32).max),
+                n_splits, shuffle=True, random_state=rng.randint(np.iinfo(np.int32).max)
             )
         else:
             cv = check_cv(self.cv, y, classifier=True)
@@ -349,9 +356,8 @@ class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimat
         self._passthrough_stats = None  # (mean, scale) with passthrough=True
         if self.passthrough:
             features = np.hstack([b.astype(np.float64) for b in blocks.values()])
-            mean, scale = features.mean(axis=0), features.std(axis=0)  # (D,), (D,)
-            scale[scale < 10 * np.finfo(np.float64).eps * (1 + np.abs(mean))] = 1.0
-            self._passthrough_stats = (mean, scale)
+            # the package's one rule for constant columns (skcoop._scaling)
+            self._passthrough_stats = mean_and_scale(features, dtype=np.float64)
         self.final_estimator_ = final.fit(self._stack(oof, blocks), y_encoded)
 
         fitted = Parallel(n_jobs=self.n_jobs)(

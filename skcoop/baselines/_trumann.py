@@ -75,8 +75,9 @@ class TRUMANNLike(VersionedState, ClassifierMixin, BaseEstimator):
         Split a DataFrame or 2-D array into modalities (per modality: a
         slice, integer positions, a boolean mask, column names, a slice of
         names or a callable such as ``make_column_selector``, as for
-        ``ColumnTransformer``). Leave
-        ``None`` for a mapping of modalities or a single 2-D array.
+        ``ColumnTransformer``). Leave None for a mapping of modalities
+        or a plain 2-D array; a mapping that names the same modalities is
+        taken as it is (already split).
     random_state : int, RandomState instance or None, default=None
         Seeds the random projections that initialise ``B``. Pass an int
         for reproducible results across calls to :meth:`fit`.
@@ -123,7 +124,9 @@ class TRUMANNLike(VersionedState, ClassifierMixin, BaseEstimator):
     n_iter_ : int
         Number of sweeps run.
     n_features_in_ : int
-        Number of features seen during :meth:`fit`.
+        Number of columns of ``X`` seen during :meth:`fit`: all modalities'
+        together for a mapping, every column of a DataFrame or 2-D array
+        split by ``modalities`` (also the columns no modality uses).
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :meth:`fit`, for a DataFrame with
         string column names.

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._slicedict import SliceDict
 
@@ -347,7 +349,7 @@ def _concatenate(X) -> np.ndarray:
     return np.hstack([np.asarray(b) for b in X.values()])
 
 
-def preprocess(X, train: np.ndarray, seed: int) -> SliceDict:
+def preprocess(X: Mapping[str, ArrayLike], train: np.ndarray, seed: int) -> SliceDict:
     """Fit the benchmark's preprocessing on ``train``; transform all rows.
 
     A :class:`~skcoop.LowRankImputer` when the data have NaN (100 factors at

@@ -220,7 +220,7 @@ def _scores(y: np.ndarray, proba: np.ndarray, labels: np.ndarray) -> dict[str, f
 def select_hyperparameters(
     make: Callable[[dict], object],
     grid: Mapping[str, Sequence],
-    X,
+    X: Mapping[str, np.ndarray],
     y: np.ndarray,
     train: np.ndarray,
     valid: np.ndarray,

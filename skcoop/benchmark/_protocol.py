@@ -51,6 +51,30 @@ class BenchmarkResult:
         NLL (the loss without NMCL's KL term).
     config : dict
         The settings of the run.
+
+    Examples
+    --------
+    >>> from skcoop.benchmark import run_benchmark
+    >>> from skcoop.datasets import make_multimodal_classification
+    >>> X, y = make_multimodal_classification(
+    ...     120, n_classes=3, n_features=(6, 4), random_state=0
+    ... )
+    >>> result = run_benchmark(
+    ...     X,
+    ...     y,
+    ...     seeds=2,
+    ...     tables=(2,),
+    ...     methods=("NMCL", "LogisticRegression"),
+    ...     grids={"NMCL": {"lr": [0.01]}},
+    ...     max_epochs=2,
+    ...     hidden_size=4,
+    ...     learning_curves=False,
+    ...     progress=False,
+    ... )
+    >>> len(result.records), len(result.splits), sorted(result.tables)
+    (4, 2, ['table2'])
+    >>> result.p_value["test"]
+    'scipy.stats.ttest_rel, two-sided, test Micro-F1 over seeds'
     """
 
     records: list[dict]
@@ -278,7 +302,6 @@ def run_benchmark(
             table,
             method,
             params,
-            est,
             score_valid,
             seconds,
             proba,
@@ -333,7 +356,7 @@ def run_benchmark(
             seconds = time.perf_counter() - start  # Table 2: the whole grid
             proba = _proba(est, Xp[test], labels)
             if 2 in tables:
-                record("table2", method, params, est, score, seconds, proba)
+                record("table2", method, params, score, seconds, proba)
             if method == "NMCL":
                 # Tables 3 and 5 compare one fit: the selected setting's
                 one_fit = next(s for p, s in fits if p == params)
@@ -362,7 +385,7 @@ def run_benchmark(
             for name, proba in _proba(
                 nmcl_est, Xp[test], labels, "predict_proba_per_modality"
             ).items():
-                record("table4", name, nmcl_params, nmcl_est, math.nan, 0.0, proba)
+                record("table4", name, nmcl_params, math.nan, 0.0, proba)
 
         # Table 3: NMCL on modality subsets, with the selected parameters
         from sklearn.metrics import f1_score
@@ -386,9 +409,7 @@ def run_benchmark(
                 seconds = time.perf_counter() - start
                 proba = _proba(est, Xs[test], labels)
             score = float(f1_score(y[valid], est.predict(Xs[valid]), average="micro"))
-            record(
-                "table3", " + ".join(subset), nmcl_params, est, score, seconds, proba
-            )
+            record("table3", " + ".join(subset), nmcl_params, score, seconds, proba)
             bar.update()
 
         # Table 5: variants I-IV against the full model
@@ -397,7 +418,6 @@ def run_benchmark(
                 "table5",
                 "full",
                 nmcl_params,
-                nmcl_est,
                 nmcl_score,
                 nmcl_seconds,
                 nmcl_proba,
@@ -413,9 +433,7 @@ def run_benchmark(
             seconds = time.perf_counter() - start
             proba = _proba(est, Xp[test], labels)
             score = float(f1_score(y[valid], est.predict(Xp[valid]), average="micro"))
-            record(
-                "table5", f"Variant-{variant}", nmcl_params, est, score, seconds, proba
-            )
+            record("table5", f"Variant-{variant}", nmcl_params, score, seconds, proba)
             bar.update()
     bar.close()
 

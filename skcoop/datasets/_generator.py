@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from numbers import Integral, Real
 
 import numpy as np
+from numpy.typing import DTypeLike
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     Interval,
@@ -157,8 +158,8 @@ def make_multimodal_classification(
     missing_rate: float | Mapping[str, float] | None = None,
     structure: str = "linear",
     shuffle: bool = True,
-    dtype=np.float64,
-    random_state=None,
+    dtype: DTypeLike = np.float64,
+    random_state: int | np.random.RandomState | None = None,
     external_modality: str | None = None,
     n_external: int = 1000,
     n_concepts: int = 32,

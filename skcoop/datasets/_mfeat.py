@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.utils import Bunch
 
 from .._slicedict import SliceDict
+
+if TYPE_CHECKING:  # pandas is optional
+    from pandas import DataFrame, Series
 
 __all__ = ["MFEAT_MODALITIES", "MFEAT_VIEWS", "load_mfeat"]
 
@@ -89,7 +93,9 @@ def _read_arrays() -> tuple[dict[str, np.ndarray], np.ndarray]:
     return views, target
 
 
-def load_mfeat(*, return_X_y: bool = False, as_frame: bool = False):
+def load_mfeat(
+    *, return_X_y: bool = False, as_frame: bool = False
+) -> Bunch | tuple[SliceDict | DataFrame, np.ndarray | Series]:
     """Load the UCI Multiple Features handwritten digits dataset.
 
     Six views of the same 2,000 handwritten digits (10 balanced classes):

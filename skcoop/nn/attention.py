@@ -157,6 +157,15 @@ class AttentionNet(nn.Module):
     The low-rank memory's basis ``A`` is drawn from a standard normal and its
     coefficients ``C`` start at 0.
 
+    With the full memory (``memory_rank=None``), a forward pass on the CPU in
+    float32 with gradients on goes through :class:`ClassScaledProjection`,
+    whose backward pass is first-order only (``once_differentiable``) and
+    which ``torch.func`` transforms (``vmap``, ``grad``) cannot trace: a
+    second derivative (a gradient penalty, a Hessian-vector product) or
+    per-sample gradients raise there. Use a low-rank or no memory
+    (``memory_rank=R`` or ``0``), or run on a GPU or under
+    ``torch.autocast``, where the plain product is used.
+
     Examples
     --------
     >>> import torch

@@ -320,3 +320,20 @@ def test_modality_dropout_with_pairs_and_corpus_is_reproducible(data):
     a = clone(clf).fit(X, y).predict_proba(X)
     b = clone(clf).fit(X, y).predict_proba(X)
     np.testing.assert_array_equal(a, b)
+
+
+def test_a_fitted_model_keeps_no_training_rows():
+    # the partners' source is the training split: dropped after fit, so the
+    # pickle does not grow with the samples (nor hold them)
+    import pickle
+
+    rng = np.random.RandomState(0)
+    sizes = []
+    for n in (100, 800):
+        X = {"a": rng.standard_normal((n, 20)), "b": rng.standard_normal((n, 10))}
+        y = np.arange(n) % 2
+        est = DARELike(hidden_size=8, concept_size=4, max_epochs=1, random_state=0)
+        est.fit(X, y)
+        assert not hasattr(est.net_, "_pair_source")
+        sizes.append(len(pickle.dumps(est)))
+    assert sizes[1] - sizes[0] < 2_000
