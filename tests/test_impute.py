@@ -286,7 +286,8 @@ def test_feature_names_out_for_mapping():
     expected = PerModalityTransformer().fit(frames).get_feature_names_out()
     np.testing.assert_array_equal(names, expected)
     last, width = list(blocks)[-1], list(blocks.values())[-1].shape[1]
-    assert names[0] == "audio__x0" and names[-1] == f"{last}__{last[0]}{width - 1}"
+    assert names[0] == "audio__x0"
+    assert names[-1] == f"{last}__{last[0]}{width - 1}"
 
 
 def test_pipeline_on_2d_array_with_nan():

@@ -171,9 +171,11 @@ def test_plot_modality_contributions_with_a_modality_absent_from_every_row(
         warnings.simplefilter("error")  # no "Mean of empty slice"
         ax = plot_modality_contributions(clf, X, y if with_labels else None)
     heights = [p.get_height() for p in ax.patches]
-    assert heights[0] == 0.0 and all(h > 0 for h in heights[1:])
+    assert heights[0] == 0.0
+    assert all(h > 0 for h in heights[1:])
     labels = [t.get_text() for t in ax.texts]
-    assert labels[0] == "absent" and all(t != "absent" for t in labels[1:])
+    assert labels[0] == "absent"
+    assert all(t != "absent" for t in labels[1:])
 
 
 def test_plot_modality_contributions_late_fusion():
