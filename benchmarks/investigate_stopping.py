@@ -103,20 +103,27 @@ class _ScoreEachEpoch(Callback):
 _TARGETS: dict[int, tuple] = {}
 
 
-def replay(losses: list[float], patience: int, threshold: float) -> tuple[int, int]:
+def replay(
+    losses: list[float], patience: int, threshold: float, mode: str = "rel"
+) -> tuple[int, int]:
     """Return (epochs run, index of the kept epoch) of skorch's EarlyStopping.
 
-    The rule of ``skorch.callbacks.EarlyStopping`` with ``threshold_mode="rel"``
-    and ``lower_is_better=True``: an epoch improves when its loss is below
-    ``best * (1 - threshold)``; training stops after ``patience`` epochs
-    without improvement and ``load_best`` keeps the last improving epoch.
+    The rule of ``skorch.callbacks.EarlyStopping`` with ``lower_is_better=True``:
+    an epoch improves when its loss is below ``best * (1 - threshold)``
+    (``mode="rel"``, skorch's default) or ``best - threshold``
+    (``mode="abs"``, the estimators' ``tol``); training stops after
+    ``patience`` epochs without improvement and ``load_best`` keeps the last
+    improving epoch.
     """
     if patience < 1:  # skorch's callback would never stop
         raise ValueError(f"patience must be at least 1; got {patience}")
+    if mode not in ("rel", "abs"):
+        raise ValueError(f"mode must be 'rel' or 'abs'; got {mode!r}")
     bound, misses, kept = None, 0, 0
     for epoch, loss in enumerate(losses):
         if bound is None or loss < bound:
-            bound, misses, kept = loss * (1 - threshold), 0, epoch
+            bound = loss * (1 - threshold) if mode == "rel" else loss - threshold
+            misses, kept = 0, epoch
         else:
             misses += 1
         if misses == patience:
@@ -387,14 +394,22 @@ def compare(
         print(f"{method}: mean over {len(gaps)} data sets {np.mean(gaps):+.2f}")
 
 
-def _rule(text: str) -> tuple[int, float]:
-    """Parse ``--rule``: ``"PATIENCE,THRESHOLD"``, e.g. ``"5,1e-4"``."""
+def _rule(text: str) -> tuple[int, float, str]:
+    """Parse ``--rule``: ``"PATIENCE,THRESHOLD[,abs]"``, e.g. ``"5,1e-4"``.
+
+    The threshold is relative (skorch's default), or absolute with ``,abs``
+    (the estimators' ``tol``).
+    """
     try:
-        patience, threshold = text.split(",")
+        patience, threshold, *mode = text.split(",")
         patience, threshold = int(patience), float(threshold)
+        (mode,) = mode or ["rel"]
+        if mode not in ("rel", "abs"):
+            raise ValueError(mode)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected PATIENCE,THRESHOLD such as 5,1e-4; got {text!r}"
+            f"expected PATIENCE,THRESHOLD[,abs] such as 5,1e-4 or 3,1e-3,abs; "
+            f"got {text!r}"
         ) from None
     # skorch never stops at patience 0 (replay would stop at once), and a
     # negative threshold counts a worse loss as an improvement
@@ -403,7 +418,7 @@ def _rule(text: str) -> tuple[int, float]:
             f"expected PATIENCE,THRESHOLD with patience >= 1 and threshold >= 0, "
             f"such as 5,1e-4; got {text!r}"
         )
-    return patience, threshold
+    return patience, threshold, mode
 
 
 def main() -> None:
@@ -453,14 +468,14 @@ def main() -> None:
         "--rule",
         type=_rule,
         default=None,
-        metavar="PATIENCE,THRESHOLD",
+        metavar="PATIENCE,THRESHOLD[,abs]",
         help="with --compare: replay this rule instead of the package's",
     )
     parser.add_argument(
         "--base-rule",
         type=_rule,
         default=None,
-        metavar="PATIENCE,THRESHOLD",
+        metavar="PATIENCE,THRESHOLD[,abs]",
         help="with --compare: replay BASE's runs at this rule (default: --rule)",
     )
     args = parser.parse_args()

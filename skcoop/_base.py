@@ -88,6 +88,12 @@ NEURAL_DOCS = parameter_docs(
         ``history_`` for callbacks to use.
     n_iter_no_change : int, default=5
         Patience of early stopping, in epochs.
+    tol : float or None, default=None
+        The smallest decrease of the validation loss that counts as an
+        improvement for early stopping, in nats per held-out sample (an
+        absolute tolerance, as ``MLPClassifier``'s ``tol``). ``None`` is
+        skorch's ``EarlyStopping`` rule: a decrease of 0.01% of the best
+        loss so far.
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra skorch callbacks, for example ``Checkpoint``, ``LRScheduler``,
         ``EarlyStopping`` or ``EpochScoring`` with any scikit-learn metric
@@ -195,6 +201,7 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
         "early_stopping": [StrOptions({"auto"}), "boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
         "callbacks": [list, None],
         "modalities": [Mapping, None],
         "missing_modalities": [StrOptions(set(MISSING_MODALITIES))],
@@ -449,6 +456,8 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
             early_stopping = EarlyStopping(
                 monitor="valid_loss",
                 patience=self.n_iter_no_change,
+                threshold=1e-4 if self.tol is None else self.tol,
+                threshold_mode="rel" if self.tol is None else "abs",
                 load_best=True,
                 sink=print if self.verbose else _silent,
             )

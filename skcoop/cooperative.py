@@ -129,6 +129,7 @@ class CooperativeClassifier(_BaseNeuralClassifier):
     %(early_stopping)s
     %(validation_fraction)s
     %(n_iter_no_change)s
+    %(tol)s
     %(callbacks)s
     %(modalities)s
     %(missing_modalities)s
@@ -229,6 +230,7 @@ class CooperativeClassifier(_BaseNeuralClassifier):
         early_stopping="auto",
         validation_fraction=None,
         n_iter_no_change=5,
+        tol=None,
         callbacks=None,
         modalities=None,
         missing_modalities="mask",
@@ -260,6 +262,7 @@ class CooperativeClassifier(_BaseNeuralClassifier):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.callbacks = callbacks
         self.modalities = modalities
         self.missing_modalities = missing_modalities

@@ -287,10 +287,35 @@ def test_load_aloi_draws_a_seeded_subset_of_objects():
         pytest.skip("aloi.npz is not beside the checkout")
     X, y = load_aloi(5, random_state=0)
     _, y_again = load_aloi(5, random_state=0)
+    _, y_other = load_aloi(5, random_state=1)
     assert list(X) == ["rgb27", "rgb64", "haralick", "hsb27"]
     assert len(np.unique(y)) == 5
     assert all(X[v].dtype == np.float32 and len(X[v]) == len(y) for v in X)
     np.testing.assert_array_equal(y, y_again)
+    assert set(np.unique(y_other)) != set(np.unique(y))
+
+
+def test_load_aloi_reads_a_file_of_its_layout_from_data_dir(tmp_path, monkeypatch):
+    # the same code on a small file of the same layout: runs on any machine
+    from skcoop.benchmark import load_aloi
+
+    rng = np.random.RandomState(0)
+    views = {"rgb27": 27, "rgb64": 64, "haralick": 13, "hsb27": 27}
+    y = np.repeat(np.arange(100, 120), 3).astype(np.int32)  # 20 objects
+    arrays = {v: rng.rand(len(y), w).astype(np.float64) for v, w in views.items()}
+    np.savez(tmp_path / "aloi.npz", y=y, **arrays)
+    monkeypatch.setenv("SKCOOP_DATA_DIR", str(tmp_path))
+    X, got = load_aloi(4, random_state=0)
+    assert set(got) <= set(y)
+    assert len(set(got)) == 4
+    assert len(got) == 12  # every image of the 4 objects
+    keep = np.isin(y, got)
+    for v in views:
+        assert X[v].dtype == np.float32
+        np.testing.assert_array_equal(X[v], arrays[v][keep].astype(np.float32))
+    assert set(load_aloi(4, random_state=1)[1]) != set(got)
+    _, everything = load_aloi()
+    np.testing.assert_array_equal(everything, y)
 
 
 def test_suite_report_reads_results_back_and_checks_the_goals(tiny_result, tmp_path):

@@ -38,10 +38,14 @@ class _Net:
         self.history = History()
 
 
-def _skorch_stops(losses, patience, threshold):
+def _skorch_stops(losses, patience, threshold, mode="rel"):
     """Return (epochs run, index of the kept epoch) of skorch's own callback."""
     callback = EarlyStopping(
-        monitor="valid_loss", patience=patience, threshold=threshold, load_best=False
+        monitor="valid_loss",
+        patience=patience,
+        threshold=threshold,
+        threshold_mode=mode,
+        load_best=False,
     )
     net = _Net()
     callback.on_train_begin(net)
@@ -71,14 +75,12 @@ def _trajectory(rng, n=80):
 def test_replay_stops_and_keeps_where_skorch_does(stopping, seed):
     rng = np.random.default_rng(seed)
     losses = _trajectory(rng)
-    rules = [*stopping.RULES, (1, 0.0), (2, 0.5)]
+    rules = [(p, t, "rel") for p, t in [*stopping.RULES, (1, 0.0), (2, 0.5)]]
+    rules += [(3, 1e-3, "abs"), (5, 1e-3, "abs"), (5, 5e-3, "abs"), (2, 0.0, "abs")]
     stopped_early = 0
-    for patience, threshold in rules:
-        expected = _skorch_stops(losses, patience, threshold)
-        assert stopping.replay(list(losses), patience, threshold) == expected, (
-            patience,
-            threshold,
-        )
+    for rule in rules:
+        expected = _skorch_stops(losses, *rule)
+        assert stopping.replay(list(losses), *rule) == expected, rule
         stopped_early += expected[0] < len(losses)
     assert stopped_early  # every trajectory stops early under some rule
 
@@ -102,10 +104,38 @@ def test_replay_of_a_real_fit_matches_its_early_stopping(stopping):
     assert kept == callback.best_epoch_ - 1
 
 
-@pytest.mark.parametrize("text", ["3", "3,", "x,1e-4", "0,1e-4", "3,-1"])
+@pytest.mark.parametrize(
+    "text", ["3", "3,", "x,1e-4", "0,1e-4", "3,-1", "3,1e-3,ab", "3,1e-3,abs,x"]
+)
 def test_rule_option_refuses_what_is_not_a_rule(stopping, text):
     with pytest.raises(Exception, match=r"PATIENCE,THRESHOLD|patience|threshold"):
         stopping._rule(text)
+
+
+def test_rule_option_reads_relative_and_absolute_thresholds(stopping):
+    assert stopping._rule("5,1e-4") == (5, 1e-4, "rel")
+    assert stopping._rule("3,1e-3,abs") == (3, 1e-3, "abs")
+
+
+def test_replay_of_a_fit_with_tol_matches_its_early_stopping(stopping):
+    # the estimators' ``tol`` is skorch's absolute threshold
+    X, y = audio_text(n=400, seed=3)
+    est = EarlyFusion(
+        hidden_size=8,
+        n_layers=1,
+        lr=0.05,
+        max_epochs=200,
+        early_stopping=True,
+        n_iter_no_change=3,
+        tol=1e-2,
+        random_state=0,
+    ).fit(X, y)
+    losses = est.history_[:, "valid_loss"]
+    callback = dict(est.net_.callbacks_)["early_stopping"]
+    assert (callback.threshold, callback.threshold_mode) == (1e-2, "abs")
+    epochs, kept = stopping.replay(losses, 3, 1e-2, "abs")
+    assert epochs == len(losses) == est.n_iter_ < 200
+    assert kept == callback.best_epoch_ - 1
 
 
 def _run(data, seed, method, losses, scores):

@@ -97,6 +97,7 @@ class DARELike(_BaseNeuralClassifier):
     %(early_stopping)s
     %(validation_fraction)s
     %(n_iter_no_change)s
+    %(tol)s
     %(callbacks)s
     %(modalities)s
     %(missing_modalities)s
@@ -204,6 +205,7 @@ class DARELike(_BaseNeuralClassifier):
         early_stopping="auto",
         validation_fraction=None,
         n_iter_no_change=5,
+        tol=None,
         callbacks=None,
         modalities=None,
         missing_modalities="mask",
@@ -235,6 +237,7 @@ class DARELike(_BaseNeuralClassifier):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.callbacks = callbacks
         self.modalities = modalities
         self.missing_modalities = missing_modalities

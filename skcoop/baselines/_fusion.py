@@ -43,6 +43,7 @@ class EarlyFusion(_BaseNeuralClassifier):
     %(early_stopping)s
     %(validation_fraction)s
     %(n_iter_no_change)s
+    %(tol)s
     %(callbacks)s
     %(modalities)s
     %(missing_modalities)s
@@ -107,6 +108,7 @@ class EarlyFusion(_BaseNeuralClassifier):
         early_stopping="auto",
         validation_fraction=None,
         n_iter_no_change=5,
+        tol=None,
         callbacks=None,
         modalities=None,
         missing_modalities="mask",
@@ -131,6 +133,7 @@ class EarlyFusion(_BaseNeuralClassifier):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.callbacks = callbacks
         self.modalities = modalities
         self.missing_modalities = missing_modalities
@@ -184,6 +187,7 @@ class LateFusion(_BaseNeuralClassifier):
     %(early_stopping)s
     %(validation_fraction)s
     %(n_iter_no_change)s
+    %(tol)s
     %(callbacks)s
     %(modalities)s
     %(missing_modalities)s
@@ -248,6 +252,7 @@ class LateFusion(_BaseNeuralClassifier):
         early_stopping="auto",
         validation_fraction=None,
         n_iter_no_change=5,
+        tol=None,
         callbacks=None,
         modalities=None,
         missing_modalities="mask",
@@ -272,6 +277,7 @@ class LateFusion(_BaseNeuralClassifier):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.callbacks = callbacks
         self.modalities = modalities
         self.missing_modalities = missing_modalities
