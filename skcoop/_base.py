@@ -214,6 +214,15 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
         "verbose": ["verbose"],
     }
 
+    def _training_net(self, net_class):
+        """Return the net class to train with and its extra arguments.
+
+        Called in ``fit`` after standardisation, before the module is built:
+        the hook of an estimator whose training adds terms the module does
+        not compute (DARELike's pairs and external corpus).
+        """
+        return net_class, {}
+
     def _module_params(self, widths, n_classes):  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -308,12 +317,14 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
         xs = self._initialize_standardization(blocks, mask)
         init_seed, split_seed, batch_seed = self._initialize_seeds()
         net_class, placement, fork_devices = self._initialize_devices()
+        net_class, terms = self._training_net(net_class)
         module, module_params = self._module_params(
             [x.shape[1] for x in xs], len(self.classes_)
         )
         self.net_ = net_class(
             module,
             **placement,
+            **terms,
             **{f"module__{k}": v for k, v in module_params.items()},
             **self._initialize_criterion(y),
             **self._initialize_optimizer(placement),

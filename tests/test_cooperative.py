@@ -327,8 +327,9 @@ def test_early_stopping_stops_early(make_modalities):
 def test_patience_ends_the_fit_that_many_epochs_after_the_best(
     make_modalities, estimator, patience
 ):
-    # the fit stops `n_iter_no_change` epochs (5 by default) after the last
-    # epoch whose validation loss beat the best by skorch's relative 1e-4
+    # the fit stops `n_iter_no_change` epochs after the last epoch whose
+    # validation loss beat the best by `tol`: by default 3 epochs and 0.001
+    # (absolute) for NMCL, 5 epochs and skorch's relative 1e-4 for the others
     X, _ = make_modalities(n_samples=80)
     y = np.random.RandomState(0).randint(0, 2, 80)  # noise: validation loss rises
     params = {} if patience is None else {"n_iter_no_change": patience}
@@ -340,12 +341,14 @@ def test_patience_ends_the_fit_that_many_epochs_after_the_best(
         random_state=0,
         **params,
     ).fit(X, y)
-    expected = 5 if patience is None else patience
+    nmcl = estimator is CooperativeClassifier
+    expected = (3 if nmcl else 5) if patience is None else patience
     assert clf.get_params()["n_iter_no_change"] == expected
+    assert clf.get_params()["tol"] == (1e-3 if nmcl else None)
     losses = clf.history_[:, "valid_loss"]
     best, last_improving = np.inf, 0
     for epoch, loss in enumerate(losses):
-        if loss < best * (1 - 1e-4):
+        if loss < (best - 1e-3 if nmcl else best * (1 - 1e-4)):
             best, last_improving = loss, epoch
     assert clf.n_iter_ < 40
     assert clf.n_iter_ == len(losses) == last_improving + 1 + expected

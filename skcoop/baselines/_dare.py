@@ -362,9 +362,12 @@ class DARELike(_BaseNeuralClassifier):
             X_ext = (X_ext - mean) / scale
         return names.index(self.enhance), X_ext, concepts
 
-    def _initialize_devices(self):
-        """Return the DARE training net (plain or Accelerate) and its terms."""
-        net_class, placement, fork_devices = super()._initialize_devices()
+    def _training_net(self, net_class):
+        """Return the DARE training net (plain or Accelerate) and its terms.
+
+        Checks the external corpus (standardised as the ``enhance`` block)
+        and sets ``n_concepts_``.
+        """
         self._external = self._check_external()
         self.n_concepts_ = (
             None if self._external is None else self._external[2].shape[1]
@@ -382,7 +385,7 @@ class DARELike(_BaseNeuralClassifier):
             "pair_weight": self.pair_weight,
             "external_weight": self.external_weight,
         }
-        return net_class, {**placement, **terms}, fork_devices
+        return net_class, terms
 
     def _module_params(self, widths, n_classes):
         enhance = None if self._external is None else self._external[0]
