@@ -75,7 +75,8 @@ NEURAL_DOCS = parameter_docs(
         Hold out ``validation_fraction`` of the training data and stop when
         the validation loss (the NLL of the held-out samples, smoothed as in
         training by ``CooperativeClassifier``'s ``label_smoothing``) has not
-        improved for ``n_iter_no_change`` epochs, keeping the best weights.
+        improved (by ``tol``) for ``n_iter_no_change`` epochs, keeping the
+        weights of the last epoch that improved.
         ``"auto"`` turns it on when ``fit`` gets at least 1,000 samples (as
         ``HistGradientBoostingClassifier`` does above 10,000): with fewer,
         the held-out tenth is too small to judge by and costs training data.
@@ -90,10 +91,12 @@ NEURAL_DOCS = parameter_docs(
         Patience of early stopping, in epochs.
     tol : float or None, default=None
         The smallest decrease of the validation loss that counts as an
-        improvement for early stopping, in nats per held-out sample (an
-        absolute tolerance, as ``MLPClassifier``'s ``tol``). ``None`` is
-        skorch's ``EarlyStopping`` rule: a decrease of 0.01% of the best
-        loss so far.
+        improvement for early stopping, in the loss's own units (nats per
+        held-out sample for the log-loss): an absolute tolerance, as
+        ``MLPClassifier``'s ``tol``. ``None`` is skorch's ``EarlyStopping``
+        rule, a decrease of 0.01% of the best loss so far. The weights kept
+        are those of the last epoch that improved; a later epoch's loss may
+        be lower, by less than ``tol``.
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra skorch callbacks, for example ``Checkpoint``, ``LRScheduler``,
         ``EarlyStopping`` or ``EpochScoring`` with any scikit-learn metric
@@ -131,8 +134,9 @@ NEURAL_DOCS = parameter_docs(
         ``"bfloat16"`` trains and predicts with mixed precision
         (``torch.autocast``); parameters and the loss stay float32. At
         ``"float32"`` on CPU, predictions are computed in float64 from the
-        trained float32 weights, so that a sample's probabilities do not
-        depend on the samples predicted with it.
+        trained float32 weights (a float64 copy of the network, kept until
+        the weights change), so that a sample's probabilities depend on the
+        samples predicted with it only by float64 rounding (below 1e-15).
     compile : bool, default=False
         Compile the module with ``torch.compile`` (skorch's ``compile``).
     accelerator : dict, accelerate.Accelerator or None, default=None
@@ -295,8 +299,11 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
             # estimator (not the old model with parts of the new one, nor a
             # diverged net that predicts NaN); the diverged net travels with
             # its error, to inspect
+            net = getattr(self, "net_", None)
             if isinstance(exc, TrainingDivergedError):
-                exc.net = getattr(self, "net_", None)
+                exc.net = net
+            if isinstance(net, AcceleratedModalityNet):  # not left in the
+                net.release_from_accelerator()  # user's accelerator
             forget_fit(self)
             raise
 

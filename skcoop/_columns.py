@@ -17,8 +17,11 @@ import numpy as np
 import scipy.sparse as sp
 
 
-def _check_mapping_names(X, modalities) -> None:
+def _check_mapping_names(X, modalities) -> list[str]:
     """Accept a mapping for ``modalities`` that names the same modalities.
+
+    Returns the names in the order of ``modalities``, the model's order
+    whichever form the data come in.
 
     ``modalities`` says how to split a DataFrame or 2-D array; a mapping is
     already split, and is taken as it is when its names are the modalities'
@@ -34,6 +37,7 @@ def _check_mapping_names(X, modalities) -> None:
             + ("" if names is None else f", not those of `modalities` {names}")
             + ". Leave `modalities=None` for mapping input."
         )
+    return names
 
 
 def _resolve_columns(selector, name, n_columns, column_names, X=None):

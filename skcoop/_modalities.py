@@ -136,8 +136,13 @@ def _non_numeric_columns(block) -> list[str]:
     return [f"dtype {block.dtype}"] if kind in "USMmO" and kind else []
 
 
-def _check_block(block, name, estimator, *, dtype, allow_nan, missing="error"):
-    """Validate one modality's 2-D block and name the modality in every error."""
+def _check_block(
+    block, name, estimator, *, dtype, allow_nan, missing="error", width=None
+):
+    """Validate one modality's 2-D block and name the modality in every error.
+
+    ``width`` is the modality's width at fit, when checking a later input.
+    """
     input_name = f"modality {name!r}"
     if sp.issparse(block):
         raise TypeError(
@@ -182,11 +187,10 @@ def _check_block(block, name, estimator, *, dtype, allow_nan, missing="error"):
             "`.reshape(-1, 1)` if it holds a single feature, `.reshape(1, -1)` "
             "if it holds a single sample"
         )
-        fitted = getattr(estimator, "n_features_per_modality_", {}) or {}
-        if block.ndim == 1 and fitted.get(name) not in (None, 1):
+        if block.ndim == 1 and width not in (None, 1):  # after fit
             hint = (
                 f"`.reshape(1, -1)` if it is one sample (the model was fitted on "
-                f"{fitted[name]} features of {name!r})"
+                f"{width} features of {name!r})"
             )
         raise ValueError(
             f"Modality {name!r} must be a 2-D array of shape (n_samples, "
@@ -394,10 +398,13 @@ def _align_to_fit(block, name, fitted, estimator):
     return block[list(fitted)]  # the fitted columns, reordered by name
 
 
-def _read_mapping(estimator, X, *, names, dtype, allow_nan, absent, labels=None):
+def _read_mapping(
+    estimator, X, *, names, dtype, allow_nan, absent, labels=None, widths=None
+):
     """Validate a mapping of modality blocks; ``names`` is the fitted order or None.
 
-    ``labels`` (after fit) holds each block's column names at fit, or None.
+    ``labels`` (after fit) holds each block's column names at fit, or None;
+    ``widths`` (after fit) each block's width.
     """
     for key in X:
         if not isinstance(key, str):
@@ -429,9 +436,16 @@ def _read_mapping(estimator, X, *, names, dtype, allow_nan, absent, labels=None)
             n: _align_to_fit(X[n], n, fitted, estimator)
             for n, fitted in zip(names, labels, strict=True)
         }
+    widths = dict(zip(names, widths, strict=True)) if widths is not None else {}
     return {
         n: _check_block(
-            block, n, estimator, dtype=dtype, allow_nan=allow_nan, missing=absent
+            block,
+            n,
+            estimator,
+            dtype=dtype,
+            allow_nan=allow_nan,
+            missing=absent,
+            width=widths.get(n),
         )
         for n, block in blocks.items()
     }
@@ -724,8 +738,11 @@ def check_modalities(
     _refuse_list_of_blocks(X)
     if reset:
         if _is_mapping(X) and modalities is not None:
-            _check_mapping_names(X, modalities)
-            modalities = None  # already split (a PerModalityTransformer's output)
+            # already split (a PerModalityTransformer's output): read in the
+            # order of ``modalities``, as a DataFrame split by them would be
+            key = {str(k): k for k in X}
+            X = {key[n]: X[key[n]] for n in _check_mapping_names(X, modalities)}
+            modalities = None
         kind = (
             "mapping"
             if _is_mapping(X)
@@ -758,6 +775,7 @@ def check_modalities(
                 absent=missing,
                 # pickles from before the field have no names to check against
                 labels=None if spec is None else getattr(spec, "block_labels", None),
+                widths=None if spec is None else spec.widths,
             )
         else:
             blocks, X, columns = _read_columns(

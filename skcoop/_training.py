@@ -641,14 +641,36 @@ class ModalityNet(NeuralNet):
 
         A float64 copy on CPU at ``precision="float32"`` (see
         :meth:`infer_method`), otherwise the module itself; a compiled
-        module's copy is the module it compiled.
+        module's copy is the module it compiled. The copy is kept until a
+        parameter or buffer changes (an optimiser step, ``load_params``: the
+        tensors' version counters), so repeated predictions do not copy
+        again; it is not pickled. It shares the module's forward hooks (the
+        same hook dictionaries), which then see float64 tensors.
         """
         self.module_.eval()
         on_cpu = torch.device(self._input_device()).type == "cpu"
         if self.precision != "float32" or not on_cpu:
             return self.module_
         module = getattr(self.module_, "_orig_mod", self.module_)
-        return copy.deepcopy(module).double()
+        tensors = [*module.parameters(), *module.buffers()]
+        key = tuple((id(t), t._version) for t in tensors)
+        cached = self.__dict__.get("_float64_module")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        memo = {}  # the hooks are shared, not copied (nor what they hold)
+        for sub in module.modules():
+            for name in _HOOK_DICTS:
+                hooks = getattr(sub, name, None)
+                if hooks is not None:
+                    memo[id(hooks)] = hooks
+        double = copy.deepcopy(module, memo).double().eval()  # float64 copy
+        self._float64_module = (key, double)
+        return double
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_float64_module", None)  # rebuilt from the module at need
+        return state
 
 
 class AcceleratedModalityNet(AccelerateMixin, ModalityNet):
@@ -743,19 +765,31 @@ class AcceleratedModalityNet(AccelerateMixin, ModalityNet):
         """
         super().on_train_end(net, X=X, y=y, **kwargs)
         if not self._wrapped_with_accelerator:  # unwrapped: training is over
-            ours = [getattr(self, name + "_") for name in self._modules]
-            ours += [getattr(self, name + "_") for name in self._optimizers]
-            for attr in ("_models", "_optimizers"):
-                kept = getattr(self.accelerator, attr, None)
-                if isinstance(kept, list):
-                    kept[:] = [
-                        obj
-                        for obj in kept
-                        if not any(
-                            obj is o or getattr(obj, "module", None) is o for o in ours
-                        )
-                    ]
+            self.release_from_accelerator()
         return self
+
+    def release_from_accelerator(self) -> None:
+        """Drop this net's modules and optimisers from the accelerator's lists.
+
+        Called after training, and by the estimators when a fit fails (skorch
+        then skips ``on_train_end``).
+        """
+        ours = [getattr(self, name + "_", None) for name in self._modules]
+        ours += [getattr(self, name + "_", None) for name in self._optimizers]
+        ours = [o for o in ours if o is not None]
+        for attr in ("_models", "_optimizers"):
+            kept = getattr(self.accelerator, attr, None)
+            if isinstance(kept, list):
+                kept[:] = [
+                    obj
+                    for obj in kept
+                    if not any(
+                        obj is o
+                        or getattr(obj, "module", None) is o
+                        or getattr(o, "module", None) is obj
+                        for o in ours
+                    )
+                ]
 
     def get_iterator(self, dataset, training=False):
         """Return this process's shard of the whole-tensor batches."""
@@ -766,9 +800,20 @@ class AcceleratedModalityNet(AccelerateMixin, ModalityNet):
         return iterator
 
 
+# nn.Module's dictionaries of forward hooks, shared by the float64 copy
+_HOOK_DICTS = (
+    "_forward_hooks",
+    "_forward_hooks_with_kwargs",
+    "_forward_hooks_always_called",
+    "_forward_pre_hooks",
+    "_forward_pre_hooks_with_kwargs",
+)
+
+
 def _to_cpu(out):
+    """Move outputs to the CPU: float64 kept, other floats as float32."""
     if isinstance(out, torch.Tensor):
-        return out.float().cpu()
+        return out.cpu() if out.dtype == torch.float64 else out.float().cpu()
     return type(out)(_to_cpu(o) for o in out)
 
 

@@ -135,7 +135,9 @@ class CooperativeClassifier(_BaseNeuralClassifier):
     tol : float or None, default=1e-3
         The smallest decrease of the validation loss that counts as an
         improvement for early stopping, in nats per held-out sample (an
-        absolute tolerance, as ``MLPClassifier``'s ``tol``). ``None`` is
+        absolute tolerance, as ``MLPClassifier``'s ``tol``; the weights kept
+        are those of the last epoch that improved, within ``tol`` of the
+        lowest loss the fit reached). ``None`` is
         skorch's ``EarlyStopping`` rule, a decrease of 0.01%% of the best
         loss so far (the other neural estimators' default). The smoothed
         held-out loss keeps creeping down after the validation score has

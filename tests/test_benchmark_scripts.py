@@ -75,7 +75,7 @@ def _trajectory(rng, n=80):
 def test_replay_stops_and_keeps_where_skorch_does(stopping, seed):
     rng = np.random.default_rng(seed)
     losses = _trajectory(rng)
-    rules = [(p, t, "rel") for p, t in [*stopping.RULES, (1, 0.0), (2, 0.5)]]
+    rules = [(*r, "rel")[:3] for r in [*stopping.RULES, (1, 0.0), (2, 0.5)]]
     rules += [(3, 1e-3, "abs"), (5, 1e-3, "abs"), (5, 5e-3, "abs"), (2, 0.0, "abs")]
     stopped_early = 0
     for rule in rules:

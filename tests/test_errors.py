@@ -225,3 +225,11 @@ def test_one_sample_as_a_1d_block_at_predict_gets_the_right_reshape(name):
         est.predict(one)
     expected = est.predict({k: v[:1] for k, v in X.items()})
     assert est.predict({k: v.reshape(1, -1) for k, v in one.items()}) == expected
+
+
+def test_a_1d_block_at_refit_is_not_taken_for_one_sample():
+    X, y = audio_text()
+    est = make_estimator("cooperative").fit(X, y)  # audio: 3 features
+    one_feature = {"audio": X["audio"][:, 0], "text": X["text"]}  # (n,): 1-D
+    with pytest.raises(ValueError, match=r"`\.reshape\(-1, 1\)` if it holds a single"):
+        est.fit(one_feature, y)

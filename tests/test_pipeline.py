@@ -265,6 +265,17 @@ def test_grid_over_widths_after_a_split_dataframe_builds_one_kind_of_model():
         assert fitted.predict_proba(frame).shape == (60, 2)
     search = GridSearchCV(pipe, {"reduce__transformer__a__n_components": [2, 3]}, cv=2)
     assert np.isfinite(search.fit(frame, y).cv_results_["mean_test_score"]).all()
+    # a mapping is read in the order of ``modalities``, as the frame would be
+    backwards = {"b": modalities["b"], "a": modalities["a"]}
+    mapping = {n: frame[c].to_numpy() for n, c in modalities.items()}  # a, b
+    est = CooperativeClassifier(modalities=backwards, random_state=0, **FAST)
+    est.fit(mapping, y)
+    assert est.modality_names_ == ["b", "a"]
+    from_frame = CooperativeClassifier(modalities=backwards, random_state=0, **FAST)
+    from_frame.fit(frame, y)
+    np.testing.assert_array_equal(
+        est.predict_proba(mapping), from_frame.predict_proba(frame)
+    )
     # a mapping of other modalities than ``modalities`` names is refused
     with pytest.raises(
         ValueError, match=r"already a mapping of modalities \['x'\], not"

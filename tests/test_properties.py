@@ -9,6 +9,7 @@ Few examples each: the point is variety, not volume.
 """
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -63,11 +64,13 @@ def test_valid_inputs_give_distributions_or_blocks(name, data):
     X, y, n_classes = data
     est = clone(ESTIMATORS[name])
     folds = est.get_params().get("cv")
-    if folds is not None and np.bincount(y).min() < folds:  # StackingFusion
-        with pytest.raises(ValueError, match=rf"every class needs at least {folds}"):
+    if folds is not None and np.bincount(y).max() < folds:  # StackingFusion
+        with pytest.raises(ValueError, match=rf"at least one class needs {folds}"):
             est.fit(X, y)
         return
-    est.fit(X, y)
+    with warnings.catch_warnings():  # a class with fewer samples than folds
+        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+        est.fit(X, y)
     assert est.modality_names_ == list(X)
     if hasattr(est, "predict_proba"):
         proba = est.predict_proba(X)

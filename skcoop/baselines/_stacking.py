@@ -274,14 +274,15 @@ class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimat
         if self.cv is None or isinstance(self.cv, Integral):
             n_splits = 5 if self.cv is None else self.cv
             counts = np.bincount(y)
-            if counts.min() < n_splits:
-                rare = self.classes_[np.argmin(counts)]
+            if counts.max() < n_splits:  # scikit-learn's StratifiedKFold refuses
+                # (a class with fewer samples than folds only warns there)
+                largest = np.asarray(self.classes_[np.argmax(counts)]).tolist()
                 raise ValueError(
                     f"{type(self).__name__}(cv={self.cv}) fits each modality's "
-                    f"classifier on {n_splits} folds stratified by class, so every "
-                    f"class needs at least {n_splits} samples; class {rare!r} has "
-                    f"{counts.min()}. Lower cv (2 at least) or pass more samples "
-                    "of the rare classes."
+                    f"classifier on {n_splits} folds stratified by class, so at "
+                    f"least one class needs {n_splits} samples; the largest has "
+                    f"{counts.max()} (class {largest!r}). Lower cv (2 at least) or "
+                    "pass more samples."
                 )
             cv = StratifiedKFold(
                 n_splits, shuffle=True, random_state=rng.randint(np.iinfo(np.int32).max)
