@@ -93,10 +93,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = commands.add_parser(
         "demo", help="a short Table 2 (NMCL and the baselines) on the bundled digits"
     )
-    demo.add_argument("--seeds", type=int, default=1)
-    demo.add_argument("--epochs", type=int, default=20)
-    demo.add_argument("--hidden-size", type=int, default=64)
-    demo.add_argument("--hgb-max-iter", type=int, default=50)
+    from skcoop.benchmark._cli import _at_least  # the benchmark's, below
+
+    demo.add_argument("--seeds", type=_at_least(1), default=1)
+    demo.add_argument("--epochs", type=_at_least(1), default=20)
+    demo.add_argument("--hidden-size", type=_at_least(1), default=64)
+    demo.add_argument("--hgb-max-iter", type=_at_least(1), default=50)
     demo.add_argument("--out", default=None, help="also write the tables here")
     demo.add_argument("--no-progress", action="store_true")
     demo.set_defaults(run=_demo)

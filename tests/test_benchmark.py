@@ -503,8 +503,11 @@ def test_cli_merge_on_generated_data_with_its_corpus(tmp_path, capsys, monkeypat
     assert "| DARELike+corpus |" in table
     assert not (tmp_path / "roc.png").exists()  # figures left alone
     monkeypatch.setattr(_cli, "load_external_corpus", lambda *a, **k: None)
-    with pytest.raises(SystemExit, match="need an external corpus"):
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
         cli_main(["benchmark", "mfeat", "--methods", "DARELike+corpus", *common])
+    assert exit_.value.code == 2
+    assert "need an external corpus" in capsys.readouterr().err
 
 
 def test_first_seed_adds_seeds_with_the_splits_of_a_whole_run(tiny_data, tmp_path):
@@ -755,8 +758,10 @@ def test_cli_refuses_options_it_would_ignore_before_any_work(
 
     monkeypatch.setattr(_cli, "load_benchmark_data", refuse)
     monkeypatch.setattr(_cli, "run_benchmark", refuse)
-    with pytest.raises(SystemExit, match=re.escape(message)):
+    with pytest.raises(SystemExit) as exit_:
         cli_main(["benchmark", *args, "--no-progress"])
+    assert exit_.value.code == 2  # a usage error, as argparse's own
+    assert message in capsys.readouterr().err
 
 
 def test_report_only_without_saved_runs_says_so_and_writes_nothing(tmp_path):
@@ -784,3 +789,40 @@ def test_format_suite_names_the_metric_and_prints_small_p_values_as_a_bound():
     text = benchmark._report.format_suite({("toy", "tuned"): result})
     line = next(x for x in text.splitlines() if x.startswith("- tuned:"))
     assert "paired t-test on test macro-F1 p < 0.001 over 6 seed(s)" in line
+
+
+@pytest.mark.parametrize(
+    "option", ["--seeds", "--epochs", "--hidden-size", "--hgb-max-iter"]
+)
+def test_demo_refuses_counts_below_one_as_usage_errors(option, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli_main(["demo", option, "0"])
+    assert exit_.value.code == 2
+    assert f"argument {option}: expected an integer >= 1; got '0'" in (
+        capsys.readouterr().err
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["nosuch"], r"unknown data 'nosuch'"),
+        (["mfeat", "--methods", "Foo"], r"--methods: unknown \['Foo'\]"),
+        (["mfeat", "--tables", "7"], r"--tables: comma-separated"),
+        (["mfeat", "--grid", "NMCL:lr=abc"], r"--grid NMCL:lr='abc': The 'lr'"),
+        (["mfeat", "--grid", "NMCL:foo=1"], r"unexpected keyword argument 'foo'"),
+        (
+            ["mfeat", "--grid", "StackingFusion:estimators=bogus"],
+            r"'logistic' or 'forest'; got 'bogus'",
+        ),
+        (["suite", "--suite-data", "nosuch"], r"unknown data 'nosuch'"),
+        (["suite", "--protocols", "foo"], r"--protocols: 'defaults' and/or"),
+    ],
+)
+def test_benchmark_options_are_usage_errors_before_any_run(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli_main(["benchmark", *argv])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("skcoop benchmark: error: ")
+    assert re.search(message, err)

@@ -15,7 +15,13 @@ from ._data import (
     load_benchmark_data,
     load_external_corpus,
 )
-from ._methods import DEFAULT_GRIDS, METHODS, NEEDS_CORPUS, _first_points
+from ._methods import (
+    DEFAULT_GRIDS,
+    METHODS,
+    NEEDS_CORPUS,
+    _first_points,
+    _make_estimator,
+)
 from ._protocol import run_benchmark
 from ._report import (
     format_suite,
@@ -132,28 +138,78 @@ def _at_least(low: int):
     return parse
 
 
+def _usage_error(message: str) -> SystemExit:
+    """Print ``message`` as argparse does and return the exit of a usage error.
+
+    The options are only checked once parsed (they need the data and method
+    lists), so the status is argparse's, 2, not 1 with a traceback.
+    """
+    print(f"skcoop benchmark: error: {message}", file=sys.stderr)
+    return SystemExit(2)
+
+
+def _check_data(name: str) -> None:
+    """Refuse a data name that is neither known nor an existing .npz file."""
+    from pathlib import Path
+
+    if name not in DATASETS and not (name.endswith(".npz") and Path(name).is_file()):
+        raise _usage_error(
+            f"unknown data {name!r}: one of {list(DATASETS)}, 'suite', or the path "
+            "of an existing .npz file"
+        )
+
+
+def _check_methods(methods: Sequence[str] | None) -> None:
+    unknown = [m for m in methods or () if m not in METHODS]
+    if unknown:
+        raise _usage_error(
+            f"--methods: unknown {unknown}; the methods are {list(METHODS)}"
+        )
+
+
+def _check_grid_values(grids: dict) -> None:
+    """Refuse a --grid value that the method's estimator would refuse at fit."""
+    from sklearn.pipeline import Pipeline
+
+    config = {"device": "cpu", "hgb_max_iter": 100}
+    for method, grid in grids.items():
+        # the corpus changes DARELike's data, not its parameters
+        built = "DARELike" if method == "DARELike+corpus" else method
+        for param, values in grid.items():
+            for value in values:
+                try:
+                    est = _make_estimator(built, {param: value}, config, 0, None)
+                    final = est[-1] if isinstance(est, Pipeline) else est
+                    final._validate_params()
+                except (ValueError, TypeError) as exc:
+                    raise _usage_error(
+                        f"--grid {method}:{param}={value!r}: {exc}"
+                    ) from None
+
+
 def _parse_grids(specs: Sequence[str]) -> dict:
     grids: dict[str, dict[str, list]] = {}
     for spec in specs:
         method, _, rest = spec.partition(":")
         param, _, values = rest.partition("=")
         if not (method and param and values):
-            raise SystemExit(f"--grid expects METHOD:PARAM=V1,V2; got {spec!r}")
+            raise _usage_error(f"--grid expects METHOD:PARAM=V1,V2; got {spec!r}")
         if method not in METHODS:
-            raise SystemExit(
+            raise _usage_error(
                 f"--grid {spec!r}: unknown method {method!r}; the methods are "
-                f"{list(METHODS)}."
+                f"{list(METHODS)}"
             )
         grids.setdefault(method, {})[param] = [
             _grid_value(v, spec) for v in values.split(",")
         ]
+    _check_grid_values(grids)
     return grids
 
 
 def _grid_value(text: str, spec: str):
     """Return one ``--grid`` value: a number, true/false/null, or the text."""
     if not text:
-        raise SystemExit(f"--grid {spec!r} has an empty value; got {text!r}")
+        raise _usage_error(f"--grid {spec!r} has an empty value; got {text!r}")
     try:
         return json.loads(text)
     except json.JSONDecodeError:
@@ -171,7 +227,9 @@ def _parse_tables(text: str) -> list[int]:
     except ValueError:
         tables = []
     if not tables or not set(tables) <= {2, 3, 4, 5}:
-        raise SystemExit(f"--tables: comma-separated, from 2, 3, 4 and 5; got {text!r}")
+        raise _usage_error(
+            f"--tables: comma-separated, from 2, 3, 4 and 5; got {text!r}"
+        )
     return tables
 
 
@@ -201,18 +259,20 @@ def run_from_args(args: argparse.Namespace) -> int:
     """
     if args.data == "suite":
         return _run_suite(args)
+    _check_data(args.data)
+    methods = (
+        None if args.methods is None else [m for m in args.methods.split(",") if m]
+    )
+    _check_methods(methods)
     grids, tables = _parse_grids(args.grid), _parse_tables(args.tables)
     X, y, description = load_benchmark_data(
         args.data, n_samples=args.n_samples, data_dir=args.data_dir
     )
-    methods = (
-        None if args.methods is None else [m for m in args.methods.split(",") if m]
-    )
     external = load_external_corpus(args.data, n_samples=args.n_samples)
     if external is None and set(methods or ()) & set(NEEDS_CORPUS):
-        raise SystemExit(
+        raise _usage_error(
             f"{sorted(set(methods) & set(NEEDS_CORPUS))} need an external corpus; "
-            f"{args.data} has none (gen-linear, gen-nonlinear and paper have one)."
+            f"{args.data} has none (gen-linear, gen-nonlinear and paper have one)"
         )
     seeds, epochs, hidden = args.seeds, args.max_epochs, args.hidden_size
     if args.quick:
@@ -257,21 +317,24 @@ def _run_suite(args: argparse.Namespace) -> int:
 
     methods = list(METHODS) if args.methods is None else args.methods.split(",")
     methods = [m for m in methods if m]
+    _check_methods(methods)
     protocols = [p for p in args.protocols.split(",") if p]
     unknown = [p for p in protocols if p not in ("defaults", "tuned")]
     if unknown or not protocols:
-        raise SystemExit(
+        raise _usage_error(
             f"--protocols: 'defaults' and/or 'tuned'; got {args.protocols!r}"
         )
+    for data in (d for d in args.suite_data.split(",") if d):
+        _check_data(data)
     ignored = [
         f"--{name.replace('_', '-')}"
         for name, default in _NOT_FOR_SUITE.items()
         if getattr(args, name) != default
     ]
     if ignored:
-        raise SystemExit(
+        raise _usage_error(
             f"'suite' sets {ignored} itself (the package defaults, Table 2 only, "
-            "every data set whole); leave them out, or run one data set."
+            "every data set whole); leave them out, or run one data set"
         )
     grids = {**DEFAULT_GRIDS, **_parse_grids(args.grid)}
     if args.quick:  # as for one data set: the first grid value only

@@ -156,6 +156,11 @@ def _make_estimator(method: str, params: Mapping, config: dict, seed: int, callb
 
         params = dict(params)
         per_view = params.pop("estimators", "logistic")
+        if per_view not in ("logistic", "forest"):
+            raise ValueError(
+                "StackingFusion's per-view classifiers in the benchmark are "
+                f"'logistic' or 'forest'; got {per_view!r}"
+            )
         if per_view == "forest":
             params["estimators"] = RandomForestClassifier(
                 n_estimators=200, random_state=seed
