@@ -143,7 +143,9 @@ def _validate_tree(parent: Mapping, classes: list) -> tuple[dict, dict]:
     """Check a parent map against the classes.
 
     Returns a new parent map, in which a parent never listed as a child
-    becomes a root, and the children map.
+    becomes a root, and the children map. Nodes that are neither a class
+    seen in fit nor an ancestor of one (a class absent from these training
+    data, as in a cross-validation fold without a rare class) are left out.
     """
     class_set = set(classes)
     missing = [c for c in classes if c not in parent]
@@ -153,6 +155,15 @@ def _validate_tree(parent: Mapping, classes: list) -> tuple[dict, dict]:
             f"without one: {missing[:10]}); every class seen in fit needs a "
             "parent node, or None for a top-level class."
         )
+    # the classes seen in fit and their ancestors (a cycle is reported below)
+    kept, stack = set(), list(classes)
+    while stack:
+        node = stack.pop()
+        if node in kept or node is None:
+            continue
+        kept.add(node)
+        stack.append(parent.get(node))
+    parent = {node: par for node, par in parent.items() if node in kept}
     children: dict = {}
     for node, par in parent.items():
         if par is None:
@@ -166,12 +177,6 @@ def _validate_tree(parent: Mapping, classes: list) -> tuple[dict, dict]:
                 "differently from every class."
             )
         children.setdefault(par, []).append(node)
-    for node in parent:
-        if node not in class_set and node not in children:
-            raise ValueError(
-                f"`hierarchy` names {node!r}, which is neither a class seen in "
-                f"fit nor the parent of one; the classes are {classes[:10]}."
-            )
     parent = dict(parent)
     for node in children:
         if node not in parent:

@@ -65,7 +65,9 @@ class TRUMANNLike(VersionedState, ClassifierMixin, BaseEstimator):
         "car": None}``; or a nested mapping of node to children, such as
         ``{"animal": ["cat", "dog"], "car": None}``. Classes must be
         leaves. Several top-level nodes are joined under one added root.
-        ``None`` builds a tree from the training data (see Notes).
+        Entries of classes absent from the training data (a cross-validation
+        fold without a rare class) are left out, with the inner nodes only
+        they had. ``None`` builds a tree from the training data (see Notes).
     max_iter : int, default=1000
         Maximum number of sweeps over the block updates.
     tol : float, default=1e-4
