@@ -85,7 +85,14 @@ def test_replay_stops_and_keeps_where_skorch_does(stopping, seed):
     assert stopped_early  # every trajectory stops early under some rule
 
 
-def test_replay_of_a_real_fit_matches_its_early_stopping(stopping):
+@pytest.mark.parametrize(
+    ("tol", "threshold", "mode"),
+    [(None, 1e-4, "rel"), (1e-2, 1e-2, "abs")],  # skorch's default; the ``tol``
+    ids=["relative", "tol"],
+)
+def test_replay_of_a_real_fit_matches_its_early_stopping(
+    stopping, tol, threshold, mode
+):
     X, y = audio_text(n=400, seed=3)
     est = EarlyFusion(
         hidden_size=8,
@@ -94,12 +101,14 @@ def test_replay_of_a_real_fit_matches_its_early_stopping(stopping):
         max_epochs=200,
         early_stopping=True,
         n_iter_no_change=3,
+        tol=tol,
         random_state=0,
     ).fit(X, y)
     losses = est.history_[:, "valid_loss"]
     assert len(losses) < 200  # it did stop early
     callback = dict(est.net_.callbacks_)["early_stopping"]
-    epochs, kept = stopping.replay(losses, est.n_iter_no_change, callback.threshold)
+    assert (callback.threshold, callback.threshold_mode) == (threshold, mode)
+    epochs, kept = stopping.replay(losses, est.n_iter_no_change, threshold, mode)
     assert epochs == len(losses) == est.n_iter_
     assert kept == callback.best_epoch_ - 1
 
@@ -115,27 +124,6 @@ def test_rule_option_refuses_what_is_not_a_rule(stopping, text):
 def test_rule_option_reads_relative_and_absolute_thresholds(stopping):
     assert stopping._rule("5,1e-4") == (5, 1e-4, "rel")
     assert stopping._rule("3,1e-3,abs") == (3, 1e-3, "abs")
-
-
-def test_replay_of_a_fit_with_tol_matches_its_early_stopping(stopping):
-    # the estimators' ``tol`` is skorch's absolute threshold
-    X, y = audio_text(n=400, seed=3)
-    est = EarlyFusion(
-        hidden_size=8,
-        n_layers=1,
-        lr=0.05,
-        max_epochs=200,
-        early_stopping=True,
-        n_iter_no_change=3,
-        tol=1e-2,
-        random_state=0,
-    ).fit(X, y)
-    losses = est.history_[:, "valid_loss"]
-    callback = dict(est.net_.callbacks_)["early_stopping"]
-    assert (callback.threshold, callback.threshold_mode) == (1e-2, "abs")
-    epochs, kept = stopping.replay(losses, 3, 1e-2, "abs")
-    assert epochs == len(losses) == est.n_iter_ < 200
-    assert kept == callback.best_epoch_ - 1
 
 
 def _run(data, seed, method, losses, scores):
