@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import sys
 import warnings
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -641,11 +642,19 @@ class ModalityNet(NeuralNet):
 
         A float64 copy on CPU at ``precision="float32"`` (see
         :meth:`infer_method`), otherwise the module itself; a compiled
-        module's copy is the module it compiled. The copy is kept until a
-        parameter or buffer changes (an optimiser step, ``load_params``: the
-        tensors' version counters), so repeated predictions do not copy
-        again; it is not pickled. It shares the module's forward hooks (the
-        same hook dictionaries), which then see float64 tensors.
+        module's copy is the module it compiled. The copy is kept while the
+        module's parameters and buffers hold the values it was made from, so
+        repeated predictions do not copy again; it is not pickled. It shares
+        the module's forward hooks (the same hook dictionaries), which then
+        see float64 tensors.
+
+        The values themselves are compared (each float64 tensor cast back to
+        the module's dtype, which is exact), not the tensors' version
+        counters: Adam's fused CPU kernel, the estimators' optimiser, updates
+        the parameters in place without advancing them, so a prediction made
+        between epochs (a callback's) would otherwise be served by the copy
+        of an earlier epoch, and so would every prediction after the fit.
+        The check costs a pass over the parameters, small next to a copy.
         """
         self.module_.eval()
         on_cpu = torch.device(self._input_device()).type == "cpu"
@@ -653,10 +662,12 @@ class ModalityNet(NeuralNet):
             return self.module_
         module = getattr(self.module_, "_orig_mod", self.module_)
         tensors = [*module.parameters(), *module.buffers()]
-        key = tuple((id(t), t._version) for t in tensors)
         cached = self.__dict__.get("_float64_module")
-        if cached is not None and cached[0] == key:
-            return cached[1]
+        if cached is not None:
+            owner, double = cached
+            copies = [*double.parameters(), *double.buffers()]
+            if owner() is module and _same_values(tensors, copies):
+                return double
         memo = {}  # the hooks are shared, not copied (nor what they hold)
         for sub in module.modules():
             for name in _HOOK_DICTS:
@@ -664,13 +675,29 @@ class ModalityNet(NeuralNet):
                 if hooks is not None:
                     memo[id(hooks)] = hooks
         double = copy.deepcopy(module, memo).double().eval()  # float64 copy
-        self._float64_module = (key, double)
+        self._float64_module = (weakref.ref(module), double)
         return double
 
     def __getstate__(self):
         state = super().__getstate__()
         state.pop("_float64_module", None)  # rebuilt from the module at need
         return state
+
+
+def _same_values(tensors: list, copies: list) -> bool:
+    """Return whether ``copies`` (a float64 copy's tensors) hold ``tensors``' values.
+
+    Casting a float64 copy of a float32 tensor back to float32 is exact, so
+    equal values mean the copy was made from these values; NaNs compare
+    unequal, which only costs a new copy.
+    """
+    if len(tensors) != len(copies):
+        return False
+    with torch.no_grad():
+        return all(
+            t.shape == c.shape and torch.equal(t, c.to(t.dtype))
+            for t, c in zip(tensors, copies, strict=True)
+        )
 
 
 class AcceleratedModalityNet(AccelerateMixin, ModalityNet):

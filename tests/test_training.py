@@ -785,10 +785,46 @@ def test_the_float64_inference_copy_is_kept_until_a_parameter_changes(two_modali
     with torch.no_grad():  # a change of the trained weights is seen
         next(est.net_.module_.parameters()).add_(1.0)
     assert est.net_._inference_module() is not copy_
-    assert not np.array_equal(est.predict_proba(X), first)
+    second = est.predict_proba(X)
+    assert not np.array_equal(second, first)
+    # also one that leaves the version counter alone, as Adam's fused kernel
+    # does: a write through .data
+    weight = next(est.net_.module_.parameters())
+    version = weight._version
+    weight.data.add_(1.0)
+    assert weight._version == version
+    assert not np.array_equal(est.predict_proba(X), second)
     restored = pickle.loads(pickle.dumps(est))
     assert "_float64_module" not in restored.net_.__dict__
     np.testing.assert_array_equal(restored.predict_proba(X), est.predict_proba(X))
+
+
+@pytest.mark.parametrize("kind", ["cooperative", "early"])
+def test_predictions_made_during_training_see_each_epochs_weights(two_modalities, kind):
+    # Adam's fused CPU kernel updates the weights in place without advancing
+    # their version counters: a callback's prediction after each epoch (the
+    # benchmark's learning curves) once got the float64 copy of the first
+    # epoch, and so did every prediction after the fit
+    from skorch.callbacks import Callback
+
+    X, y = two_modalities
+    seen, holder = [], []
+
+    class PredictEachEpoch(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            seen.append(holder[0].predict_proba(X))
+
+    settings = {"max_epochs": 3, "early_stopping": False}
+    est = make_estimator(kind, callbacks=[PredictEachEpoch()], **settings)
+    holder.append(est)
+    est.fit(X, y)
+    assert len(seen) == 3
+    assert not np.allclose(seen[0], seen[1])
+    assert not np.allclose(seen[1], seen[2])
+    final = est.predict_proba(X)
+    np.testing.assert_array_equal(final, seen[2])
+    plain = make_estimator(kind, **settings).fit(X, y)  # the same fit, unwatched
+    np.testing.assert_array_equal(final, plain.predict_proba(X))
 
 
 def test_forward_hooks_on_the_module_see_the_predictions(two_modalities):
