@@ -655,6 +655,9 @@ class ModalityNet(NeuralNet):
         between epochs (a callback's) would otherwise be served by the copy
         of an earlier epoch, and so would every prediction after the fit.
         The check costs a pass over the parameters, small next to a copy.
+        A submodule replaced in ``module_`` is seen too; a changed attribute
+        that is not a tensor (an activation's option, a gate's steepness) is
+        not: call ``net_.initialize_module()`` or refit after such an edit.
         """
         self.module_.eval()
         on_cpu = torch.device(self._input_device()).type == "cpu"
@@ -663,19 +666,24 @@ class ModalityNet(NeuralNet):
         module = getattr(self.module_, "_orig_mod", self.module_)
         tensors = [*module.parameters(), *module.buffers()]
         cached = self.__dict__.get("_float64_module")
+        submodules = list(module.modules())
         if cached is not None:
-            owner, double = cached
+            owners, double = cached
             copies = [*double.parameters(), *double.buffers()]
-            if owner() is module and _same_values(tensors, copies):
+            if (
+                len(owners) == len(submodules)
+                and all(r() is m for r, m in zip(owners, submodules, strict=True))
+                and _same_values(tensors, copies)
+            ):
                 return double
         memo = {}  # the hooks are shared, not copied (nor what they hold)
-        for sub in module.modules():
+        for sub in submodules:
             for name in _HOOK_DICTS:
                 hooks = getattr(sub, name, None)
                 if hooks is not None:
                     memo[id(hooks)] = hooks
         double = copy.deepcopy(module, memo).double().eval()  # float64 copy
-        self._float64_module = (weakref.ref(module), double)
+        self._float64_module = ([weakref.ref(m) for m in submodules], double)
         return double
 
     def __getstate__(self):

@@ -172,6 +172,44 @@ def test_learning_curves_record_validation_loss(tiny_result):
     assert any(v > n for v, n in zip(valid, valid_nll, strict=True))
 
 
+@pytest.mark.parametrize("class_weight", [None, "balanced"])
+def test_validation_loss_callback_scores_each_epochs_weights(tiny_data, class_weight):
+    # the learning curves' callback predicts every epoch: each value is the
+    # NLL of that epoch's weights (a stale inference copy once gave the
+    # first epoch's), also with class weights (float32 weights against
+    # float64 inference outputs once raised)
+    from skorch.callbacks import Callback
+
+    from skcoop import CooperativeClassifier
+    from skcoop.benchmark._methods import _ValidationLoss
+
+    X, y = tiny_data
+    blocks = [np.ascontiguousarray(X[name][60:]) for name in X]
+    own, holder = [], []
+
+    class OwnNLL(Callback):  # the estimator's own probabilities, same epoch
+        def on_epoch_end(self, net, **kwargs):
+            proba = holder[0].predict_proba({n: X[n][60:] for n in X})
+            own.append(-np.mean(np.log(proba[np.arange(30), y[60:]])))
+
+    est = CooperativeClassifier(
+        hidden_size=8,
+        max_epochs=3,
+        lr=0.05,
+        early_stopping=False,
+        standardize=False,
+        class_weight=class_weight,
+        callbacks=[("curve", _ValidationLoss(blocks, y[60:], np.unique(y))), OwnNLL()],
+        random_state=0,
+    )
+    holder.append(est)
+    est.fit({n: X[n][:60] for n in X}, y[:60])
+    nll = est.history_[:, "benchmark_nll"]
+    assert len(nll) == 3
+    assert len(set(nll)) == 3  # a new value each epoch
+    np.testing.assert_allclose(nll, own, rtol=1e-5)
+
+
 def test_cli_benchmark_on_npz_exits_zero(tiny_data, tmp_path, capsys):
     X, y = tiny_data
     path = tmp_path / "data.npz"

@@ -793,7 +793,13 @@ def test_the_float64_inference_copy_is_kept_until_a_parameter_changes(two_modali
     version = weight._version
     weight.data.add_(1.0)
     assert weight._version == version
-    assert not np.array_equal(est.predict_proba(X), second)
+    third = est.predict_proba(X)
+    assert not np.array_equal(third, second)
+    # and a submodule replaced in the module
+    est.net_.module_.attention[0].dropout = torch.nn.Identity()
+    assert est.net_._inference_module().attention[0].dropout.__class__ is (
+        torch.nn.Identity
+    )
     restored = pickle.loads(pickle.dumps(est))
     assert "_float64_module" not in restored.net_.__dict__
     np.testing.assert_array_equal(restored.predict_proba(X), est.predict_proba(X))

@@ -104,6 +104,10 @@ class _ValidationLoss(Callback):
         if not len(self.y):
             return
         log_proba, penalty = net.infer_method(self.blocks, "forward")
+        # inference on the CPU runs in float64; the loss (and its class
+        # weights) in the dtype the net trains in
+        dtype = next(net.module_.parameters()).dtype
+        log_proba, penalty = log_proba.to(dtype), penalty.to(dtype)
         target = torch.as_tensor(self.y)
         with torch.no_grad():
             loss = net.get_loss((log_proba, penalty), target, training=True)
