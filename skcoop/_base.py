@@ -27,7 +27,12 @@ from skorch.callbacks import EarlyStopping, ProgressBar
 
 from ._docstring import parameter_docs
 from ._fitted_state import forget_fit
-from ._modalities import MISSING_MODALITIES, check_modalities, presence_mask
+from ._modalities import (
+    FLOAT_DTYPES,
+    MISSING_MODALITIES,
+    check_modalities,
+    presence_mask,
+)
 from ._persistence import VersionedState
 from ._scaling import mean_and_scale
 from ._training import (
@@ -310,8 +315,16 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
     def _fit(self, X, y):
         """Validate, build the net and train it: :meth:`fit` without its cleanup."""
         missing = getattr(self, "missing_modalities", "error")
+        # float64 input stays float64 until standardised: rounding it to
+        # float32 first erased the variation of a column with a large offset
         blocks, y = check_modalities(
-            self, X, y, reset=True, modalities=self.modalities, missing=missing
+            self,
+            X,
+            y,
+            reset=True,
+            modalities=self.modalities,
+            missing=missing,
+            dtype=FLOAT_DTYPES,
         )
         self._missing_modalities = missing
         mask = presence_mask(blocks) if missing == "mask" else None
@@ -370,10 +383,12 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
     def _initialize_standardization(self, blocks, mask=None):
         """Learn each modality's mean and scale if ``standardize``; return inputs.
 
-        The statistics (float32, :func:`skcoop._scaling.mean_and_scale`) are
+        The statistics (float64, :func:`skcoop._scaling.mean_and_scale`) are
         kept in ``_standardization``, or None without standardisation: the
         fitted state, which prediction reads instead of ``standardize``.
-        They are computed over the samples that have the modality.
+        They are computed over the samples that have the modality. (Estimators
+        fitted before 2026-12-07's stop 26 kept float32 statistics; they
+        still load and predict as before.)
         """
         self._standardization = None
         if self.standardize:
@@ -383,7 +398,7 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
                     observed=None
                     if mask is None
                     else np.broadcast_to(mask[:, [m]], block.shape),
-                    dtype=np.float32,
+                    dtype=np.float64,
                 )
                 for m, (name, block) in enumerate(blocks.items())
             }
@@ -461,7 +476,9 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
     def _initialize_split(self, seed):
         """Return the net's ``train_split``: None, or a seeded stratified holdout."""
         fraction = self._validation_fraction()
-        return None if fraction is None else HoldoutSplit(fraction, seed)
+        if fraction is None:
+            return None
+        return HoldoutSplit(fraction, seed, classes=self.classes_)
 
     def _initialize_callbacks(self):
         """Return early stopping, the progress bar and copies of ``callbacks``.
@@ -535,9 +552,10 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
         """
         out = []
         for m, (name, block) in enumerate(blocks.items()):
-            x = block
             if self._standardization is not None:
                 x = _standardized(block, *self._standardization[name], name)
+            else:  # float64 input (kept by the checks) as the network takes it
+                x = block.astype(np.float32, copy=False)
             if mask is not None:
                 x = np.where(mask[:, [m]], x, np.zeros((), dtype=x.dtype))
             out.append(x)
@@ -547,7 +565,7 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
         """Return the module's input for ``X``: its blocks, or a masked dataset."""
         check_is_fitted(self)
         blocks, _ = check_modalities(
-            self, X, reset=False, missing=self._fitted_missing()
+            self, X, reset=False, missing=self._fitted_missing(), dtype=FLOAT_DTYPES
         )
         mask = presence_mask(blocks) if self._fitted_missing() == "mask" else None
         return _net_input(self._prepare(blocks, mask), mask)
@@ -632,28 +650,25 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
 def _standardized(block, mean, scale, name):
     """Return ``(block - mean) / scale`` as a new float32 array, (N, D).
 
-    In float32, as the network takes it; a column whose values are finite
-    but so large that centring them overflows float32 (values near 3e38)
-    is redone in float64. A standardised value beyond float32's range (a
-    new sample far outside the training data) raises, naming the modality,
+    Computed in float64 (the input's own precision is kept: a column offset
+    by 1e6 with variation of 1e-2 keeps it), then rounded to float32, as the
+    network takes it. A standardised value beyond float32's range (a new
+    sample far outside the training data) raises, naming the modality,
     rather than reaching the network as infinity.
     """
+    wide = np.subtract(block, mean, dtype=np.float64)  # a new array: the input stays
+    wide /= scale
     with np.errstate(over="ignore"):
-        x = block - mean  # a new float32 array: the input stays
-        x /= scale
+        x = wide.astype(np.float32)  # inf where a value does not fit
     over = np.isinf(x).any(axis=0)  # (D,); NaN rows (absent modalities) are not inf
     if over.any():
-        with np.errstate(over="ignore"):
-            wide = (block[:, over].astype(np.float64) - mean[over]) / scale[over]
-            x[:, over] = wide  # cast to float32: inf where it still does not fit
-        if np.isinf(x[:, over]).any():
-            column = int(np.flatnonzero(over)[np.isinf(x[:, over]).any(axis=0)][0])
-            raise ValueError(
-                f"Modality {name!r}, column {column}: a value lies so far from the "
-                "training data that it cannot be standardised in float32 (beyond "
-                f"{np.finfo(np.float32).max:.1e} standard deviations of the fit). "
-                "Clip or rescale such values before predicting."
-            )
+        column = int(np.flatnonzero(over)[0])
+        raise ValueError(
+            f"Modality {name!r}, column {column}: a value lies so far from the "
+            "training data that it cannot be standardised in float32 (beyond "
+            f"{np.finfo(np.float32).max:.1e} standard deviations of the fit). "
+            "Clip or rescale such values before predicting."
+        )
     return x
 
 

@@ -86,6 +86,18 @@ def _resolve_columns(selector, name, n_columns, column_names, X=None):
         return np.arange(n_columns)[found]
     if isinstance(selector, (str, int, np.integer)):
         selector = [selector]
+    if isinstance(selector, (set, frozenset)) or (
+        not isinstance(selector, np.ndarray)
+        and not hasattr(selector, "__len__")
+        and hasattr(selector, "__iter__")
+    ):
+        # a set has no order (names would follow string hashing, which
+        # changes between processes), an iterator is used up by the first read
+        raise ValueError(
+            f"Modality {name!r} in `modalities` is a {type(selector).__name__}, "
+            "whose order is not fixed or which can be read only once; pass a "
+            f"list (for example sorted({type(selector).__name__}))."
+        )
     selector = np.asarray(selector)
     if selector.dtype == bool:
         if selector.shape != (n_columns,):

@@ -22,6 +22,7 @@ blocks may share memory with them, so callers must not write to them.
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -436,6 +437,7 @@ def _read_mapping(
             n: _align_to_fit(X[n], n, fitted, estimator)
             for n, fitted in zip(names, labels, strict=True)
         }
+    _check_row_order(blocks)
     widths = dict(zip(names, widths, strict=True)) if widths is not None else {}
     return {
         n: _check_block(
@@ -449,6 +451,33 @@ def _read_mapping(
         )
         for n, block in blocks.items()
     }
+
+
+def _check_row_order(blocks) -> None:
+    """Refuse pandas blocks whose rows hold the same labels in different orders.
+
+    Blocks are read by position, as scikit-learn reads arrays. When two blocks'
+    indexes hold the same labels in another order, their rows are certainly
+    different samples side by side (a block sorted or shuffled on its own);
+    indexes with different labels are read by position, as documented.
+    """
+    indexed = [(n, b.index) for n, b in blocks.items() if hasattr(b, "index")]
+    indexed = [(n, i) for n, i in indexed if not callable(i)]  # not list.index
+    for (first, reference), (name, index) in itertools.pairwise(indexed):
+        if (
+            len(index) == len(reference)
+            and not index.equals(reference)
+            and index.is_unique
+            and reference.is_unique
+            and set(index) == set(reference)
+        ):
+            raise ValueError(
+                f"Modalities {first!r} and {name!r} are pandas objects whose "
+                "indexes hold the same row labels in different orders, so their "
+                "rows would pair different samples (blocks are read by position). "
+                f"Align them first, for example X[{name!r}] = "
+                f"X[{name!r}].loc[X[{first!r}].index]."
+            )
 
 
 def _fitted_columns(estimator, X):
@@ -584,6 +613,7 @@ def _check_rows(blocks):
 def _check_target(estimator, y, n_samples):
     if y is None:
         _require_target(estimator)
+    _refuse_missing_labels(y)  # before scikit-learn's checks, which fail on pd.NA
     y = _check_y(y, estimator=estimator)
     if y.shape[0] != n_samples:
         raise ValueError(
@@ -593,19 +623,50 @@ def _check_target(estimator, y, n_samples):
     return y
 
 
+def _is_missing_label(v) -> bool:
+    """Return whether one label is missing: None, NaN or pandas' ``NA``."""
+    return (
+        v is None
+        or (isinstance(v, (float, np.floating)) and v != v)
+        or type(v).__name__ == "NAType"
+    )
+
+
+def _refuse_missing_labels(y):
+    """Raise a clear error naming the rows of missing labels, if any.
+
+    Missing: None, NaN or pandas' ``NA`` (of a nullable or string column,
+    on which scikit-learn's own check fails with "boolean value of NA is
+    ambiguous").
+    """
+    isna = getattr(y, "isna", None)  # a pandas Series, DataFrame or array
+    if callable(isna):
+        flags = np.asarray(isna(), dtype=bool)
+    else:
+        values = np.asarray(y) if not isinstance(y, np.ndarray) else y
+        if values.dtype.kind == "f":
+            flags = np.isnan(values)
+        elif values.dtype == object:
+            flags = np.array([_is_missing_label(v) for v in values.ravel()])
+            flags = flags.reshape(values.shape)
+        else:
+            return
+    if flags.ndim > 1:
+        flags = flags.reshape(len(flags), -1).any(axis=1)
+    missing = np.flatnonzero(flags)
+    if missing.size:
+        raise ValueError(
+            f"y has {missing.size} missing labels (None, NaN or NA, rows "
+            f"{_rows(missing)}); every training sample needs a label. Drop these "
+            "samples, or label them."
+        )
+
+
 def _check_label_types(y):
     """Raise a clear error when object labels mix strings and numbers."""
     if y is None or y.dtype != object:
         return y
-    missing = np.flatnonzero(
-        [v is None or (isinstance(v, float) and v != v) for v in y.ravel()]
-    )
-    if missing.size:
-        raise ValueError(
-            f"y has {missing.size} missing labels (None or NaN, rows "
-            f"{_rows(missing)}); every training sample needs a label. Drop these "
-            "samples, or label them."
-        )
+    _refuse_missing_labels(y)
     kinds = {
         "string"
         if isinstance(v, str)
@@ -799,7 +860,9 @@ def check_modalities(
     return blocks, y
 
 
-def rebuild_like(X, blocks: Mapping[str, np.ndarray], spec: ModalitySpec):
+def rebuild_like(
+    X, blocks: Mapping[str, np.ndarray], spec: ModalitySpec, fitted_columns=None
+):
     """Return ``blocks`` in the same container kind as the input ``X``.
 
     Parameters
@@ -810,12 +873,19 @@ def rebuild_like(X, blocks: Mapping[str, np.ndarray], spec: ModalitySpec):
         New values for each modality, ordered as ``spec.names``.
     spec : ModalitySpec
         The specification learned at fit.
+    fitted_columns : array-like of str, default=None
+        The DataFrame's columns at fit (``feature_names_in_``). A DataFrame
+        split by ``modalities`` whose columns are these in another order comes
+        back in their fitted order (what ``get_feature_names_out`` says, and
+        what the next step of a pipeline checks). With other columns (the
+        modalities need only theirs) it comes back with the input's.
 
     Returns
     -------
     X_new : same kind as ``X``
         A mapping of the same type (a ``SliceDict`` stays one), a DataFrame
-        with the same index and columns, or an ndarray.
+        with the same index and columns (the fitted ones, with
+        ``fitted_columns``), or an ndarray.
     """
     if spec.kind == "mapping":
         try:
@@ -839,6 +909,12 @@ def rebuild_like(X, blocks: Mapping[str, np.ndarray], spec: ModalitySpec):
             values = X.__class__(blocks[name], index=X.index, columns=labels)
             floats = {c: d for c, d in out[labels].dtypes.items() if d.kind == "f"}
             out[labels] = values.astype(floats)
+        if (
+            fitted_columns is not None
+            and len(fitted_columns) == len(out.columns)
+            and set(fitted_columns) == set(out.columns)
+        ):
+            return out[list(fitted_columns)]
         return out
     first = next(iter(blocks.values()))
     out = np.array(X, dtype=np.result_type(np.asarray(X).dtype, first.dtype))

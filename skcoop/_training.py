@@ -251,11 +251,15 @@ class HoldoutSplit:
         Fraction of the samples held out for validation.
     seed : int
         Seed of the split.
+    classes : array-like, default=None
+        The labels the encoded ``y`` stands for (``classes[y]``), to name the
+        classes a warning is about.
     """
 
-    def __init__(self, fraction: float, seed: int) -> None:
+    def __init__(self, fraction: float, seed: int, classes=None) -> None:
         self.fraction = fraction
         self.seed = seed
+        self.classes = classes
 
     def __call__(self, dataset, y=None, **fit_params):
         """Return the training and the validation dataset."""
@@ -278,8 +282,20 @@ class HoldoutSplit:
                     f"{len(index)} samples ({empty}). Set validation_fraction so "
                     "that both parts keep at least one sample."
                 ) from empty
+            reason = str(exc)
+            if labels is not None:
+                values, counts = np.unique(labels, return_counts=True)
+                few = values[counts < 2]
+                # pickles of before the attribute existed have no classes
+                classes = getattr(self, "classes", None)
+                if few.size and classes is not None:
+                    few = np.asarray(classes)[few]
+                if few.size:
+                    reason = f"classes with a single sample: {few[:10].tolist()}" + (
+                        " ..." if few.size > 10 else ""
+                    )
             warnings.warn(
-                f"The validation split could not be stratified ({exc}); it was "
+                f"The validation split could not be stratified ({reason}); it was "
                 "drawn at random instead, so some classes may be missing from the "
                 "validation data. Use a larger validation_fraction or more "
                 "samples per class.",

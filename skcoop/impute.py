@@ -485,7 +485,10 @@ class LowRankImputer(
                 UserWarning,
                 stacklevel=2,
             )
-        return self._wrap_output(rebuild_like(X, out, self._modality_spec), X)
+        columns = getattr(self, "feature_names_in_", None)
+        return self._wrap_output(
+            rebuild_like(X, out, self._modality_spec, fitted_columns=columns), X
+        )
 
     def get_feature_names_out(self, input_features=None):
         """Get output feature names: the input's, as imputation keeps columns.

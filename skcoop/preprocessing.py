@@ -325,7 +325,8 @@ class PerModalityTransformer(
                 return rebuild_like(X, out, spec)
             return out[SINGLE_MODALITY]
         if self._same_shape(out):
-            return rebuild_like(X, out, spec)
+            columns = getattr(self, "feature_names_in_", None)
+            return rebuild_like(X, out, spec, fitted_columns=columns)
         return SliceDict(**out)
 
     @staticmethod

@@ -199,3 +199,22 @@ def test_modalities_form_takes_column_transformers_selectors(
     bad = {"audio": slice("a0", "zz"), "text": ["t0"]}
     with pytest.raises(ValueError, match=r"Modality 'audio'.*slices columns by name"):
         _fit(make_estimator(name, modalities=bad), frame, y)
+
+
+@pytest.mark.parametrize("name", ["imputer", "per-modality"])
+def test_transformers_on_a_split_frame_return_the_fitted_columns(name):
+    # get_feature_names_out() is the output's columns, whatever the order of
+    # the input's columns at transform (a pipeline's next step checks them)
+    rng = np.random.RandomState(0)
+    columns = ["a1", "a2", "a3", "b1", "b2", "extra"]
+    frame = pd.DataFrame(rng.randn(30, 6), columns=columns)
+    modalities = {"a": ["a1", "a2", "a3"], "b": ["b1", "b2"]}
+    transformer = make_estimator(name, modalities=modalities).fit(frame)
+    assert list(transformer.get_feature_names_out()) == columns
+    shuffled = frame[columns[::-1]]
+    out = transformer.transform(shuffled)
+    assert list(out.columns) == columns
+    pd.testing.assert_frame_equal(out, transformer.transform(frame))
+    # other columns than at fit (the modalities need only theirs): as given
+    fewer = transformer.transform(shuffled.drop(columns="extra"))
+    assert list(fewer.columns) == columns[::-1][1:]

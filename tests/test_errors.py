@@ -63,11 +63,15 @@ LABEL_ERRORS = {
         ValueError,
         r"Unknown label type: continuous",
     ),
-    "nan": (np.r_[np.nan, np.arange(23) % 2], ValueError, r"y contains NaN"),
+    "nan": (
+        np.r_[np.nan, np.arange(23) % 2],
+        ValueError,
+        r"y has 1 missing labels \(None, NaN or NA, rows 0\)",
+    ),
     "missing-labels": (
         np.array([None, "a", "b", "a"] * 6, dtype=object),
         ValueError,
-        r"y has 6 missing labels \(None or NaN, rows 0, 4, 8, 12, 16, ...\)",
+        r"y has 6 missing labels \(None, NaN or NA, rows 0, 4, 8, 12, 16, ...\)",
     ),
     "none": (None, ValueError, r"requires y to be passed"),
 }

@@ -461,9 +461,33 @@ def test_missing_labels_are_named_not_made_a_class(form):
     # the old advice, y.astype(str), would have made None a class "None"
     X = _small() if form == "mapping" else _small()["audio"]
     with pytest.raises(
-        ValueError, match=r"y has 1 missing labels \(None or NaN, rows 9\)"
+        ValueError, match=r"y has 1 missing labels \(None, NaN or NA, rows 9\)"
     ):
         _fit(X, ["a", "b"] * 4 + ["a", None])
+
+
+@pytest.mark.parametrize("dtype", ["string", object, "Int64"])
+def test_pandas_na_labels_are_named_as_missing(dtype):
+    # scikit-learn's own check failed on them: "boolean value of NA is ambiguous"
+    values = (
+        ["a", "b"] * 4 + ["a", pd.NA] if dtype != "Int64" else [0, 1] * 4 + [0, None]
+    )
+    with pytest.raises(
+        ValueError, match=r"y has 1 missing labels \(None, NaN or NA, rows 9\)"
+    ):
+        _fit(_small(), pd.Series(values, dtype=dtype))
+
+
+@pytest.mark.parametrize(
+    "selector", [{"a0", "a1", "a2"}, frozenset({0, 1, 2}), (c for c in [0, 1, 2])]
+)
+def test_unordered_or_one_shot_selectors_are_refused(selector):
+    # a set's order follows string hashing, which changes between processes
+    frame = pd.DataFrame(np.zeros((10, 5)), columns=["a0", "a1", "a2", "t0", "t1"])
+    with pytest.raises(
+        ValueError, match=r"Modality 'audio' in `modalities` is a .*list"
+    ):
+        _fit(frame, modalities={"audio": selector, "text": ["t0", "t1"]})
 
 
 def test_nan_is_accepted_when_allowed_but_inf_never():
@@ -491,3 +515,17 @@ def test_inputs_are_not_modified_and_keep_their_form():
         assert X[name].tobytes() == copies[name].tobytes()
     pd.testing.assert_frame_equal(frame, frame_copy)
     assert frame.columns.tolist() == COLUMNS
+
+
+def test_pandas_blocks_with_the_same_rows_in_another_order_are_refused():
+    # read by position, a block shuffled on its own paired different samples
+    rng = np.random.RandomState(0)
+    index = [f"s{i}" for i in range(10)]
+    a = pd.DataFrame(rng.randn(10, 3), index=index)
+    b = pd.DataFrame(rng.randn(10, 2), index=index)
+    _fit({"a": a, "b": b})  # the same order: fine
+    _fit({"a": a.reset_index(drop=True), "b": b})  # other labels: by position
+    with pytest.raises(
+        ValueError, match=r"'a' and 'b' .* same row labels in different"
+    ):
+        _fit({"a": a, "b": b.iloc[::-1]})

@@ -85,6 +85,25 @@ def test_a_valid_column_near_float32s_limit_is_standardised_in_float64():
     assert np.isfinite(clf.history_[:, "train_loss"]).all()
 
 
+@pytest.mark.parametrize("name", NEURAL)
+def test_a_column_with_a_large_offset_keeps_its_variation(name):
+    # float64 input is standardised in float64: rounded to float32 first, a
+    # column 1e6 + 0.01 * signal lost its signal (steps of 0.06) and was
+    # taken for constant
+    rng = np.random.RandomState(0)
+    y = np.repeat([0, 1], 30)
+    signal = y + 0.1 * rng.randn(60)
+    X = {"a": np.c_[1e6 + 0.01 * signal, rng.randn(60)], "b": rng.randn(60, 2)}
+    before = {k: v.copy() for k, v in X.items()}
+    params = {"max_epochs": 30, "lr": 0.05, "hidden_size": 8}
+    clf = make_estimator(name, **params).fit(X, y)
+    _, scale = clf._standardization["a"]
+    np.testing.assert_allclose(scale[0], X["a"][:, 0].std(), rtol=1e-6)
+    assert (clf.predict(X) == y).mean() > 0.95
+    for key in X:  # the user's arrays are left alone
+        np.testing.assert_array_equal(X[key], before[key])
+
+
 def test_a_value_beyond_float32_once_standardised_raises_naming_it():
     from skcoop import EarlyFusion
 

@@ -164,7 +164,7 @@ def test_dataframe_columns_reordered_at_transform_written_back_by_label():
     frame = pd.DataFrame({"a": [1.0, 2, 3], "b": [10.0, 20, 30], "c": [5.0, 5, 6]})
     transformer = PerModalityTransformer(modalities={"m": ["a"]}).fit(frame)
     Xt = transformer.transform(frame[["c", "b", "a"]])
-    assert list(Xt.columns) == ["c", "b", "a"]
+    assert list(Xt.columns) == ["a", "b", "c"]  # the fitted order, as at fit
     np.testing.assert_allclose(Xt["a"], [-1.224745, 0.0, 1.224745], rtol=1e-6)
     np.testing.assert_array_equal(Xt["c"], [5.0, 5.0, 6.0])
 

@@ -130,6 +130,9 @@ def test_holdout_split_falls_back_when_a_class_is_too_small_and_warns():
         train, valid = HoldoutSplit(0.2, 0)(dataset, y)
     assert len(train) + len(valid) == 10
     assert len(valid) == 2
+    # the warning names the user's labels, not their codes
+    with pytest.warns(UserWarning, match=r"a single sample: \['dog'\]"):
+        HoldoutSplit(0.2, 0, classes=np.array(["cat", "dog"]))(dataset, y)
 
 
 class _Linear(torch.nn.Module):

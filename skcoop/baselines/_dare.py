@@ -10,8 +10,9 @@ import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array
 
-from .._base import NEURAL_DOCS, _BaseNeuralClassifier
+from .._base import NEURAL_DOCS, _BaseNeuralClassifier, _standardized
 from .._docstring import Substitution
+from .._modalities import FLOAT_DTYPES
 from .._training import AcceleratedModalityNet, ModalityNet
 from ..nn.dare import DARENet
 
@@ -334,7 +335,7 @@ class DARELike(_BaseNeuralClassifier):
             )
         X_ext, concepts = self.external
         X_ext = check_array(
-            X_ext, dtype=np.float32, input_name=f"external X_ext ({self.enhance!r})"
+            X_ext, dtype=FLOAT_DTYPES, input_name=f"external X_ext ({self.enhance!r})"
         )
         width = self.n_features_per_modality_[self.enhance]
         if X_ext.shape[1] != width:
@@ -351,15 +352,29 @@ class DARELike(_BaseNeuralClassifier):
                 f"{concepts.shape}."
             )
         if concepts.ndim == 1:  # one concept label per sample: one-hot
+            missing = np.array(
+                [c is None or (isinstance(c, float) and c != c) for c in concepts]
+            )
+            if missing.any():
+                raise ValueError(
+                    f"external concepts_ext has {int(missing.sum())} missing "
+                    f"label(s) (None or NaN), the first at row "
+                    f"{int(np.flatnonzero(missing)[0])}; give every external sample "
+                    "its concept, or leave those samples out of X_ext and "
+                    "concepts_ext."
+                )
             _, codes = np.unique(concepts, return_inverse=True)
             concepts = np.eye(codes.max() + 1, dtype=np.float32)[codes]
         else:
             concepts = check_array(
                 concepts, dtype=np.float32, input_name="external concepts_ext"
             )
-        if self._standardization is not None:
-            mean, scale = self._standardization[self.enhance]
-            X_ext = (X_ext - mean) / scale
+        if self._standardization is not None:  # in float64, then float32
+            X_ext = _standardized(
+                X_ext, *self._standardization[self.enhance], f"{self.enhance} (X_ext)"
+            )
+        else:
+            X_ext = X_ext.astype(np.float32, copy=False)
         return names.index(self.enhance), X_ext, concepts
 
     def _training_net(self, net_class):
