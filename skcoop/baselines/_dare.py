@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_array
 
 from .._base import NEURAL_DOCS, _BaseNeuralClassifier, _standardized
 from .._docstring import Substitution
-from .._modalities import FLOAT_DTYPES
+from .._modalities import FLOAT_DTYPES, _align_to_fit
 from .._training import AcceleratedModalityNet, ModalityNet
 from ..nn.dare import DARENet
 
@@ -334,6 +334,15 @@ class DARELike(_BaseNeuralClassifier):
                 f"{type(self.external).__name__} of {len(self.external)} items."
             )
         X_ext, concepts = self.external
+        # a DataFrame is read by column name, as the enhanced block was
+        spec = self._modality_spec
+        index = names.index(self.enhance)
+        fitted = None
+        if spec.block_labels is not None:
+            fitted = spec.block_labels[index]
+        elif spec.labels is not None:
+            fitted = spec.labels[index]
+        X_ext = _align_to_fit(X_ext, f"{self.enhance} (external X_ext)", fitted, self)
         X_ext = check_array(
             X_ext, dtype=FLOAT_DTYPES, input_name=f"external X_ext ({self.enhance!r})"
         )

@@ -343,3 +343,26 @@ def test_a_fitted_model_keeps_no_training_rows():
         assert not hasattr(est.net_, "_pair_source")
         sizes.append(len(pickle.dumps(est)))
     assert sizes[1] - sizes[0] < 2_000
+
+
+def test_external_frame_is_read_by_column_name():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    X = {
+        "a": pd.DataFrame(rng.randn(40, 3), columns=list("xyz")),
+        "b": rng.randn(40, 2),
+    }
+    y = np.arange(40) % 2
+    corpus = pd.DataFrame(rng.randn(20, 3), columns=list("xyz"))
+    concepts = np.arange(20) % 3
+    params = {**_SMALL, "enhance": "a", "random_state": 0}
+    plain = DARELike(external=(corpus, concepts), **params).fit(X, y)
+    shuffled = DARELike(external=(corpus[["z", "y", "x"]], concepts), **params)
+    np.testing.assert_array_equal(
+        shuffled.fit(X, y).predict_proba(X), plain.predict_proba(X)
+    )
+    renamed = DARELike(external=(corpus.rename(columns={"x": "q"}), concepts), **params)
+    with pytest.raises(
+        ValueError, match=r"'a \(external X_ext\)' lacks columns \['x'\]"
+    ):
+        renamed.fit(X, y)
