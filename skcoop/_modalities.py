@@ -137,6 +137,29 @@ def _non_numeric_columns(block) -> list[str]:
     return [f"dtype {block.dtype}"] if kind in "USMmO" and kind else []
 
 
+def _numbers_with_na(block):
+    """Return a DataFrame's object columns of numbers and ``pd.NA`` as Float64.
+
+    Such columns (a frame built from lists holding ``pd.NA``) are numbers with
+    missing values, as a nullable ``Float64`` column is; scikit-learn's
+    checks fail on them ("float() argument must be ... not 'NAType'").
+    Anything else is returned as it is.
+    """
+    dtypes = getattr(block, "dtypes", None)
+    if dtypes is None or not hasattr(dtypes, "items"):
+        return block
+    columns = [c for c, d in dtypes.items() if getattr(d, "kind", "") == "O"]
+    if not columns:
+        return block
+    for column in columns:
+        for value in block[column]:
+            if type(value).__name__ == "NAType" or value is None:
+                continue
+            if not isinstance(value, Number) or isinstance(value, bool):
+                return block  # text or other objects: the checks name them
+    return block.astype(dict.fromkeys(columns, "Float64"))
+
+
 def _check_block(
     block, name, estimator, *, dtype, allow_nan, missing="error", width=None
 ):
@@ -150,7 +173,7 @@ def _check_block(
             f"Sparse data was passed for {input_name}, but dense data is required. "
             "Convert it with `.toarray()` first."
         )
-    block = _to_numpy_like(block)
+    block = _numbers_with_na(_to_numpy_like(block))
     try:
         # ensure_2d=False and allow_nd=True: the ndim error below names the
         # modality; check_array still refuses 0 samples and 0 features
@@ -247,8 +270,9 @@ def _check_finite(block, name, *, allow_nan, missing="error", estimator=None):
         return
     absent = np.flatnonzero(whole)
     hint = (
-        "Set missing_modalities='mask' to predict such samples from the "
-        "modalities they have, or fill them"
+        "Fit with missing_modalities='mask' to predict such samples from the "
+        "modalities they have (a fitted model keeps the setting it was fitted "
+        "with: refit after changing it), or fill them"
         if hasattr(estimator, "missing_modalities")
         else f"{type(estimator).__name__} needs every modality of every sample "
         "(the neural estimators take missing_modalities='mask'); fill them"

@@ -298,6 +298,14 @@ class CooperativeClassifier(_BaseNeuralClassifier):
         self.verbose = verbose
 
     def _module_params(self, widths, n_classes):
+        names = getattr(self, "modality_names_", None) or ()
+        if self.variant == "III" and len(names) > 1 and "consistent" in names:
+            # refused at fit, not later by the inspection tools
+            raise ValueError(
+                "variant='III' names the shared consistent vector's prediction "
+                "'consistent', which is also a modality's name; rename the "
+                "modality."
+            )
         return NMCL, {
             "widths": tuple(widths),
             "n_classes": n_classes,

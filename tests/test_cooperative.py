@@ -636,3 +636,24 @@ def test_label_smoothing_out_of_range_is_refused(data):
     for value in (-0.1, 1.0):
         with pytest.raises(InvalidParameterError, match="label_smoothing"):
             _clf(label_smoothing=value).fit(X, y)
+
+
+def test_variant_iii_refuses_a_modality_named_consistent_at_fit():
+    # its shared vector's prediction is "consistent": the inspection tools
+    # (and hasattr(clf, "attention_memories_")) failed after a fit that passed
+    rng = np.random.RandomState(0)
+    X = {"consistent": rng.randn(20, 3), "b": rng.randn(20, 2)}
+    clf = CooperativeClassifier(variant="III", hidden_size=4, max_epochs=1)
+    with pytest.raises(ValueError, match=r"'consistent', which is also a modality"):
+        clf.fit(X, np.arange(20) % 2)
+    assert not hasattr(clf, "classes_")  # left unfitted
+
+
+def test_absent_modality_error_after_fit_says_to_refit_with_mask():
+    rng = np.random.RandomState(0)
+    X = {"a": rng.randn(20, 3), "b": rng.randn(20, 2)}
+    clf = CooperativeClassifier(missing_modalities="error", hidden_size=4, max_epochs=1)
+    clf.fit(X, np.arange(20) % 2)
+    X["b"][:2] = np.nan
+    with pytest.raises(ValueError, match=r"Fit with missing_modalities='mask'.*refit"):
+        clf.predict(X)

@@ -529,3 +529,14 @@ def test_pandas_blocks_with_the_same_rows_in_another_order_are_refused():
         ValueError, match=r"'a' and 'b' .* same row labels in different"
     ):
         _fit({"a": a, "b": b.iloc[::-1]})
+
+
+def test_object_columns_of_numbers_and_pandas_na_are_read_as_numbers():
+    # a frame built from lists holding pd.NA has object columns; scikit-learn's
+    # checks failed on them and the error advised encoding text
+    frame = pd.DataFrame([[1.0, 2], [pd.NA, pd.NA], [0.5, 3]] * 4, columns=["d", "e"])
+    assert all(d.kind == "O" for d in frame.dtypes)
+    X = {"audio": np.zeros((12, 3)), "m": frame}
+    blocks, _ = check_modalities(ModalityStub(None), X, reset=True, missing="mask")
+    expected = np.array([[1.0, 2], [np.nan, np.nan], [0.5, 3]] * 4)
+    np.testing.assert_array_equal(blocks["m"], expected.astype(blocks["m"].dtype))
