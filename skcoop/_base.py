@@ -168,9 +168,12 @@ NEURAL_DOCS = parameter_docs(
     n_features_per_modality_ : dict of str to int
         Width of each modality.
     history_ : skorch.History
-        Per-epoch training (and validation) loss.
+        Per-epoch training (and validation) loss of the fit. Loading other
+        parameters into the net afterwards (``net_.load_params(checkpoint=...)``)
+        replaces ``net_.history`` but not this record of the fit: read
+        ``net_.history`` then.
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run by the fit (as ``history_``).
     do_early_stopping_ : bool
         Whether early stopping was on (``early_stopping`` resolved at fit).
     """
@@ -243,6 +246,23 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
 
     def _label_smoothing(self) -> float:
         return 0.0
+
+    def set_params(self, **params):
+        """Set the parameters of this estimator (scikit-learn's ``set_params``).
+
+        ``callbacks__<name>__<param>`` (skorch's form) is refused with a
+        clear error: ``callbacks`` is one parameter, a list; pass a new list
+        instead, for a grid search too (``{"callbacks": [[...], [...]]}``).
+        """
+        nested = [key for key in params if key.startswith("callbacks__")]
+        if nested:
+            raise ValueError(
+                f"{type(self).__name__}.set_params got {nested[0]!r}: the "
+                "callbacks' own parameters cannot be set through the estimator "
+                "(callbacks is one parameter, a list). Pass a new list, for "
+                "example set_params(callbacks=[...]), or a grid over whole lists."
+            )
+        return super().set_params(**params)
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)

@@ -211,10 +211,15 @@ class CooperativeClassifier(_BaseNeuralClassifier):
 
     # pickles of models fitted before these parameters existed: the values
     # that reproduce them (skcoop._persistence.VersionedState)
+    # what a model pickled before a parameter existed did: the paper's
+    # one-matrix scorers, full memory and mean fusion, no smoothing or anchor
     _values_before_added = {
         "anchor_weight": 0.0,
         "label_smoothing": 0.0,
         "tol": None,
+        "fusion": "mean",
+        "memory_rank": None,
+        "relation_hidden": None,
     }
 
     _parameter_constraints: dict = {

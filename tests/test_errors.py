@@ -12,6 +12,7 @@ from conftest import (
     CLASSIFIERS,
     ESTIMATORS,
     NAN_ALLOWED,
+    NEURAL,
     audio_text,
     digest,
     make_estimator,
@@ -237,3 +238,11 @@ def test_a_1d_block_at_refit_is_not_taken_for_one_sample():
     one_feature = {"audio": X["audio"][:, 0], "text": X["text"]}  # (n,): 1-D
     with pytest.raises(ValueError, match=r"`\.reshape\(-1, 1\)` if it holds a single"):
         est.fit(one_feature, y)
+
+
+@pytest.mark.parametrize("name", NEURAL)
+def test_nested_callback_parameters_are_refused_clearly(name):
+    # skorch's callbacks__<name>__<param>; a list has no set_params
+    est = make_estimator(name)
+    with pytest.raises(ValueError, match=r"'callbacks__cp__dirname'.*new list"):
+        est.set_params(callbacks__cp__dirname="x")

@@ -426,3 +426,30 @@ def test_a_model_fitted_with_an_accelerator_loads_without_a_device_warning():
         warnings.simplefilter("error", DeviceWarning)  # skorch warned here
         restored = _pickle(est)
     _assert_same_outputs(restored, est, X)
+
+
+def test_a_model_from_before_the_scorer_memory_and_fusion_options_loads_as_it_was(
+    monkeypatch,
+):
+    # such a model had the one-matrix scorers, the full memory and the mean
+    # fusion; loading filled today's defaults into get_params (a clone then
+    # fitted another model), and its modules lacked the new attributes
+    from sklearn.base import clone
+
+    X, y = _data()
+    old = {"relation_hidden": None, "memory_rank": None, "fusion": "mean"}
+    est = make_estimator("cooperative", **old).fit(X, y)
+    expected = est.predict_proba(X)
+    module = est.net_.module_
+    del module.fusion  # attributes the modules of then did not have
+    for block in module.cooperative:
+        del block.relation_hidden
+    data = _old_pickle(est, monkeypatch, drop=tuple(old))
+    with pytest.warns(InconsistentVersionWarning, match="fusion='mean'"):
+        restored = pickle.loads(data)
+    assert {k: restored.get_params()[k] for k in old} == old
+    np.testing.assert_allclose(restored.predict_proba(X), expected, rtol=0, atol=1e-12)
+    refit = make_estimator("cooperative", **old).fit(X, y)
+    np.testing.assert_array_equal(
+        clone(restored).fit(X, y).predict_proba(X), refit.predict_proba(X)
+    )

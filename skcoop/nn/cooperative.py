@@ -225,11 +225,13 @@ class CooperativeBlock(nn.Module):
             Guest relation scores, or how consistent each guest feature is
             with the host.
         """
-        if self.relation_hidden is None:
+        # blocks pickled before the option existed had the one-matrix scorer
+        relation_hidden = getattr(self, "relation_hidden", None)
+        if relation_hidden is None:
             s_h = self.host_score(torch.cat([h, g], dim=1))  # (B, D_h), Eq. 4
             s_g = self.guest_score(torch.cat([g, h], dim=1))  # (B, D_g), Eq. 5
         else:  # Eq. 4-5 through one hidden layer, shared by both sides
-            t = torch.relu(self.relation_hidden(torch.cat([h, g], dim=1)))  # (B, r)
+            t = torch.relu(relation_hidden(torch.cat([h, g], dim=1)))  # (B, r)
             s_h, s_g = self.host_score(t), self.guest_score(t)  # (B, D_h), (B, D_g)
         if not gated:
             return s_h, s_g

@@ -425,7 +425,9 @@ class NMCL(nn.Module):
         """
         logits, consistency, heads = self._outputs(xs, mask)  # P x (B, K), (B,)
         log_p = torch.stack([torch.log_softmax(z, dim=-1) for z in logits], dim=1)
-        fused = FUSIONS[self.fusion](log_p, self.prediction_mask(mask))  # Eq. 18-19
+        # models pickled before the option existed fused by the mean (Eq. 18)
+        fusion = self.__dict__.get("fusion", "mean")
+        fused = FUSIONS[fusion](log_p, self.prediction_mask(mask))  # Eq. 18-19
         if not (self.training and self.__dict__.get("anchored", False) and heads):
             return fused, consistency  # (B, K), (B,)
         heads = torch.stack(heads, dim=1)  # (B, 2 M, K)
