@@ -72,6 +72,7 @@ class ClassScaledProjection(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x_hat, omega, weight):
         """Return ``pre`` (B, K, H) from ``x_hat`` (B, D), Omega (D, K) and W (H, D)."""
+        x_hat = x_hat.contiguous()  # a transposed input: backward views its rows
         ctx.save_for_backward(x_hat, omega, weight)
         batch, n_classes = x_hat.shape[0], omega.shape[1]
         step = _chunk_classes(batch)
@@ -157,8 +158,9 @@ class AttentionNet(nn.Module):
     The low-rank memory's basis ``A`` is drawn from a standard normal and its
     coefficients ``C`` start at 0.
 
-    With the full memory (``memory_rank=None``), a forward pass on the CPU in
-    float32 with gradients on goes through :class:`ClassScaledProjection`,
+    With the full memory (``memory_rank=None``), a forward pass on the CPU
+    with gradients on and no autocast (any dtype) goes through
+    :class:`ClassScaledProjection`,
     whose backward pass is first-order only (``once_differentiable``) and
     which ``torch.func`` transforms (``vmap``, ``grad``) cannot trace: a
     second derivative (a gradient penalty, a Hessian-vector product) or

@@ -170,4 +170,7 @@ def symmetric_kl(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
     >>> symmetric_kl(p, q)
     tensor([0.0000, 3.5156])
     """
-    return ((log_p.exp() - log_q.exp()) * (log_p - log_q)).sum(dim=-1)  # (B,)
+    # where both are -inf (a class impossible under both) the term is 0, not
+    # (0 - 0) * (-inf + inf) = NaN
+    gap = torch.where(log_p == log_q, torch.zeros_like(log_p), log_p - log_q)
+    return ((log_p.exp() - log_q.exp()) * gap).sum(dim=-1)  # (B,)

@@ -94,6 +94,18 @@ def test_class_scaled_projection_passes_gradcheck(batch):
     assert torch.autograd.gradcheck(ClassScaledProjection.apply, (x, omega, w))
 
 
+def test_class_scaled_projection_takes_a_transposed_input():
+    # a column-major x_hat (a transposed tensor, torch.from_numpy of an
+    # F-ordered array) failed in backward: its rows were viewed
+    generator = torch.Generator().manual_seed(0)
+    x, omega, w = (
+        torch.randn(*shape, generator=generator, dtype=torch.float64)
+        for shape in ((6, 5), (6, 4), (3, 6))
+    )
+    x_t = x.t().requires_grad_()  # (5, 6), column-major
+    assert torch.autograd.gradcheck(ClassScaledProjection.apply, (x_t, omega, w))
+
+
 def test_class_scaled_projection_skips_gradients_not_asked_for():
     x, omega, w = torch.randn(4, 6), torch.randn(6, 3), torch.randn(2, 6)
     omega.requires_grad_()

@@ -45,6 +45,18 @@ def _random_log_dists(batch, n_classes, seed):
     )
 
 
+def test_symmetric_kl_of_distributions_with_impossible_classes():
+    # a class impossible under both (log-probability -inf) adds nothing: it
+    # gave (0 - 0) * (-inf + inf) = NaN
+    log_p = torch.tensor([[1.0, 0.0], [0.5, 0.5]]).log().requires_grad_()
+    log_q = torch.tensor([[1.0, 0.0], [0.9, 0.1]]).log()
+    divergence = symmetric_kl(log_p, log_q)
+    assert divergence[0] == 0
+    assert torch.isfinite(divergence).all()
+    divergence.sum().backward()
+    assert torch.isfinite(log_p.grad).all()
+
+
 def test_symmetric_kl_equals_sum_of_both_kl_divergences():
     log_p, log_q = _random_log_dists(8, K, 0), _random_log_dists(8, K, 1)
     p, q = log_p.exp().double().numpy(), log_q.exp().double().numpy()
