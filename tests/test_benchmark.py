@@ -1,5 +1,6 @@
 """Fast tests of the benchmark protocol (skcoop.benchmark) on tiny data."""
 
+import json
 import math
 import re
 import warnings
@@ -78,6 +79,18 @@ def test_splits_are_disjoint_and_stratified(tiny_data, tiny_result):
     assert not set(valid) & set(test)
     assert len(train) + len(valid) + len(test) == len(y)
     assert set(np.unique(y[test])) == set(np.unique(y))
+
+
+@pytest.mark.parametrize("rare", [[2], [2, 2], [2, 3], [2, 2, 3, 3], [2, 3, 4, 5]])
+def test_split_works_with_rare_classes(rare):
+    # rare classes are pooled into one stratum; a pool of 2 failed to split
+    from skcoop.benchmark import split_indices
+
+    y = np.r_[np.repeat(0, 50), np.repeat(1, 50), rare]
+    for seed in range(5):
+        train, valid, test = split_indices(y, seed)
+        assert len(np.r_[train, valid, test]) == len(y)
+        assert len(np.unique(np.r_[train, valid, test])) == len(y)
 
 
 def test_selection_never_sees_the_test_split(tiny_data, monkeypatch):
@@ -746,8 +759,8 @@ def test_format_suite_prints_the_paired_p_value_of_nmcl_against_the_best_other()
 
 
 @pytest.mark.parametrize(("shift", "gap"), [(0.0, "+0.00"), (0.0625, "-6.25")])
-def test_format_suite_prints_nan_when_the_paired_differences_do_not_vary(shift, gap):
-    """Level scores, or NMCL behind by the same amount on every seed: p = nan."""
+def test_format_suite_says_why_there_is_no_p_value(shift, gap):
+    """Level scores, or NMCL behind by the same amount on every seed."""
     other = np.array([0.5, 0.625, 0.75, 0.875])
     result = _suite_result({"NMCL": other - shift, "EarlyFusion": other})
     with warnings.catch_warnings():
@@ -755,7 +768,8 @@ def test_format_suite_prints_nan_when_the_paired_differences_do_not_vary(shift, 
         text = benchmark._report.format_suite({("toy", "tuned"): result})
     assert (
         f"- tuned: NMCL - best other (EarlyFusion) = {gap} points, "
-        "paired t-test on test macro-F1 p = nan over 4 seed(s)"
+        "paired t-test on test macro-F1 no p-value (the per-seed differences do "
+        "not vary) over 4 seed(s)"
     ) in text.splitlines()
 
 
@@ -855,6 +869,8 @@ def test_demo_refuses_counts_below_one_as_usage_errors(option, capsys):
         ),
         (["suite", "--suite-data", "nosuch"], r"unknown data 'nosuch'"),
         (["suite", "--protocols", "foo"], r"--protocols: 'defaults' and/or"),
+        (["mfeat", "--report-only"], r"\['--report-only'\] apply to 'suite' only"),
+        (["mfeat", "--protocols", "tuned"], r"\['--protocols'\] apply to 'suite'"),
     ],
 )
 def test_benchmark_options_are_usage_errors_before_any_run(argv, message, capsys):
@@ -864,3 +880,67 @@ def test_benchmark_options_are_usage_errors_before_any_run(argv, message, capsys
     err = capsys.readouterr().err
     assert err.startswith("skcoop benchmark: error: ")
     assert re.search(message, err)
+
+
+def test_a_grid_over_a_size_overrides_the_commands_size(tiny_data):
+    # --grid NMCL:hidden_size=4,8 failed mid-run: hidden_size twice
+    from skcoop.benchmark._methods import _make_estimator
+
+    config = {"device": "cpu", "hidden_size": 16, "max_epochs": 3, "batch_size": 32}
+    est = _make_estimator("NMCL", {"hidden_size": 4}, config, 0, None)
+    assert (est.hidden_size, est.max_epochs) == (4, 3)
+    X, y = tiny_data
+    result = benchmark.run_benchmark(
+        X,
+        y,
+        methods=("EarlyFusion",),
+        tables=(2,),
+        **{**TINY, "grids": {"EarlyFusion": {"max_epochs": [1, 2]}}},
+    )
+    assert [r["method"] for r in result.records] == ["EarlyFusion"]
+
+
+def test_a_diverging_grid_point_is_left_out_not_the_run(tiny_data):
+    # one diverged fit aborted every seed and method, and nothing was written
+    from skcoop.exceptions import TrainingDivergedError
+
+    X, y = tiny_data
+    grids = {"EarlyFusion": {"lr": [0.01, 1e12]}}
+    with pytest.warns(UserWarning, match=r"'lr': 1000000000000.0} diverged"):
+        result = benchmark.run_benchmark(
+            X, y, methods=("EarlyFusion",), tables=(2,), **{**TINY, "grids": grids}
+        )
+    assert json.loads(result.records[0]["params"]) == {"lr": 0.01}
+    with pytest.raises(TrainingDivergedError, match="every grid point diverged"):
+        benchmark.run_benchmark(
+            X,
+            y,
+            methods=("EarlyFusion",),
+            tables=(2,),
+            **{**TINY, "grids": {"EarlyFusion": {"lr": [1e12]}}},
+        )
+
+
+@pytest.mark.parametrize("option", ["--max-epochs", "--hidden-size", "--batch-size"])
+def test_benchmark_sizes_below_one_are_usage_errors(option, capsys):
+    # they ended in a traceback with exit status 1, after loading the data
+    with pytest.raises(SystemExit) as exit_:
+        cli_main(["benchmark", "mfeat", option, "0"])
+    assert exit_.value.code == 2
+    assert f"argument {option}: expected an integer >= 1" in capsys.readouterr().err
+
+
+def test_a_run_without_seed_0_says_it_draws_no_figures(tiny_data, tmp_path):
+    # figures show seed 0: a --first-seed run left older ones in place silently
+    X, y = tiny_data
+    (tmp_path / "run_roc.png").write_bytes(b"old")
+    later = benchmark.run_benchmark(
+        X,
+        y,
+        first_seed=1,
+        methods=("LogisticRegression",),
+        tables=(2,),
+        **TINY,
+    )
+    with pytest.warns(UserWarning, match=r"No figures drawn.*\['run_roc.png'\]"):
+        benchmark.write_results(later, tmp_path, prefix="run_")

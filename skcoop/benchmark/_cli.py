@@ -71,9 +71,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0,
         help="run seeds FIRST..FIRST+SEEDS-1 (with --merge: add seeds to a saved run)",
     )
-    parser.add_argument("--max-epochs", type=int, default=20)
-    parser.add_argument("--hidden-size", type=int, default=64)
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--max-epochs", type=_at_least(1), default=20)
+    parser.add_argument("--hidden-size", type=_at_least(1), default=64)
+    parser.add_argument("--batch-size", type=_at_least(1), default=128)
     parser.add_argument("--tables", default="2,3,4,5", help="comma-separated, e.g. 2,3")
     parser.add_argument(
         "--methods",
@@ -234,6 +234,12 @@ def _parse_tables(text: str) -> list[int]:
 
 
 # options of a single data set's run that 'suite' sets itself
+_ONLY_FOR_SUITE = {
+    "suite_data": ",".join(SUITE),
+    "protocols": "defaults,tuned",
+    "report_only": False,
+}
+
 _NOT_FOR_SUITE = {
     "max_epochs": 20,
     "hidden_size": 64,
@@ -260,6 +266,16 @@ def run_from_args(args: argparse.Namespace) -> int:
     if args.data == "suite":
         return _run_suite(args)
     _check_data(args.data)
+    suite_only = [
+        f"--{name.replace('_', '-')}"
+        for name, default in _ONLY_FOR_SUITE.items()
+        if getattr(args, name) != default
+    ]
+    if suite_only:
+        raise _usage_error(
+            f"{suite_only} apply to 'suite' only; leave them out to run one data "
+            f"set ({args.data}), or run 'suite'"
+        )
     methods = (
         None if args.methods is None else [m for m in args.methods.split(",") if m]
     )

@@ -300,7 +300,9 @@ def split_indices(
     """Return the benchmark's stratified train, validation and test indices.
 
     Classes with fewer than 5 samples cannot be stratified over three splits;
-    they are pooled into one stratum (for the stratification only).
+    they are pooled into one stratum (for the stratification only), and a pool
+    of fewer than 5 samples joins the largest class's stratum (a pool of 2
+    could not be split twice).
 
     Parameters
     ----------
@@ -328,7 +330,7 @@ def split_indices(
 
     _, codes, counts = np.unique(y, return_inverse=True, return_counts=True)
     strata = np.where(counts[codes] < 5, -1, codes)
-    if np.sum(strata == -1) == 1:  # a pooled stratum of one: join the largest
+    if 0 < np.sum(strata == -1) < 5:  # a pool too small itself: join the largest
         strata[strata == -1] = np.argmax(counts)
     index = np.arange(len(y))
     test_size = 1.0 - train_size - valid_size

@@ -128,9 +128,11 @@ def _make_estimator(method: str, params: Mapping, config: dict, seed: int, callb
     from ..cooperative import CooperativeClassifier
 
     # None leaves a size to the estimator's own default (the suite's
-    # "defaults, no tuning" protocol)
+    # "defaults, no tuning" protocol); a grid over a size overrides it
     sizes = ("hidden_size", "max_epochs", "batch_size")
-    neural = {k: config[k] for k in sizes if config.get(k) is not None}
+    neural = {
+        k: config[k] for k in sizes if config.get(k) is not None and k not in params
+    }
     neural.update(device=config["device"], random_state=seed, callbacks=callbacks)
     concat = FunctionTransformer(_concatenate)
     if method == "NMCL":
@@ -288,16 +290,31 @@ def select_hyperparameters(
     """
     from sklearn.metrics import f1_score
 
+    from ..exceptions import TrainingDivergedError
+
     best = (None, None, -np.inf)
     X_train, y_train, X_valid = X[train], y[train], X[valid]
     names = list(grid)
+    diverged = []
     for values in itertools.product(*(grid[n] for n in names)):
         params = dict(zip(names, values, strict=True))
         estimator = make(params)
         start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", category=UserWarning)
-            estimator.fit(X_train, y_train)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", category=UserWarning)
+                estimator.fit(X_train, y_train)
+        except TrainingDivergedError as exc:  # a setting of the grid, not a bug
+            diverged.append((params, exc))
+            warnings.warn(
+                f"{type(estimator).__name__} with {params} diverged ({exc}); that "
+                "grid point is left out of the selection.",
+                UserWarning,
+                stacklevel=2,
+            )
+            if on_fit is not None:
+                on_fit()
+            continue
         if fit_seconds is not None:
             fit_seconds.append((params, time.perf_counter() - start))
         score = float(f1_score(y[valid], estimator.predict(X_valid), average="micro"))
@@ -305,4 +322,9 @@ def select_hyperparameters(
             on_fit()
         if score > best[2]:
             best = (params, estimator, score)
+    if best[1] is None and diverged:
+        params, exc = diverged[0]
+        raise TrainingDivergedError(
+            f"every grid point diverged ({len(diverged)}), the first {params}: {exc}"
+        ) from exc
     return best

@@ -6,6 +6,7 @@ import csv
 import json
 import math
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -73,9 +74,13 @@ def format_tables(result: BenchmarkResult) -> str:
         if name == "table2" and result.p_value.get("against") is not None:
             pv = result.p_value
             p = pv.get("p_value", math.nan)
-            verdict = (
-                f"p = {p:.3g}" if np.isfinite(p) else "no p-value (needs 2+ seeds)"
-            )
+            verdict = f"p = {p:.3g}"
+            if not np.isfinite(p):
+                verdict = (
+                    "no p-value (needs 2+ seeds)"
+                    if pv.get("n_paired_seeds", 0) < 2
+                    else "no p-value (the per-seed differences do not vary)"
+                )
             lines += [
                 "",
                 f"Paired test: {pv.get('test')}; NMCL vs {pv.get('against')}: "
@@ -142,6 +147,16 @@ def write_results(
     )
     paths.append(config)
     if not figures:
+        return paths
+    if not (result.curves.get("roc") or result.curves.get("loss")):
+        stale = [p.name for p in out.glob(f"{prefix}*.png")]
+        warnings.warn(
+            "No figures drawn: they show seed 0, which this run did not fit "
+            "(--first-seed > 0)"
+            + (f"; {stale} in {out} are from another run." if stale else "."),
+            UserWarning,
+            stacklevel=2,
+        )
         return paths
     try:
         import matplotlib
@@ -326,11 +341,12 @@ def format_suite(results: dict) -> str:
         "",
         "Written by `python -m skcoop benchmark suite` (see the command and the "
         "settings in each `suite_<data>_<protocol>_config.json`). Test macro-F1, "
-        "mean ± std over seeds; `defaults`: every method at its package defaults, "
-        "one fit; `tuned`: each method's grid (`DEFAULT_GRIDS`), the point with the "
-        "best validation Micro-F1 kept. Fit times are one fit of the defaults "
-        "protocol, wall seconds on a shared 2-core CPU with one thread per run, so "
-        "only their ratios within a data set mean anything.",
+        "mean ± population std (ddof=0) over seeds; `defaults`: every method at "
+        "its package defaults, one fit; `tuned`: each method's grid "
+        "(`DEFAULT_GRIDS`), the point with the best validation Micro-F1 kept. "
+        "Fit times are one fit of the defaults protocol, wall seconds on a "
+        "shared 2-core CPU with one thread per run, so only their ratios within "
+        "a data set mean anything.",
         "",
     ]
     for data in dict.fromkeys(d for d, _ in results):
@@ -408,6 +424,12 @@ def format_suite(results: dict) -> str:
                 a, b = paired_scores(nmcl, scores[best])
                 p_value = paired_p_value(a, b)
                 shown = "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}"
+                if not np.isfinite(p_value):
+                    shown = (
+                        "no p-value (needs 2+ seeds)"
+                        if len(a) < 2
+                        else "no p-value (the per-seed differences do not vary)"
+                    )
                 lines.append(
                     f"- {p}: NMCL - best other ({best}) = "
                     f"{float((a - b).mean()):+.2f} points, paired t-test on test "
