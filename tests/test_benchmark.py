@@ -911,7 +911,10 @@ def test_a_diverging_grid_point_is_left_out_not_the_run(tiny_data):
             X, y, methods=("EarlyFusion",), tables=(2,), **{**TINY, "grids": grids}
         )
     assert json.loads(result.records[0]["params"]) == {"lr": 0.01}
-    with pytest.raises(TrainingDivergedError, match="every grid point diverged"):
+    with (
+        pytest.raises(TrainingDivergedError, match="every grid point diverged"),
+        pytest.warns(UserWarning, match="diverged"),
+    ):
         benchmark.run_benchmark(
             X,
             y,
