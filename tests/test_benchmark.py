@@ -947,3 +947,15 @@ def test_a_run_without_seed_0_says_it_draws_no_figures(tiny_data, tmp_path):
     )
     with pytest.warns(UserWarning, match=r"No figures drawn.*\['run_roc.png'\]"):
         benchmark.write_results(later, tmp_path, prefix="run_")
+
+
+def test_preprocess_takes_a_plain_mapping(tiny_data):
+    from skcoop.benchmark import preprocess
+
+    X, _ = tiny_data
+    plain = {name: np.asarray(block) for name, block in X.items()}
+    train = np.arange(60)
+    out = preprocess(plain, train, 0)
+    expected = preprocess(X, train, 0)
+    for name in X:
+        np.testing.assert_array_equal(out[name], expected[name])

@@ -383,6 +383,8 @@ def _preprocess(X, train: np.ndarray, seed: int) -> tuple[SliceDict, dict]:
     from ..impute import LowRankImputer
     from ..preprocessing import PerModalityTransformer
 
+    if not isinstance(X, SliceDict):  # a plain mapping cannot be indexed by rows
+        X = SliceDict(**{name: np.asarray(block) for name, block in X.items()})
     steps = []
     if any(np.isnan(b).any() for b in X.values()):
         n_cols = sum(b.shape[1] for b in X.values())
