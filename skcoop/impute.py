@@ -394,6 +394,12 @@ class LowRankImputer(
                 ConvergenceWarning,
                 stacklevel=2,
             )
+            # the loop's last step updated V after data_fit was measured: the
+            # error of the factorisation kept (its rows refitted to this V)
+            _, quadratic, cross = _ridge_rows(
+                Z0, V, row_patterns, row_inverse, self.alpha
+            )
+            data_fit = max(squared - 2 * cross + quadratic, 0.0)
         self.n_iter_ = n_iter
         self.components_ = V.T
         n_observed = int(row_patterns.sum(axis=1) @ np.bincount(row_inverse))

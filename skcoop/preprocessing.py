@@ -219,7 +219,14 @@ class PerModalityTransformer(
 
     def _fit(self, X, y, fit_params, *, keep_output):
         if isinstance(self.transformer, Mapping):
-            names = [str(n) for n in self.transformer]
+            bad = [n for n in self.transformer if not isinstance(n, str)]
+            if bad:  # looked up by name, such an entry was never applied
+                raise TypeError(
+                    f"`transformer` keys are modality names, strings; got "
+                    f"{bad[0]!r} of type {type(bad[0]).__name__}. Use "
+                    f"{str(bad[0])!r}."
+                )
+            names = list(self.transformer)
         else:
             names = []
         blocks, _ = check_modalities(
@@ -405,7 +412,16 @@ class PerModalityTransformer(
                     f"({widths}); pass one name per column, modality by modality."
                 )
             stops = np.cumsum(list(widths.values()))
-            return dict(zip(widths, np.split(names, stops[:-1]), strict=True))
+            chunks = dict(zip(widths, np.split(names, stops[:-1]), strict=True))
+            # a previous step of the mapping form (this class, LowRankImputer)
+            # named them "<modality>__<column>": the output prefixes them again
+            for name, chunk in chunks.items():
+                prefix = f"{name}__"
+                if all(str(c).startswith(prefix) for c in chunk):
+                    chunks[name] = np.asarray(
+                        [str(c)[len(prefix) :] for c in chunk], dtype=object
+                    )
+            return chunks
         labels = self._modality_spec.block_labels or (None,) * len(widths)
         return {
             n: np.asarray(

@@ -320,3 +320,18 @@ def test_imputer_writes_back_into_nullable_float_columns():
     assert (out.dtypes == "Float64").all()
     assert out.notna().all().all()
     assert out.loc[[0, 2, 3], "b"].tolist() == [2.0, 6.0, 8.0]
+
+
+def test_reconstruction_error_is_that_of_the_kept_factors_when_max_iter_stops():
+    # measured before the loop's last update of the factors, it lagged a step
+    blocks = _hide_blocks(_low_rank(n_samples=60)[1], 0.2)
+    with pytest.warns(ConvergenceWarning):
+        imputer = LowRankImputer(n_components=2, alpha=1.0, max_iter=1).fit(blocks)
+    raw = _concat(blocks)
+    observed = ~np.isnan(raw)
+    Z = np.where(observed, (raw - imputer.mean_) / imputer.scale_, 0.0)
+    V = imputer.components_.T  # (p, k)
+    U, _, _ = _ridge_rows(Z, V, *_patterns(observed), 1.0)
+    residual = np.where(observed, Z - U @ V.T, 0.0)
+    expected = np.sqrt(np.sum(residual**2) / observed.sum())
+    np.testing.assert_allclose(imputer.reconstruction_err_, expected, rtol=1e-6)

@@ -281,3 +281,29 @@ def test_feature_names_of_a_mapping_use_input_features_or_the_blocks_names():
         "text__x0",
         "text__x1",
     ]
+
+
+def test_chained_mapping_steps_name_each_column_once():
+    # the second step prefixed "<modality>__" to names that had it already
+    from sklearn.pipeline import make_pipeline
+
+    from skcoop import LowRankImputer
+
+    X = _blocks()
+    expected = PerModalityTransformer().fit(X).get_feature_names_out()
+    for first in (LowRankImputer(n_components=1), PerModalityTransformer()):
+        chained = make_pipeline(first, PerModalityTransformer()).fit(X)
+        np.testing.assert_array_equal(chained.get_feature_names_out(), expected)
+    reduced = make_pipeline(
+        PerModalityTransformer(), PerModalityTransformer({"text": PCA(1)})
+    )
+    assert list(reduced.fit(X).get_feature_names_out())[-1] == "text__pca0"
+
+
+def test_transformer_keys_must_be_modality_names():
+    # a key 0 for modality "0" was silently never applied
+    X = {"0": np.zeros((6, 2)), "1": np.ones((6, 2))}
+    with pytest.raises(
+        TypeError, match=r"keys are modality names, strings; got 0 .*'0'"
+    ):
+        PerModalityTransformer({0: StandardScaler()}).fit(X)
