@@ -15,7 +15,6 @@ index, one tensor index per modality and batch.
 from __future__ import annotations
 
 import copy
-import sys
 import warnings
 import weakref
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from skorch.exceptions import DeviceWarning
 from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
 
+from ._warnings import _caller_outside_packages
 from .exceptions import TrainingDivergedError
 from .nn.dropout import seed_dropout
 
@@ -303,21 +303,6 @@ class HoldoutSplit:
                 stacklevel=_caller_outside_packages(),
             )
         return dataset.subset(np.sort(train)), dataset.subset(np.sort(valid))
-
-
-def _caller_outside_packages() -> int:
-    """Return the ``stacklevel`` of the first caller outside the libraries.
-
-    For a warning raised in a callback of skorch's fit loop: the frame it
-    names is the user's call (``fit``, ``cross_val_score``...), not skorch's.
-    """
-    internal = {"skcoop", "skorch", "sklearn", "torch", "joblib"}
-    frame, level = sys._getframe(1), 1
-    while frame is not None and (
-        frame.f_globals.get("__name__", "").partition(".")[0] in internal
-    ):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 class DivergenceCheck(Callback):

@@ -34,6 +34,7 @@ from ._modalities import FLOAT_DTYPES, check_modalities, rebuild_like
 from ._output import ModalityOutput
 from ._persistence import VersionedState
 from ._scaling import mean_and_scale
+from ._warnings import _caller_outside_packages
 
 __all__ = ["LowRankImputer"]
 
@@ -392,7 +393,7 @@ class LowRankImputer(
                 f"objective changed by less than tol={self.tol}. Increase max_iter "
                 "or tol.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=_caller_outside_packages(),
             )
             # the loop's last step updated V after data_fit was measured: the
             # error of the factorisation kept (its rows refitted to this V)
@@ -489,7 +490,7 @@ class LowRankImputer(
                 f"{n_empty} sample(s) have no observed value in any modality; "
                 "LowRankImputer filled them with the column means seen at fit.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=_caller_outside_packages(),
             )
         columns = getattr(self, "feature_names_in_", None)
         return self._wrap_output(

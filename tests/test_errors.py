@@ -246,3 +246,20 @@ def test_nested_callback_parameters_are_refused_clearly(name):
     est = make_estimator(name)
     with pytest.raises(ValueError, match=r"'callbacks__cp__dirname'.*new list"):
         est.set_params(callbacks__cp__dirname="x")
+
+
+def test_convergence_warnings_point_at_the_callers_line():
+    # their stacklevels counted neither sklearn's _fit_context nor our wrappers
+    from sklearn.exceptions import ConvergenceWarning
+
+    from skcoop import LowRankImputer, TRUMANNLike
+
+    rng = np.random.RandomState(0)
+    X = {"a": rng.randn(30, 3), "b": rng.randn(30, 2)}
+    X["a"][:5] = np.nan
+    with pytest.warns(ConvergenceWarning) as imputer:
+        LowRankImputer(n_components=2, max_iter=1).fit(X)
+    X = {"a": rng.randn(30, 3), "b": rng.randn(30, 2)}
+    with pytest.warns(ConvergenceWarning) as trumann:
+        TRUMANNLike(max_iter=1).fit(X, np.arange(30) % 2)
+    assert {w.filename for w in [*imputer, *trumann]} == {__file__}

@@ -28,6 +28,7 @@ from .._fitted_state import forgets_fit_on_error
 from .._modalities import FLOAT_DTYPES, check_modalities
 from .._persistence import VersionedState
 from .._scaling import mean_and_scale
+from .._warnings import _caller_outside_packages
 from ._class_tree import build_class_tree
 from ._trumann_solver import solve
 
@@ -363,7 +364,7 @@ class TRUMANNLike(VersionedState, ClassifierMixin, BaseEstimator):
                 f"decrease was {(previous - current) / abs(previous):.2e}, above "
                 f"tol={self.tol}. Increase max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=_caller_outside_packages(),
             )
         self.n_iter_ = len(solution.objective) - 1
         self.objective_ = np.asarray(solution.objective)
