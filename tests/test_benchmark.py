@@ -367,6 +367,9 @@ def test_load_aloi_reads_a_file_of_its_layout_from_data_dir(tmp_path, monkeypatc
     assert set(load_aloi(4, random_state=1)[1]) != set(got)
     _, everything = load_aloi()
     np.testing.assert_array_equal(everything, y)
+    for bad in (0, 21, -1, 4.0, True):  # silently empty, or numpy's errors
+        with pytest.raises(ValueError, match=r"n_objects must be an int from 1 to 20"):
+            load_aloi(bad)
 
 
 def test_suite_report_reads_results_back_and_checks_the_goals(tiny_result, tmp_path):
@@ -959,3 +962,20 @@ def test_preprocess_takes_a_plain_mapping(tiny_data):
     expected = preprocess(X, train, 0)
     for name in X:
         np.testing.assert_array_equal(out[name], expected[name])
+
+
+@pytest.mark.parametrize(
+    ("arrays", "message"),
+    [
+        ({"a": np.zeros((5, 2)), "y": np.zeros(4)}, r"'a' has 5 rows and 'y' 4"),
+        ({"a": np.zeros((4, 2)), "y": np.zeros((4, 1))}, r"'y' has shape \(4, 1\)"),
+        ({"y": np.zeros(4)}, r"no modality array"),
+        ({"a": np.zeros(4), "y": np.zeros(4)}, r"'a' has shape \(4,\), not 2-D"),
+    ],
+)
+def test_npz_data_of_another_layout_are_refused(arrays, message, tmp_path):
+    from skcoop.benchmark import load_benchmark_data
+
+    np.savez(tmp_path / "data.npz", **arrays)
+    with pytest.raises(ValueError, match=message):
+        load_benchmark_data(tmp_path / "data.npz")

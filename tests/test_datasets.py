@@ -306,6 +306,20 @@ def test_make_multimodal_invalid_parameter_error_is_sklearns():
         make_multimodal_classification(n_features=SMALL, noise=-1.0)
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"dtype": "garbage"},  # np.dtype raised, and None compared equal to float64
+        {"dtype": None},
+        {"dtype": 1},
+        {"noise": {"a": float("inf")}},  # refused as a scalar, not in a mapping
+    ],
+)
+def test_make_multimodal_refuses_bad_dtype_and_infinite_noise(params):
+    with pytest.raises(InvalidParameterError):
+        make_multimodal_classification(n_features=SMALL, **params)
+
+
 # -- load_mfeat ---------------------------------------------------------------
 
 
@@ -475,3 +489,10 @@ def test_external_corpus_leaves_the_data_unchanged():
 def test_external_corpus_rejects_an_unknown_modality():
     with pytest.raises(ValueError, match="must name a modality"):
         make_multimodal_classification(50, external_modality="speech")
+
+
+@pytest.mark.parametrize("params", [{"return_X_y": "no"}, {"as_frame": "yes"}])
+def test_load_mfeat_flags_must_be_bools(params):
+    # a truthy string returned a tuple, as scikit-learn's loaders refuse
+    with pytest.raises(InvalidParameterError, match="must be an instance of 'bool'"):
+        load_mfeat(**params)

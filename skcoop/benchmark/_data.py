@@ -96,7 +96,8 @@ def find_data_file(filename: str, data_dir: str | os.PathLike | None = None) -> 
             return folder / filename
     raise FileNotFoundError(
         f"{filename} was not found in {[str(c) for c in candidates]}. Set "
-        f"{DATA_DIR_ENV} to the folder that holds it or pass --data-dir."
+        f"{DATA_DIR_ENV} to the folder that holds it, or pass data_dir= "
+        "(--data-dir on the command line)."
     )
 
 
@@ -131,6 +132,16 @@ def load_aloi(
         y = npz["y"]
         keep = slice(None)
         if n_objects is not None:
+            n_all = len(np.unique(y))
+            if (
+                not isinstance(n_objects, (int, np.integer))
+                or isinstance(n_objects, bool)
+                or not 1 <= n_objects <= n_all
+            ):
+                raise ValueError(
+                    f"n_objects must be an int from 1 to {n_all} (the objects of "
+                    f"{path.name}) or None for all; got {n_objects!r}."
+                )
             rng = np.random.default_rng(random_state)
             objects = rng.choice(np.unique(y), size=n_objects, replace=False)
             keep = np.flatnonzero(np.isin(y, objects))
@@ -233,6 +244,7 @@ def load_benchmark_data(
                 )
             y = npz["y"]
             X = {k: np.asarray(npz[k], dtype=np.float32) for k in npz.files if k != "y"}
+        _check_npz_layout(path, X, y)
         X = SliceDict(**X)
         label = path.name
     widths = ", ".join(f"{k}={v.shape[1]}" for k, v in X.items())
@@ -240,6 +252,25 @@ def load_benchmark_data(
         f"{label}: {len(y)} samples, {len(np.unique(y))} classes, modalities {widths}"
     )
     return X, y, description
+
+
+def _check_npz_layout(path: Path, X: dict, y: np.ndarray) -> None:
+    """Refuse an .npz file that is not one 2-D array per modality and a 1-D y."""
+    problems = []
+    if y.ndim != 1:
+        problems.append(f"'y' has shape {y.shape}, not (n_samples,)")
+    if not X:
+        problems.append("there is no modality array beside 'y'")
+    for name, block in X.items():
+        if block.ndim != 2:
+            problems.append(f"{name!r} has shape {block.shape}, not 2-D")
+        elif len(block) != len(y):
+            problems.append(f"{name!r} has {len(block)} rows and 'y' {len(y)}")
+    if problems:
+        raise ValueError(
+            f"{path} must hold one 2-D array per modality, each with a row per "
+            f"label, and a 1-D array 'y': {'; '.join(problems)}."
+        )
 
 
 def load_external_corpus(

@@ -228,6 +228,10 @@ def make_multimodal_classification(
     dtype : {np.float64, np.float32}, default=np.float64
         Dtype of the blocks. Float64 follows scikit-learn's generators;
         float32 halves memory and is what skcoop's neural estimators use.
+        The noise is drawn in this dtype, and numpy's float32 sampler is
+        another stream: the same seed gives the same labels and factors but
+        other noise in float32 than in float64 (the benchmark's generated
+        data are float32).
     random_state : int, RandomState instance or None, default=None
         Determines all random draws. Pass an int for reproducible output
         across multiple function calls.
@@ -389,8 +393,8 @@ def make_multimodal_classification(
         "noise",
         names,
         default=1.0,
-        check=lambda v: _is_real(v) and v >= 0,
-        expected="a float >= 0 or a mapping of modality name to float >= 0",
+        check=lambda v: _is_real(v) and 0 <= v < np.inf,
+        expected="a finite float >= 0 or a mapping of modality name to such a float",
     )
     rates = _per_modality(
         0.0 if missing_rate is None else missing_rate,
@@ -400,12 +404,14 @@ def make_multimodal_classification(
         check=lambda v: _is_real(v) and 0 <= v < 1,
         expected="a float in [0, 1) or a mapping of modality name to such a float",
     )
+    given = dtype
     try:
-        dtype = np.dtype(dtype)
+        # np.dtype(None) is float64: None is refused, as any other value
+        dtype = None if given is None else np.dtype(given)
     except TypeError:
         dtype = None
-    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise _invalid("dtype", "np.float32 or np.float64", dtype)
+    if dtype is None or dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise _invalid("dtype", "np.float32 or np.float64", given)
     if external_modality is not None and external_modality not in names:
         raise InvalidParameterError(
             f"The 'external_modality' parameter of {_FUNC} must name a modality "

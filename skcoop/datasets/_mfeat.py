@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import InvalidParameterError
 
 from .._slicedict import SliceDict
 
@@ -181,6 +182,12 @@ DataFrame of shape (2000, 649)
     >>> X.shape, list(X.columns[:2]), y.name
     ((2000, 649), ['fou_0', 'fou_1'], 'target')
     """
+    for name, value in (("return_X_y", return_X_y), ("as_frame", as_frame)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise InvalidParameterError(
+                f"The {name!r} parameter of load_mfeat must be an instance of "
+                f"'bool'. Got {value!r} instead."
+            )
     views, target = _read_arrays()
     feature_names = [name for names in MFEAT_MODALITIES.values() for name in names]
     target_names = np.arange(10)
