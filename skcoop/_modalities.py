@@ -637,7 +637,6 @@ def _check_rows(blocks):
 def _check_target(estimator, y, n_samples):
     if y is None:
         _require_target(estimator)
-    _refuse_missing_labels(y)  # before scikit-learn's checks, which fail on pd.NA
     y = _check_y(y, estimator=estimator)
     if y.shape[0] != n_samples:
         raise ValueError(
@@ -690,7 +689,6 @@ def _check_label_types(y):
     """Raise a clear error when object labels mix strings and numbers."""
     if y is None or y.dtype != object:
         return y
-    _refuse_missing_labels(y)
     kinds = {
         "string"
         if isinstance(v, str)
@@ -838,6 +836,9 @@ def check_modalities(
         _same_form_as_fit(estimator, X, kind)
 
     columns = None
+    if y is not None and not _skips_target(y):
+        # both forms, before scikit-learn's checks, which fail on pd.NA
+        _refuse_missing_labels(y)
     if kind == "array":
         blocks, y = _read_array(
             estimator,

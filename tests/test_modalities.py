@@ -466,16 +466,18 @@ def test_missing_labels_are_named_not_made_a_class(form):
         _fit(X, ["a", "b"] * 4 + ["a", None])
 
 
+@pytest.mark.parametrize("form", ["mapping", "array"])
 @pytest.mark.parametrize("dtype", ["string", object, "Int64"])
-def test_pandas_na_labels_are_named_as_missing(dtype):
+def test_pandas_na_labels_are_named_as_missing(dtype, form):
     # scikit-learn's own check failed on them: "boolean value of NA is ambiguous"
     values = (
         ["a", "b"] * 4 + ["a", pd.NA] if dtype != "Int64" else [0, 1] * 4 + [0, None]
     )
+    X = _small() if form == "mapping" else _small()["audio"]
     with pytest.raises(
         ValueError, match=r"y has 1 missing labels \(None, NaN or NA, rows 9\)"
     ):
-        _fit(_small(), pd.Series(values, dtype=dtype))
+        _fit(X, pd.Series(values, dtype=dtype))
 
 
 @pytest.mark.parametrize(

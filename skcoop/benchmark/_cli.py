@@ -250,6 +250,15 @@ _NOT_FOR_SUITE = {
 }
 
 
+def _changed_options(args: argparse.Namespace, defaults: dict) -> list[str]:
+    """Return the options of ``defaults`` given other values, as ``--name``."""
+    return [
+        f"--{name.replace('_', '-')}"
+        for name, default in defaults.items()
+        if getattr(args, name) != default
+    ]
+
+
 def run_from_args(args: argparse.Namespace) -> int:
     """Run the benchmark described by parsed command-line arguments.
 
@@ -266,11 +275,7 @@ def run_from_args(args: argparse.Namespace) -> int:
     if args.data == "suite":
         return _run_suite(args)
     _check_data(args.data)
-    suite_only = [
-        f"--{name.replace('_', '-')}"
-        for name, default in _ONLY_FOR_SUITE.items()
-        if getattr(args, name) != default
-    ]
+    suite_only = _changed_options(args, _ONLY_FOR_SUITE)
     if suite_only:
         raise _usage_error(
             f"{suite_only} apply to 'suite' only; leave them out to run one data "
@@ -342,11 +347,7 @@ def _run_suite(args: argparse.Namespace) -> int:
         )
     for data in (d for d in args.suite_data.split(",") if d):
         _check_data(data)
-    ignored = [
-        f"--{name.replace('_', '-')}"
-        for name, default in _NOT_FOR_SUITE.items()
-        if getattr(args, name) != default
-    ]
+    ignored = _changed_options(args, _NOT_FOR_SUITE)
     if ignored:
         raise _usage_error(
             f"'suite' sets {ignored} itself (the package defaults, Table 2 only, "
