@@ -19,7 +19,11 @@ estimator would. ``--against-early-fusion`` also times the network of
 ``EarlyFusion()`` on the same batch, alternating with NMCL for ``--rounds``
 rounds of ``--steps`` steps in one process, and prints the ratio of the
 median step times: the per-step part of the fit-time ratio, without the
-data loading, early stopping or epoch counts of a whole fit. Both use Adam
+data loading, early stopping or epoch counts of a whole fit. ``--compile``
+(with ``--against-early-fusion``) times both networks through
+``torch.compile`` as well, alternating with the eager ones, and prints the
+seconds the first compiled steps took: what fusing the element-wise work
+(inductor's generated loops) would leave of the ratio. Both use Adam
 as the estimators do on the CPU (its fused kernel), and the same loss (NLL of
 the fused prediction plus the module's penalty).
 """
@@ -28,6 +32,7 @@ import argparse
 import json
 import statistics
 import time
+from copy import deepcopy as copy_module
 
 import torch
 from torch.profiler import ProfilerActivity, profile
@@ -80,6 +85,7 @@ def main():
     parser.add_argument("--settings", default="{}", help="with --defaults: JSON")
     parser.add_argument("--against-early-fusion", action="store_true")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--compile", action="store_true")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -106,18 +112,40 @@ def main():
     step()  # warm-up
     if args.against_early_fusion:
         module, params = EarlyFusion()._module_params(widths, n_classes)
-        ef_step = _trainer(module(**params).train(), xs, y)
+        ef_model = module(**params).train()
+        ef_step = _trainer(ef_model, xs, y)
         ef_step()
-        times = {"NMCL": [], "EarlyFusion": []}
+        steps = {"NMCL": step, "EarlyFusion": ef_step}
+        if args.compile:
+            for name, net in (("NMCL", model), ("EarlyFusion", ef_model)):
+                copy = copy_module(net)
+                start = time.perf_counter()
+                weight = penalty_weight if name == "NMCL" else 1.0
+                steps[f"{name} compiled"] = _trainer(torch.compile(copy), xs, y, weight)
+                steps[f"{name} compiled"]()  # compiles forward and backward
+                steps[f"{name} compiled"]()
+                print(
+                    f"{name}: torch.compile and two steps took "
+                    f"{time.perf_counter() - start:.1f} s"
+                )
+        times = {name: [] for name in steps}
         for _ in range(args.rounds):
-            times["NMCL"].append(_seconds(step, args.steps))
-            times["EarlyFusion"].append(_seconds(ef_step, args.steps))
-        nmcl, ef = (statistics.median(times[k]) for k in ("NMCL", "EarlyFusion"))
+            for name, fn in steps.items():
+                times[name].append(_seconds(fn, args.steps))
+        median = {name: statistics.median(t) for name, t in times.items()}
+        nmcl, ef = median["NMCL"], median["EarlyFusion"]
         print(
             f"{args.shape}: median step NMCL {1000 * nmcl:.1f} ms, EarlyFusion "
             f"{1000 * ef:.1f} ms, ratio {nmcl / ef:.2f} ({args.rounds} rounds of "
             f"{args.steps} steps, batch {batch}, {torch.get_num_threads()} threads)"
         )
+        if args.compile:
+            c_nmcl, c_ef = median["NMCL compiled"], median["EarlyFusion compiled"]
+            print(
+                f"{args.shape}: compiled, median step NMCL {1000 * c_nmcl:.1f} ms, "
+                f"EarlyFusion {1000 * c_ef:.1f} ms, ratio {c_nmcl / c_ef:.2f}; "
+                f"compiled NMCL against eager EarlyFusion {c_nmcl / ef:.2f}"
+            )
     else:
         seconds = _seconds(step, args.steps)
         threads = torch.get_num_threads()

@@ -15,10 +15,14 @@ missing blocks grows from 10% to 50% of the samples.
 
 **What to look at in the figure**: the cross-validated Macro-F1 of each
 approach against the fraction of samples whose acoustic and textual blocks
-are missing (the data are drawn anew for each fraction). These generated
-modalities share low-rank factors, which is what the low-rank imputer
-exploits: here it does best, and masking trails the imputers by a few
-points. On real data with modalities absent at test time, masking with
+are missing (the same 500 samples each time, with more of their blocks
+hidden). These generated modalities share low-rank factors, which is what
+the low-rank imputer exploits, yet on 500 samples the four approaches lie
+within about 2.5 points of each other at every fraction, less than the
+spread over the three folds (standard deviations 0.03-0.04): the low-rank
+imputer leads only at 30%, masking with ``modality_dropout`` is as good as
+either imputer, and all four lose 3 to 5 points from 30% to 50% missing.
+On real data with modalities absent at test time, masking with
 ``modality_dropout`` did best (the missing-modality benchmarks in the
 documentation).
 """

@@ -16,8 +16,10 @@ all three.
 **What to look at in the figure**: for each view, the grey bar is a model
 trained on that view alone, the blue bar is the same view inside NMCL (its
 own prediction, made from its features plus what the other views share with
-it and lack), and the orange bar the fused prediction. The blue bars stand
-well above the grey ones: the views complement each other.
+it and lack), and the orange bar the fused prediction. Every blue bar
+stands above its grey one: by 11.5 points for the 6 morphological features
+(0.717 alone, 0.832 inside NMCL), 3.0 for the Fourier coefficients and 1.2
+for the Zernike moments, so the weakest view gains most from the others.
 """
 
 # %%
@@ -87,6 +89,8 @@ inside = {
     for view in views
 }
 names = {"fou": "Fourier (76)", "zer": "Zernike (47)", "mor": "morphology (6)"}
+for view in views:
+    print(f"{names[view]:15} alone {alone[view]:.3f}, inside NMCL {inside[view]:.3f}")
 
 fig, ax = plt.subplots(figsize=(6.5, 3.6), layout="constrained")
 positions = np.arange(len(views))
@@ -112,9 +116,12 @@ ax.legend(loc="upper left", ncols=2, fontsize="small", frameon=False)
 # The training curve
 # ------------------
 # ``history_`` is skorch's history of the fit: the loss is the
-# cross-entropy of the fused prediction plus the consistency term.
-# **What to look at**: the loss falls steeply in the first epochs and
-# flattens; more epochs would add little.
+# cross-entropy of the fused prediction against labels smoothed by
+# ``label_smoothing=0.1`` (the default; the paper's consistency term is off,
+# ``kl_weight=0``, and ``kl_weight=1, label_smoothing=0`` restores the
+# paper's loss). **What to look at**: the loss falls steeply in the first
+# epochs and flattens; with smoothed labels it levels off above zero, and
+# more epochs would add little.
 fig, ax = plt.subplots(figsize=(5, 3), layout="constrained")
 ax.plot(range(1, clf.n_iter_ + 1), clf.history_[:, "train_loss"], marker=".")
 ax.set(xlabel="epoch", ylabel="training loss", title="CooperativeClassifier")

@@ -860,6 +860,9 @@ def _concat(outputs):
     return type(first)(_concat(list(parts)) for parts in zip(*outputs, strict=True))
 
 
+_DEVICES = "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'"  # for error messages
+
+
 def resolve_device(device: str | torch.device) -> str:
     """Return the torch device to train on, checking that it exists.
 
@@ -882,7 +885,7 @@ def resolve_device(device: str | torch.device) -> str:
         parsed = torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise ValueError(
-            f"device={device!r} is not a torch device; use 'auto', 'cpu' or 'cuda'."
+            f"device={device!r} is not a torch device; use {_DEVICES}."
         ) from exc
     if parsed.type == "cuda":
         if not torch.cuda.is_available():
@@ -898,5 +901,5 @@ def resolve_device(device: str | torch.device) -> str:
     elif parsed.type == "mps" and not torch.backends.mps.is_available():
         raise ValueError(f"device={device!r} was asked for, but MPS is not available.")
     elif parsed.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"device={device!r} is not supported; use 'cpu' or 'cuda'.")
+        raise ValueError(f"device={device!r} is not supported; use {_DEVICES}.")
     return device

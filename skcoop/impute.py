@@ -15,6 +15,8 @@ pattern; rows whose pattern is rare are solved in batches.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import warnings
 from collections.abc import Mapping
 from numbers import Integral, Real
@@ -122,6 +124,36 @@ def _pattern_grams(F, patterns):
     return grams
 
 
+_BLAS_LOCK = threading.Lock()
+_BLAS_USERS = 0  # threads inside _one_blas_thread
+_BLAS_LIMITER = None  # the limit the first of them set, restored by the last
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """Limit BLAS to one thread while any thread of the process is inside.
+
+    ``threadpool_limits`` changes the whole process's BLAS and restores what
+    it found on entry: two threads that overlap (joblib's threading backend,
+    a thread pool) would each save the other's temporary 1 and leave BLAS at
+    one thread for good. Counted here, the first thread in sets the limit
+    and the last one out restores the original.
+    """
+    global _BLAS_USERS, _BLAS_LIMITER
+    with _BLAS_LOCK:
+        if _BLAS_USERS == 0:
+            _BLAS_LIMITER = threadpool_limits(limits=1, user_api="blas")
+        _BLAS_USERS += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_USERS -= 1
+            if _BLAS_USERS == 0:
+                _BLAS_LIMITER.restore_original_limits()
+                _BLAS_LIMITER = None
+
+
 def _ridge_rows(Z0, F, patterns, inverse, alpha):
     """Solve one ridge problem per row of ``Z0`` over its observed entries.
 
@@ -156,7 +188,7 @@ def _ridge_rows(Z0, F, patterns, inverse, alpha):
     B = np.asarray(Z0 @ F.astype(Z0.dtype, copy=False), dtype=np.float64)  # (n, k)
     # Many small BLAS calls follow: one thread each avoids thread hand-offs
     # that dominate them (and collapse on a busy machine).
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _one_blas_thread():
         grams = _pattern_grams(F, patterns)  # (u, k, k)
         systems = grams + alpha * np.eye(k)
         X = np.empty_like(B)

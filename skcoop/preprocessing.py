@@ -9,9 +9,16 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _routing_enabled,
+    process_routing,
+)
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._fitted_state import forgets_fit_on_error
+from ._html import per_modality_steps, visual_block
 from ._mapping_params import MappingParams
 from ._modalities import (
     FLOAT_DTYPES,
@@ -243,6 +250,8 @@ class PerModalityTransformer(
                 f"`transformer` names modalities {unknown} that are not in X; "
                 f"X has modalities {list(blocks)}. Rename or remove these keys."
             )
+        method = "fit_transform" if keep_output else "fit"
+        params_of = self._route(fit_params, method)
         self.transformers_ = {}
         out = {}
         for name, block in blocks.items():
@@ -260,11 +269,12 @@ class PerModalityTransformer(
             # A copy: the block may be a view of the user's array, and a
             # transformer may work in place (StandardScaler(copy=False)).
             block = block.copy()
+            params = params_of(name)
             try:
                 if keep_output:
-                    out[name] = _block(fitted.fit_transform(block, y, **fit_params))
+                    out[name] = _block(fitted.fit_transform(block, y, **params))
                 else:
-                    fitted.fit(block, y, **fit_params)
+                    fitted.fit(block, y, **params)
             except (ValueError, TypeError) as exc:
                 raise prefixed_error(exc, name) from exc
             self.transformers_[name] = fitted
@@ -429,6 +439,59 @@ class PerModalityTransformer(
             )
             for (n, w), names in zip(widths.items(), labels, strict=True)
         }
+
+    def get_metadata_routing(self):
+        """Return how fit parameters reach the per-modality transformers.
+
+        With scikit-learn's metadata routing on
+        (``sklearn.set_config(enable_metadata_routing=True)``), a fit
+        parameter such as ``sample_weight`` reaches a modality's transformer
+        when that transformer requested it (``set_fit_request``), as with
+        ``ColumnTransformer``. With routing off, every fit parameter is
+        passed to every transformer.
+
+        Returns
+        -------
+        routing : sklearn.utils.metadata_routing.MetadataRouter
+            One route per transformer: one per modality of a ``transformer``
+            mapping (strings left out), else ``"transformer"``.
+        """
+        router = MetadataRouter(owner=type(self).__name__)
+        for key, step in self._routed_steps().items():
+            mapping = (
+                MethodMapping()
+                .add(caller="fit", callee="fit")
+                .add(caller="fit_transform", callee="fit_transform")
+            )
+            router.add(method_mapping=mapping, **{key: step})
+        return router
+
+    def _routed_steps(self):
+        """Return the transformers metadata is routed to, by route name."""
+        if isinstance(self.transformer, Mapping):
+            return {n: t for n, t in self.transformer.items() if not isinstance(t, str)}
+        if isinstance(self.transformer, str):
+            return {}
+        return {"transformer": self._template(None)}
+
+    def _route(self, fit_params, method):
+        """Return ``name -> the fit parameters its transformer receives``.
+
+        Routed as :meth:`get_metadata_routing` says when routing is on (a
+        parameter no transformer requested raises scikit-learn's error
+        before any fit); every parameter to every transformer otherwise.
+        """
+        if not _routing_enabled():
+            return lambda name: fit_params
+        routed = process_routing(self, method, **fit_params)
+        by_name = isinstance(self.transformer, Mapping)
+        return lambda name: routed[name if by_name else "transformer"][method]
+
+    def _sk_visual_block_(self):
+        names, steps = per_modality_steps(
+            getattr(self, "transformers_", None), self.transformer, StandardScaler()
+        )
+        return visual_block("parallel", steps, names, name_details=None)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -847,13 +847,20 @@ def test_format_suite_names_the_metric_and_prints_small_p_values_as_a_bound():
 
 
 @pytest.mark.parametrize(
-    "option", ["--seeds", "--epochs", "--hidden-size", "--hgb-max-iter"]
+    ("option", "name"),
+    [
+        ("--seeds", "--seeds"),
+        ("--max-epochs", "--max-epochs/--epochs"),
+        ("--epochs", "--max-epochs/--epochs"),  # the alias
+        ("--hidden-size", "--hidden-size"),
+        ("--hgb-max-iter", "--hgb-max-iter"),
+    ],
 )
-def test_demo_refuses_counts_below_one_as_usage_errors(option, capsys):
+def test_demo_refuses_counts_below_one_as_usage_errors(option, name, capsys):
     with pytest.raises(SystemExit) as exit_:
         cli_main(["demo", option, "0"])
     assert exit_.value.code == 2
-    assert f"argument {option}: expected an integer >= 1; got '0'" in (
+    assert f"argument {name}: expected an integer >= 1; got '0'" in (
         capsys.readouterr().err
     )
 
@@ -979,3 +986,11 @@ def test_npz_data_of_another_layout_are_refused(arrays, message, tmp_path):
     np.savez(tmp_path / "data.npz", **arrays)
     with pytest.raises(ValueError, match=message):
         load_benchmark_data(tmp_path / "data.npz")
+
+
+def test_a_file_that_is_not_an_npz_is_named_as_such(tmp_path):
+    from skcoop.benchmark import load_benchmark_data
+
+    (tmp_path / "notes.npz").write_text("a,b,y\n1,2,0\n")
+    with pytest.raises(ValueError, match=r"notes.npz is not an .npz file"):
+        load_benchmark_data(tmp_path / "notes.npz")

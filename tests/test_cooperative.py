@@ -215,6 +215,43 @@ def test_relation_softmax_fits(two_modalities):
     scores = clf.relation_scores(X)["audio"]["host"]
     assert ((scores > 0) & (scores < 1)).all()
     np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1.0, atol=1e-12)
+    # the scorers the network runs are the softmax ones, not the sigmoid default
+    block = clf.net_.module_.cooperative[0]
+    assert block.host_score.relation == block.guest_score.relation == "softmax"
+    sigmoid = _clf(relation="sigmoid").fit(X, y).relation_scores(X)["audio"]["host"]
+    assert np.abs(scores - sigmoid).max() > 1e-3
+
+
+@pytest.mark.parametrize("steepness", [5.0, 80.0])
+def test_steepness_reaches_every_gate(two_modalities, steepness):
+    X, y = two_modalities
+    clf = _clf(steepness=steepness).fit(X, y)
+    gates = [
+        gate
+        for block in clf.net_.module_.cooperative
+        for gate in (block.host_gate, block.guest_gate)
+    ]
+    assert len(gates) == 4
+    assert {gate.steepness for gate in gates} == {steepness}
+
+
+@pytest.mark.parametrize("relation_hidden", [3, None])
+def test_relation_hidden_is_the_width_of_every_blocks_scorer(
+    two_modalities, relation_hidden
+):
+    X, y = two_modalities
+    clf = _clf(relation_hidden=relation_hidden).fit(X, y)
+    blocks = clf.net_.module_.cooperative
+    assert len(blocks) == 2
+    for block in blocks:
+        if relation_hidden is None:  # the one-matrix scorer on [h, g], 4 + 3 wide
+            assert block.relation_hidden is None
+            assert block.host_score.linear.in_features == 7
+        else:
+            assert isinstance(block.relation_hidden, torch.nn.Linear)
+            assert block.relation_hidden.out_features == relation_hidden
+            assert block.host_score.linear.in_features == relation_hidden
+            assert block.guest_score.linear.in_features == relation_hidden
 
 
 @pytest.mark.parametrize(

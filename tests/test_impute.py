@@ -1,3 +1,4 @@
+import threading
 import warnings
 
 import numpy as np
@@ -9,7 +10,13 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skcoop import SliceDict
-from skcoop.impute import LowRankImputer, _pattern_grams, _patterns, _ridge_rows
+from skcoop.impute import (
+    LowRankImputer,
+    _one_blas_thread,
+    _pattern_grams,
+    _patterns,
+    _ridge_rows,
+)
 from skcoop.preprocessing import PerModalityTransformer
 
 WIDTHS = {"audio": 8, "image": 12, "text": 6}
@@ -217,6 +224,18 @@ def test_max_iter_reached_warns_convergence():
         assert LowRankImputer(n_components=3).fit(X).n_iter_ > 1
 
 
+def test_a_larger_tol_stops_after_fewer_iterations():
+    _, blocks = _low_rank(n_samples=100)
+    X = _hide_blocks(blocks, 0.2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        n_iter = [
+            LowRankImputer(n_components=3, tol=tol, max_iter=100).fit(X).n_iter_
+            for tol in (1e-8, 1e-2, 0.1)
+        ]
+    assert n_iter[0] > n_iter[1] > n_iter[2]
+
+
 def test_column_never_observed_error_names_modality_and_column():
     _, blocks = _low_rank(n_samples=50)
     X = {n: b.copy() for n, b in blocks.items()}
@@ -335,3 +354,49 @@ def test_reconstruction_error_is_that_of_the_kept_factors_when_max_iter_stops():
     residual = np.where(observed, Z - U @ V.T, 0.0)
     expected = np.sqrt(np.sum(residual**2) / observed.sum())
     np.testing.assert_allclose(imputer.reconstruction_err_, expected, rtol=1e-6)
+
+
+class _ProcessWideLimit:
+    """threadpoolctl's semantics: set on creation, restore what was found."""
+
+    current = 2
+
+    def __init__(self, limits, user_api):
+        self.found = _ProcessWideLimit.current
+        _ProcessWideLimit.current = limits
+
+    def restore_original_limits(self):
+        _ProcessWideLimit.current = self.found
+
+
+def test_overlapping_fits_leave_blas_threads_as_they_were(monkeypatch):
+    # Thread A enters the one-thread section, B enters, A leaves, B leaves.
+    # With a plain threadpool_limits per thread, B saved A's temporary 1 as
+    # the original and restored it last: BLAS stayed at one thread for the
+    # whole process (joblib's threading backend, a thread pool).
+    monkeypatch.setattr("skcoop.impute.threadpool_limits", _ProcessWideLimit)
+    monkeypatch.setattr(_ProcessWideLimit, "current", 2)
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    inside = []
+
+    def a():
+        with _one_blas_thread():
+            a_in.set()
+            b_in.wait(5)
+            inside.append(_ProcessWideLimit.current)
+        a_out.set()
+
+    def b():
+        a_in.wait(5)
+        with _one_blas_thread():
+            b_in.set()
+            a_out.wait(5)
+            inside.append(_ProcessWideLimit.current)  # A has left, B is in
+
+    threads = [threading.Thread(target=f) for f in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert inside == [1, 1]
+    assert _ProcessWideLimit.current == 2

@@ -125,7 +125,7 @@ def test_masked_outputs_are_distributions(name):
     assert (penalty >= 0).all()
     if hasattr(module, "modality_log_proba") and name != "nmcl-IV":
         per_host = module.modality_log_proba(xs, mask=mask)  # (B, P, K)
-        assert per_host.shape[1] == 4 if name == "nmcl-III" else 3
+        assert per_host.shape[1] == (4 if name == "nmcl-III" else 3)
         torch.testing.assert_close(
             per_host.exp().sum(-1), torch.ones(12, per_host.shape[1])
         )

@@ -81,6 +81,14 @@ def test_dataframe_with_modalities_same_width_keeps_frame():
     assert list(Xt.columns) == list(frame.columns)
     np.testing.assert_array_equal(Xt["id"], 1.0)  # outside every modality
     np.testing.assert_allclose(Xt[["a0", "a1"]].mean(), 0.0, atol=1e-12)
+    # every modality's columns are written back, each scaled on its own
+    for name, columns in [
+        ("audio", modalities["audio"]),
+        ("text", frame.columns[4:10]),
+    ]:
+        np.testing.assert_allclose(
+            Xt[columns].to_numpy(), StandardScaler().fit_transform(X[name])
+        )
     assert list(transformer.get_feature_names_out()) == list(frame.columns)
 
 

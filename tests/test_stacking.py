@@ -59,6 +59,25 @@ def test_final_estimator_is_fitted_on_out_of_fold_probabilities(
     )
 
 
+def test_final_estimator_is_a_fitted_clone_of_the_one_given(data):
+    X, y = data
+    default = StackingFusion(cv=3, random_state=0).fit(X, y)
+    given = LogisticRegression(C=0.01)
+    clf = StackingFusion(cv=3, final_estimator=given, random_state=0).fit(X, y)
+    assert type(clf.final_estimator_) is LogisticRegression
+    assert clf.final_estimator_ is not given
+    assert not hasattr(given, "coef_")  # the one given is left unfitted
+    assert clf.final_estimator_.C == 0.01
+    # the stronger penalty shrinks the meta-coefficients of the default fit
+    shrunk = np.abs(clf.final_estimator_.coef_).max()
+    assert shrunk < 0.5 * np.abs(default.final_estimator_.coef_).max()
+    bayes = StackingFusion(cv=3, final_estimator=GaussianNB(), random_state=0)
+    bayes.fit(X, y)
+    assert type(bayes.final_estimator_) is GaussianNB
+    assert bayes.final_estimator_.n_features_in_ == 2 * 3  # two modalities' proba
+    np.testing.assert_array_equal(bayes.final_estimator_.classes_, [0, 1, 2])
+
+
 def test_estimators_are_refitted_on_all_training_data(data):
     X, y = data
     clf = StackingFusion(cv=3, random_state=0).fit(X, y)

@@ -357,6 +357,27 @@ def test_cpu_training_uses_adams_fused_kernel_with_the_given_settings(name):
     assert optimizer.defaults["weight_decay"] == 0.01
 
 
+@pytest.mark.parametrize("name", NEURAL)
+def test_dropout_is_the_rate_of_every_dropout_layer_and_changes_the_fit(name):
+    X, y = audio_text(n=40)
+    est = make_estimator(name, dropout=0.6).fit(X, y)
+    rates = [m.p for m in est.net_.module_.modules() if isinstance(m, torch.nn.Dropout)]
+    assert rates
+    assert set(rates) == {0.6}
+    without = make_estimator(name, dropout=0.0).fit(X, y)
+    assert np.abs(est.predict_proba(X) - without.predict_proba(X)).max() > 1e-3
+
+
+@pytest.mark.parametrize("name", ["cooperative", "early", "late"])
+@pytest.mark.parametrize(("tol", "mode"), [(0.05, "abs"), (None, "rel")])
+def test_tol_is_the_early_stopping_threshold(name, tol, mode):
+    X, y = audio_text(n=40)
+    est = make_estimator(name, early_stopping=True, tol=tol).fit(X, y)
+    early_stopping = dict(est.net_.callbacks_)["early_stopping"]
+    assert early_stopping.threshold == (1e-4 if tol is None else tol)
+    assert early_stopping.threshold_mode == mode
+
+
 def test_infer_method_concatenates_batches_and_nested_outputs():
     torch.manual_seed(0)
     rng = np.random.RandomState(0)
@@ -406,8 +427,9 @@ def test_resolve_device_rejects_missing_cuda(device):
     ids=["unparsable", "unsupported"],
 )
 def test_resolve_device_rejects_unknown_devices(device, match):
-    with pytest.raises(ValueError, match=rf"device='{device}'.*{match}"):
+    with pytest.raises(ValueError, match=rf"device='{device}'.*{match}") as info:
         resolve_device(device)
+    assert "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'" in str(info.value)
 
 
 def _missing_devices():
@@ -529,7 +551,10 @@ def test_bfloat16_precision_matches_float32_within_tolerance():
     trained_mixed = CooperativeClassifier(
         hidden_size=16, max_epochs=5, precision="bfloat16", random_state=0
     ).fit(X, y)
-    np.testing.assert_allclose(trained_mixed.predict_proba(X), reference, atol=0.05)
+    assert trained_mixed.net_.precision == "bfloat16"
+    trained = trained_mixed.predict_proba(X)
+    np.testing.assert_allclose(trained, reference, atol=0.05)
+    assert not np.array_equal(trained, reference)  # trained under autocast
 
 
 @pytest.mark.skipif(

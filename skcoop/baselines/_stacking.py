@@ -27,6 +27,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from .._fitted_state import forgets_fit_on_error
+from .._html import per_modality_steps, visual_block
 from .._mapping_params import MappingParams
 from .._modalities import check_modalities, prefixed_error
 from .._persistence import VersionedState
@@ -471,6 +472,24 @@ class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimat
         """
         check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def _sk_visual_block_(self):
+        names, estimators = per_modality_steps(
+            getattr(self, "estimators_", None), self.estimators, _default_estimator()
+        )
+        final = getattr(self, "final_estimator_", None)
+        if final is None:
+            final = self.final_estimator
+        per_modality = visual_block("parallel", estimators, names, dash_wrapped=False)
+        final_block = visual_block(
+            "parallel",
+            [LogisticRegression() if final is None else final],
+            ["final_estimator"],
+            dash_wrapped=False,
+        )
+        return visual_block(
+            "serial", (per_modality, final_block), None, dash_wrapped=False
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from ._data import (
     DATA_DIR_ENV,
     DATASETS,
     SUITE,
+    find_data_file,
     load_benchmark_data,
     load_external_corpus,
 )
 from ._methods import (
+    _NEURAL,
     DEFAULT_GRIDS,
     METHODS,
     NEEDS_CORPUS,
@@ -30,6 +34,18 @@ from ._report import (
     read_result,
     write_results,
 )
+
+#: The values ``--device`` takes (those of ``skcoop._training.resolve_device``).
+_DEVICES = "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'"
+
+#: The methods that train with torch on ``--device``.
+_ON_DEVICE = (*_NEURAL, "DARELike", "DARELike+corpus")
+
+#: NMCL's own tables: they fit NMCL whatever ``--methods`` says.
+_NMCL_TABLES = {3, 4, 5}
+
+#: The options ``--quick`` sets itself, at their defaults.
+_QUICK = {"seeds": 5, "max_epochs": 20, "hidden_size": 64}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,17 +80,45 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="'suite' protocols: defaults (package defaults, no grid, no "
         "learning curves, fit times comparable) and tuned (grids on validation)",
     )
-    parser.add_argument("--seeds", type=_at_least(1), default=5)
+    parser.add_argument(
+        "--seeds",
+        type=_at_least(1),
+        default=5,
+        help="number of seeds; each seed draws a split and seeds every model",
+    )
     parser.add_argument(
         "--first-seed",
         type=_at_least(0),
         default=0,
         help="run seeds FIRST..FIRST+SEEDS-1 (with --merge: add seeds to a saved run)",
     )
-    parser.add_argument("--max-epochs", type=_at_least(1), default=20)
-    parser.add_argument("--hidden-size", type=_at_least(1), default=64)
-    parser.add_argument("--batch-size", type=_at_least(1), default=128)
-    parser.add_argument("--tables", default="2,3,4,5", help="comma-separated, e.g. 2,3")
+    parser.add_argument(
+        "--max-epochs",
+        type=_at_least(1),
+        default=20,
+        help="training epochs of every neural model",
+    )
+    parser.add_argument(
+        "--hidden-size",
+        type=_at_least(1),
+        default=64,
+        help="hidden size of every neural model",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=_at_least(1),
+        default=128,
+        help="mini-batch size of every neural model",
+    )
+    parser.add_argument(
+        "--tables",
+        default=None,
+        help="comma-separated, from 2 (the methods compared), 3 (NMCL on "
+        "modality subsets), 4 (each modality's enhanced prediction) and 5 "
+        "(variants of NMCL). Tables 3-5 are NMCL's own: they fit NMCL even "
+        "when --methods leaves it out. Default: 2,3,4,5 when --methods is "
+        "left out or holds NMCL, else 2",
+    )
     parser.add_argument(
         "--methods",
         default=None,
@@ -84,28 +128,55 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--subset-modalities",
         default=None,
-        help="comma-separated modalities whose subsets Table 3 covers",
+        help="comma-separated modalities whose subsets Table 3 covers (default: "
+        "every subset of up to three modalities, else each single modality, "
+        "each leave-one-out set and all of them)",
     )
     parser.add_argument(
-        "--n-samples", type=int, default=3000, help="samples of the 'paper' data"
+        "--n-samples",
+        type=_at_least(1),
+        default=3000,
+        help="samples of the 'paper' data (that data only)",
     )
-    parser.add_argument("--hgb-max-iter", type=int, default=100)
+    parser.add_argument(
+        "--hgb-max-iter",
+        type=_at_least(1),
+        default=100,
+        help="boosting iterations of HistGradientBoosting",
+    )
     parser.add_argument(
         "--grid",
         action="append",
         default=[],
         metavar="METHOD:PARAM=V1,V2",
-        help="replace a grid, e.g. NMCL:lr=0.001,0.003 (repeatable)",
+        help="replace a grid of a method that runs, e.g. NMCL:lr=0.001,0.003 "
+        "(repeatable)",
     )
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--out", default="benchmark_results")
-    parser.add_argument("--prefix", default="")
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        help=f"torch device of the neural models: {_DEVICES}",
+    )
+    parser.add_argument(
+        "--out",
+        default="benchmark_results",
+        help="folder of the tables, per-seed records, configuration and "
+        "figures; created if needed",
+    )
+    parser.add_argument(
+        "--prefix",
+        default="",
+        help="prefix of every file name written, e.g. mfeat_",
+    )
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="1 seed, 2 epochs, hidden size 16, first grid value only",
+        help="a smoke run: 1 seed, 2 epochs, hidden size 16, first grid value "
+        "only (so not with --seeds, --max-epochs or --hidden-size)",
     )
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument(
+        "--no-progress", action="store_true", help="hide the progress bar"
+    )
     parser.add_argument(
         "--merge",
         action="store_true",
@@ -119,6 +190,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="'suite': rewrite suite.md from the results already in --out",
     )
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show every option's default in ``--help``, and keep paragraphs apart.
+
+    An option without a default (None, an unset flag, an empty list or
+    text) shows none; its help says what leaving it out does.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        default = action.default
+        if default is None or default is False or default in ([], ""):
+            return action.help
+        return super()._get_help_string(action)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        fill = super()._fill_text  # one paragraph at a time
+        return "\n\n".join(fill(part, width, indent) for part in text.split("\n\n"))
+
+
+def _plain_text(text: str) -> str:
+    """Return ``text`` without its reStructuredText markup, for ``--help``.
+
+    Parameters
+    ----------
+    text : str
+        A docstring, with cross-reference roles and double-backquoted
+        literals.
+
+    Returns
+    -------
+    text : str
+        The text with each role's full target (no leading ``~``) and each
+        literal unmarked.
+    """
+    text = re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", text)
+    return re.sub(r"``([^`]+)``", r"\1", text).strip()
 
 
 def _at_least(low: int):
@@ -138,20 +246,18 @@ def _at_least(low: int):
     return parse
 
 
-def _usage_error(message: str) -> SystemExit:
+def _usage_error(message: str, command: str = "benchmark") -> SystemExit:
     """Print ``message`` as argparse does and return the exit of a usage error.
 
     The options are only checked once parsed (they need the data and method
     lists), so the status is argparse's, 2, not 1 with a traceback.
     """
-    print(f"skcoop benchmark: error: {message}", file=sys.stderr)
+    print(f"skcoop {command}: error: {message}", file=sys.stderr)
     return SystemExit(2)
 
 
 def _check_data(name: str) -> None:
     """Refuse a data name that is neither known nor an existing .npz file."""
-    from pathlib import Path
-
     if name not in DATASETS and not (name.endswith(".npz") and Path(name).is_file()):
         raise _usage_error(
             f"unknown data {name!r}: one of {list(DATASETS)}, 'suite', or the path "
@@ -159,11 +265,123 @@ def _check_data(name: str) -> None:
         )
 
 
+def _check_data_file(name: str, data_dir: str | None) -> None:
+    """Refuse data whose file is missing or is not an ``.npz`` file.
+
+    ``aloi`` and ``aloi100`` need ``aloi.npz`` in one of the folders
+    :func:`find_data_file` tries, and a user's file is an ``.npz`` file only
+    when it is a zip archive (as ``numpy.savez`` writes).
+    """
+    import zipfile
+
+    if name in ("aloi", "aloi100"):
+        try:
+            find_data_file("aloi.npz", data_dir)
+        except FileNotFoundError as exc:
+            raise _usage_error(f"data {name!r}: {exc}") from None
+    elif name not in DATASETS and not zipfile.is_zipfile(name):
+        raise _usage_error(
+            f"{name!r} is not an .npz file (numpy.savez writes a zip archive of "
+            "one array per modality and 'y')"
+        )
+
+
+def _load_data(name: str, n_samples: int = 3000, data_dir: str | None = None) -> tuple:
+    """Return ``load_benchmark_data``'s output and the data's external corpus.
+
+    A file that is not of the layout the benchmark reads, or that cannot be
+    read, is a usage error: one line, before any fit.
+    """
+    try:
+        X, y, description = load_benchmark_data(
+            name, n_samples=n_samples, data_dir=data_dir
+        )
+        external = load_external_corpus(name, n_samples=n_samples)
+    except (OSError, ValueError) as exc:
+        raise _usage_error(f"data {name!r}: {exc}") from None
+    return X, y, description, external
+
+
+def _check_out(out: str, command: str = "benchmark") -> None:
+    """Create the folder ``out`` and check that a file can be written in it.
+
+    Called before any fit, so that a mistyped ``--out`` does not throw away
+    a run when its results are written.
+    """
+    import tempfile
+
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise _usage_error(f"--out {out!r} is a file, not a folder", command)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise _usage_error(
+            f"--out {out!r} is not a writable folder ({exc.strerror or exc})",
+            command,
+        ) from None
+
+
+def _check_device(device: str) -> None:
+    """Refuse a ``--device`` that the neural models could not train on."""
+    import torch
+
+    from .._training import resolve_device
+
+    if device != "auto":
+        try:
+            kind = torch.device(device).type
+        except (RuntimeError, TypeError):
+            kind = None
+        if kind not in ("cpu", "cuda", "mps"):
+            raise _usage_error(f"--device {device!r}: not one of {_DEVICES}")
+    try:
+        resolve_device(device)
+    except ValueError as exc:
+        raise _usage_error(f"--device {device!r}: {exc}") from None
+
+
+def _parse_methods(text: str | None) -> list[str] | None:
+    """Parse ``--methods``: None when left out, else a non-empty list."""
+    if text is None:
+        return None
+    methods = [m.strip() for m in text.split(",") if m.strip()]
+    if not methods:
+        raise _usage_error(
+            f"--methods: no method given (got {text!r}); the methods are "
+            f"{list(METHODS)}"
+        )
+    _check_methods(methods)
+    return methods
+
+
 def _check_methods(methods: Sequence[str] | None) -> None:
     unknown = [m for m in methods or () if m not in METHODS]
     if unknown:
         raise _usage_error(
             f"--methods: unknown {unknown}; the methods are {list(METHODS)}"
+        )
+
+
+def _check_grid_methods(grids: dict, methods: Sequence[str], why: str) -> None:
+    """Refuse a ``--grid`` of a method that the run does not fit."""
+    unused = [m for m in grids if m not in methods]
+    if unused:
+        raise _usage_error(
+            f"--grid of {unused}, which this run does not fit ({why}); add them "
+            "to --methods or leave their --grid out"
+        )
+
+
+def _check_quick(args: argparse.Namespace) -> None:
+    """Refuse ``--quick`` with an option it would override."""
+    given = _changed_options(args, _QUICK)
+    if args.quick and given:
+        raise _usage_error(
+            "--quick sets --seeds 1, --max-epochs 2 and --hidden-size 16 "
+            f"itself; leave out {given} or --quick"
         )
 
 
@@ -233,6 +451,49 @@ def _parse_tables(text: str) -> list[int]:
     return tables
 
 
+def _choose_tables(text: str | None, methods: Sequence[str] | None) -> list[int]:
+    """Return the tables to run: ``--tables``, or those ``--methods`` implies.
+
+    Left out, ``--tables`` is 2-5 when NMCL runs (every method, or NMCL among
+    ``--methods``) and Table 2 alone otherwise: Tables 3-5 are NMCL's own.
+    Asked for without NMCL among ``--methods``, they fit NMCL all the same,
+    and a note says so.
+    """
+    if text is None:
+        return [2, 3, 4, 5] if methods is None or "NMCL" in methods else [2]
+    tables = _parse_tables(text)
+    own = sorted(set(tables) & _NMCL_TABLES)
+    if methods is not None and "NMCL" not in methods and own:
+        print(
+            f"skcoop benchmark: note: Table(s) {', '.join(map(str, own))} fit NMCL "
+            "(they are NMCL's own tables), although --methods leaves it out",
+            file=sys.stderr,
+        )
+    return tables
+
+
+def _parse_subsets(
+    text: str | None, tables: Sequence[int], modalities: Sequence[str]
+) -> list[str] | None:
+    """Parse ``--subset-modalities`` against the tables and the data's modalities."""
+    if text is None:
+        return None
+    chosen = [m.strip() for m in text.split(",") if m.strip()]
+    if 3 not in tables:
+        raise _usage_error(
+            "--subset-modalities chooses the subsets of Table 3, which this run "
+            f"does not compute (tables {list(tables)}); add 3 to --tables or "
+            "leave it out"
+        )
+    unknown = sorted(set(chosen) - set(modalities))
+    if not chosen or unknown:
+        raise _usage_error(
+            f"--subset-modalities: unknown {unknown} (got {text!r}); the data "
+            f"have {list(modalities)}"
+        )
+    return chosen
+
+
 # options of a single data set's run that 'suite' sets itself
 _ONLY_FOR_SUITE = {
     "suite_data": ",".join(SUITE),
@@ -244,7 +505,7 @@ _NOT_FOR_SUITE = {
     "max_epochs": 20,
     "hidden_size": 64,
     "batch_size": 128,
-    "tables": "2,3,4,5",
+    "tables": None,
     "subset_modalities": None,
     "n_samples": 3000,
 }
@@ -261,6 +522,11 @@ def _changed_options(args: argparse.Namespace, defaults: dict) -> list[str]:
 
 def run_from_args(args: argparse.Namespace) -> int:
     """Run the benchmark described by parsed command-line arguments.
+
+    Every option is checked before the first fit (a wrong one exits with
+    status 2 and a one-line message): the options against each other, the
+    data (loaded first), ``--device`` when a neural model runs, and
+    ``--out``, which is created.
 
     Parameters
     ----------
@@ -281,20 +547,38 @@ def run_from_args(args: argparse.Namespace) -> int:
             f"{suite_only} apply to 'suite' only; leave them out to run one data "
             f"set ({args.data}), or run 'suite'"
         )
-    methods = (
-        None if args.methods is None else [m for m in args.methods.split(",") if m]
-    )
-    _check_methods(methods)
-    grids, tables = _parse_grids(args.grid), _parse_tables(args.tables)
-    X, y, description = load_benchmark_data(
+    if args.data != "paper" and args.n_samples != _NOT_FOR_SUITE["n_samples"]:
+        raise _usage_error(
+            f"--n-samples sets the size of the 'paper' data only; leave it out "
+            f"for {args.data!r}"
+        )
+    _check_quick(args)
+    methods = _parse_methods(args.methods)
+    tables = _choose_tables(args.tables, methods)
+    grids = _parse_grids(args.grid)
+    _check_data_file(args.data, args.data_dir)
+    X, y, description, external = _load_data(
         args.data, n_samples=args.n_samples, data_dir=args.data_dir
     )
-    external = load_external_corpus(args.data, n_samples=args.n_samples)
     if external is None and set(methods or ()) & set(NEEDS_CORPUS):
         raise _usage_error(
             f"{sorted(set(methods) & set(NEEDS_CORPUS))} need an external corpus; "
             f"{args.data} has none (gen-linear, gen-nonlinear and paper have one)"
         )
+    fitted = methods or [
+        m for m in METHODS if external is not None or m not in NEEDS_CORPUS
+    ]
+    if set(tables) & _NMCL_TABLES:
+        fitted = ["NMCL", *fitted]
+    _check_grid_methods(
+        grids,
+        fitted,
+        f"--methods {args.methods}" if methods else f"{args.data} has no corpus",
+    )
+    subsets = _parse_subsets(args.subset_modalities, tables, list(X))
+    if set(fitted) & set(_ON_DEVICE):
+        _check_device(args.device)
+    _check_out(args.out)
     seeds, epochs, hidden = args.seeds, args.max_epochs, args.hidden_size
     if args.quick:
         seeds, epochs, hidden = 1, 2, 16
@@ -313,9 +597,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         hidden_size=hidden,
         batch_size=args.batch_size,
         hgb_max_iter=args.hgb_max_iter,
-        subset_modalities=args.subset_modalities.split(",")
-        if args.subset_modalities
-        else None,
+        subset_modalities=subsets,
         device=args.device,
         progress=not args.no_progress,
         external=external,
@@ -334,18 +616,15 @@ def run_from_args(args: argparse.Namespace) -> int:
 
 def _run_suite(args: argparse.Namespace) -> int:
     """Run every data set of the suite under each protocol; write suite.md."""
-    from pathlib import Path
-
-    methods = list(METHODS) if args.methods is None else args.methods.split(",")
-    methods = [m for m in methods if m]
-    _check_methods(methods)
+    methods = _parse_methods(args.methods) or list(METHODS)
     protocols = [p for p in args.protocols.split(",") if p]
     unknown = [p for p in protocols if p not in ("defaults", "tuned")]
     if unknown or not protocols:
         raise _usage_error(
             f"--protocols: 'defaults' and/or 'tuned'; got {args.protocols!r}"
         )
-    for data in (d for d in args.suite_data.split(",") if d):
+    suite = [d for d in args.suite_data.split(",") if d]
+    for data in suite:
         _check_data(data)
     ignored = _changed_options(args, _NOT_FOR_SUITE)
     if ignored:
@@ -353,19 +632,32 @@ def _run_suite(args: argparse.Namespace) -> int:
             f"'suite' sets {ignored} itself (the package defaults, Table 2 only, "
             "every data set whole); leave them out, or run one data set"
         )
-    grids = {**DEFAULT_GRIDS, **_parse_grids(args.grid)}
+    _check_quick(args)
+    user_grids = _parse_grids(args.grid)
+    _check_grid_methods(user_grids, methods, f"--methods {args.methods}")
+    if user_grids and "tuned" not in protocols:
+        raise _usage_error(
+            "--grid applies to the 'tuned' protocol, which --protocols leaves out"
+        )
+    grids = {**DEFAULT_GRIDS, **user_grids}
     if args.quick:  # as for one data set: the first grid value only
         grids = _first_points(grids)
+    if not args.report_only:
+        for data in suite:  # aloi.npz found before the first data set runs
+            _check_data_file(data, args.data_dir)
+        if set(methods) & set(_ON_DEVICE):
+            _check_device(args.device)
+    if not args.report_only or Path(args.out).exists():
+        _check_out(args.out)
     results = {}
-    for data in (d for d in args.suite_data.split(",") if d):
+    for data in suite:
         if args.report_only:
             for protocol in protocols:
                 result = read_result(args.out, f"{args.prefix}{data}_{protocol}_")
                 if result is not None:
                     results[data, protocol] = result
             continue
-        X, y, description = load_benchmark_data(data, data_dir=args.data_dir)
-        external = load_external_corpus(data)
+        X, y, description, external = _load_data(data, data_dir=args.data_dir)
         data_methods = methods
         if external is None and set(methods) & set(NEEDS_CORPUS):
             data_methods = [m for m in methods if m not in NEEDS_CORPUS]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -236,6 +237,11 @@ def load_benchmark_data(
             raise ValueError(
                 f"Benchmark data must be one of {list(DATASETS)} or an .npz file with "
                 f"one 2-D array per modality and a 1-D array 'y'; got {str(name)!r}."
+            )
+        if not zipfile.is_zipfile(path):  # numpy would speak of pickled data
+            raise ValueError(
+                f"{path} is not an .npz file (a zip archive of .npy arrays, as "
+                "numpy.savez writes); save the modalities and 'y' with numpy.savez."
             )
         with np.load(path, allow_pickle=False) as npz:
             if "y" not in npz.files:

@@ -22,9 +22,12 @@ _TITLES = {
 }
 
 
-def _pm(mean: float, std: float) -> str:
+def _pm(mean: float, std: float, n_seeds: int | None = None) -> str:
+    """Return ``mean ± std`` in percent; the mean alone for one seed."""
     if not np.isfinite(mean):
         return "-"
+    if n_seeds == 1:  # one seed has no spread to show
+        return f"{100 * mean:.2f}"
     return f"{100 * mean:.2f} ± {100 * std:.2f}"
 
 
@@ -40,7 +43,7 @@ def format_tables(result: BenchmarkResult) -> str:
     -------
     markdown : str
         One markdown table per computed table; scores in percent, mean ±
-        standard deviation over seeds.
+        standard deviation over seeds (the score alone with one seed).
     """
     parts = []
     for name, rows in result.tables.items():
@@ -56,15 +59,16 @@ def format_tables(result: BenchmarkResult) -> str:
             "|" + "|".join("---" for _ in header) + "|",
         ]
         for row in rows:
+            n = row.get("n_seeds")
             cells = [
                 row["method"],
-                _pm(row["micro_f1_mean"], row["micro_f1_std"]),
-                _pm(row["macro_f1_mean"], row["macro_f1_std"]),
+                _pm(row["micro_f1_mean"], row["micro_f1_std"], n),
+                _pm(row["macro_f1_mean"], row["macro_f1_std"], n),
             ]
             if name != "table4":
                 cells += [
-                    _pm(row["auc_mean"], row["auc_std"]),
-                    _pm(row["valid_micro_f1_mean"], row["valid_micro_f1_std"]),
+                    _pm(row["auc_mean"], row["auc_std"], n),
+                    _pm(row["valid_micro_f1_mean"], row["valid_micro_f1_std"], n),
                     f"{row['fit_seconds_mean']:.1f}",
                 ]
             if name == "table2":
@@ -150,9 +154,14 @@ def write_results(
         return paths
     if not (result.curves.get("roc") or result.curves.get("loss")):
         stale = [p.name for p in out.glob(f"{prefix}*.png")]
+        if not result.records:
+            why = "the run fitted no model"
+        elif result.config.get("first_seed", 0) > 0:
+            why = "they show seed 0, which this run did not fit (--first-seed > 0)"
+        else:  # read back or merged from saved runs (read_result, merge_results)
+            why = "the result holds no figure material (saved runs keep none)"
         warnings.warn(
-            "No figures drawn: they show seed 0, which this run did not fit "
-            "(--first-seed > 0)"
+            f"No figures drawn: {why}"
             + (f"; {stale} in {out} are from another run." if stale else "."),
             UserWarning,
             stacklevel=2,
@@ -369,7 +378,11 @@ def format_suite(results: dict) -> str:
         methods = list(dict.fromkeys(m for p in protocols for m in by[p]))
         for method in methods:
             cells = [
-                _pm(by[p][method]["macro_f1_mean"], by[p][method]["macro_f1_std"])
+                _pm(
+                    by[p][method]["macro_f1_mean"],
+                    by[p][method]["macro_f1_std"],
+                    by[p][method].get("n_seeds"),
+                )
                 if method in by[p]
                 else ""
                 for p in protocols

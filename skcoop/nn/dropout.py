@@ -36,6 +36,7 @@ class Dropout(nn.Dropout):
     Examples
     --------
     >>> import torch
+    >>> from skcoop.nn import Dropout
     >>> a, b = Dropout(0.5), Dropout(0.5)
     >>> a.reseed(7)
     >>> b.reseed(7)
@@ -134,6 +135,8 @@ def seed_dropout(module: nn.Module, seed: int) -> None:
 
     Examples
     --------
+    >>> import torch
+    >>> from skcoop.nn import Dropout, seed_dropout
     >>> net = torch.nn.Sequential(Dropout(0.2), torch.nn.Linear(3, 2), Dropout(0.2))
     >>> seed_dropout(net, 0)
     >>> net[0].seed != net[2].seed

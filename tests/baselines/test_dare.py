@@ -69,6 +69,9 @@ def test_class_label_concepts_are_one_hot(data):
         external=(X_ext, labels), enhance="acoustic", random_state=0, **_SMALL
     ).fit(X, y)
     assert clf.n_concepts_ == 3
+    _, _, concepts = clf._check_external()  # what training reads, after fit
+    codes = np.unique(labels, return_inverse=True)[1]  # car 0, dog 1, rain 2
+    np.testing.assert_array_equal(concepts, np.eye(3, dtype=np.float32)[codes])
 
 
 @pytest.mark.parametrize(
@@ -125,6 +128,18 @@ def test_losses_train(data, loss):
     clf.fit(X, y)
     assert clf.history_[-1, "train_loss"] < clf.history_[0, "train_loss"]
     np.testing.assert_allclose(clf.predict_proba(X).sum(1), 1.0)
+    # the prediction term is the loss asked for, computed by hand
+    log_proba = torch.log_softmax(
+        torch.randn(6, 4, generator=torch.Generator().manual_seed(0)), 1
+    )
+    y_true = torch.tensor([0, 1, 2, 3, 0, 1])
+    got = clf.net_.get_loss((log_proba, None), y_true)
+    if loss == "log_loss":
+        expected = -log_proba[torch.arange(6), y_true].mean()
+    else:
+        onehot = torch.nn.functional.one_hot(y_true, 4).float()
+        expected = 0.5 * ((onehot - log_proba.exp()) ** 2).sum(1).mean()
+    torch.testing.assert_close(got, expected)
 
 
 def _sampler(n, n_classes=4, width=3, pool_size=8, n_pairs=2):
@@ -326,6 +341,9 @@ def test_modality_dropout_with_pairs_and_corpus_is_reproducible(data):
     a = clone(clf).fit(X, y).predict_proba(X)
     b = clone(clf).fit(X, y).predict_proba(X)
     np.testing.assert_array_equal(a, b)
+    # and the dropped modalities change the fit: the same seed without them
+    kept = clone(clf).set_params(modality_dropout=0.0).fit(X, y).predict_proba(X)
+    assert np.abs(a - kept).max() > 1e-3
 
 
 def test_a_fitted_model_keeps_no_training_rows():

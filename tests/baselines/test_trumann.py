@@ -362,6 +362,29 @@ def test_trumann_random_state_only_seeds_the_initialisation():
     )
 
 
+@pytest.mark.parametrize("penalty", ["lambda1", "lambda2"])
+def test_each_penalty_weight_changes_the_objective_and_the_fit(penalty):
+    X, y = audio_text(n=60)
+    default = make_estimator("trumann").fit(X, y)
+    heavier = make_estimator("trumann", **{penalty: 5.0}).fit(X, y)
+    # the same start (same random_state), weighed more: a larger objective
+    assert heavier.objective_[0] > default.objective_[0] + 1.0
+    assert np.abs(heavier.coef_ - default.coef_).max() > 0.01
+
+
+def test_a_larger_tol_stops_after_fewer_sweeps():
+    X, y = audio_text(n=60)
+    n_iter = []
+    for tol in (1e-6, 1e-2, 0.5):
+        clf = make_estimator("trumann", tol=tol, max_iter=100).fit(X, y)
+        obj = clf.objective_
+        decrease = (obj[:-1] - obj[1:]) / np.abs(obj[:-1])
+        assert decrease[-1] <= tol  # the sweep that stopped it
+        assert np.all(decrease[:-1] > tol)  # and none before
+        n_iter.append(clf.n_iter_)
+    assert n_iter[0] > n_iter[1] > n_iter[2]
+
+
 def test_predict_before_fit_raises(data):
     from sklearn.exceptions import NotFittedError
 

@@ -322,6 +322,25 @@ def test_fast_scorer_and_low_rank_memory_give_distributions(variant):
     (log_proba.sum() + consistency.sum()).backward()
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
     assert all(a.memory_rank == 2 for a in model.attention)
+    # every block scores through a hidden layer of relation_hidden units
+    assert len(model.cooperative) == 3
+    for block in model.cooperative:
+        assert isinstance(block.relation_hidden, torch.nn.Linear)
+        assert block.relation_hidden.in_features == 10  # [h, g]
+        assert block.relation_hidden.out_features == 4
+        assert block.host_score.linear.in_features == 4
+        assert block.guest_score.linear.in_features == 4
+    # relation_hidden=None is the one-matrix scorer of Eq. 4-5, on [h, g]
+    torch.manual_seed(0)
+    one_matrix = NMCL(
+        widths=(5, 3, 2), n_classes=4, hidden_size=8, variant=variant, memory_rank=2
+    )
+    for block in one_matrix.cooperative:
+        assert block.relation_hidden is None
+        assert block.host_score.linear.in_features == 10
+        assert block.guest_score.linear.in_features == 10
+    with torch.no_grad():
+        assert not torch.allclose(one_matrix(xs)[0], log_proba)
 
 
 def test_geometric_fusion_is_the_normalised_product_of_the_distributions():
