@@ -152,7 +152,9 @@ NEURAL_DOCS = parameter_docs(
         left to Accelerate.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, batch order and the validation
-        split. Pass an int for reproducible results on CPU.
+        split. Pass an int for reproducible results on CPU at a fixed
+        number of torch threads (another thread count sums in another order:
+        probabilities then differ in the last digits, about 1e-8).
     verbose : int, default=0
         1 prints skorch's table of epochs; 2 also shows a progress bar.
     classes_ : ndarray of shape (n_classes,)
