@@ -23,7 +23,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import EarlyStopping, ProgressBar
+from skorch.callbacks import BatchScoring, EarlyStopping, EpochScoring, ProgressBar
 
 from ._docstring import parameter_docs
 from ._fitted_state import forget_fit
@@ -57,7 +57,9 @@ _GLOBAL_RNG_LOCK = threading.Lock()
 NEURAL_DOCS = parameter_docs(
     """
     dropout : float, default=0.2
-        Dropout on every hidden layer.
+        Dropout on every hidden layer (for NMCL: the enhanced consistent
+        vector and the attention network's hidden layer; the relation
+        scorers' hidden layer has none).
     lr : float, default=1e-3
         Learning rate of Adam.
     weight_decay : float, default=0.0
@@ -154,7 +156,9 @@ NEURAL_DOCS = parameter_docs(
         Seeds weight initialisation, dropout, batch order and the validation
         split. Pass an int for reproducible results on CPU at a fixed
         number of torch threads (another thread count sums in another order:
-        probabilities then differ in the last digits, about 1e-8).
+        probabilities then differ in the last digits, about 1e-8). With
+        None, the seeds are drawn from numpy's global random state, so
+        ``torch.manual_seed`` does not fix a fit; ``np.random.seed`` does.
     verbose : int, default=0
         1 prints skorch's table of epochs; 2 also shows a progress bar.
     classes_ : ndarray of shape (n_classes,)
@@ -547,6 +551,19 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
                         "it is never recorded. Set validation_fraction (for "
                         "example 0.1) or early_stopping=True, or watch a "
                         "training score."
+                    )
+                # skorch's EpochScoring/BatchScoring score the validation
+                # split unless on_train=True: without one they record nothing
+                if isinstance(callback, (EpochScoring, BatchScoring)) and not (
+                    callback.on_train
+                ):
+                    raise ValueError(
+                        f"callbacks: {type(callback).__name__}"
+                        f"({callback.scoring!r}) scores the validation split "
+                        "(on_train=False), but none is held out, so it would "
+                        "record nothing. Set validation_fraction (for example "
+                        "0.1) or early_stopping=True, or pass on_train=True to "
+                        "score the training data."
                     )
         callbacks.extend(user)
         return callbacks

@@ -339,9 +339,9 @@ class DivergenceCheck(Callback):
 
 
 _REMEDY = (
-    "Lower the learning rate (lr={lr}), standardise the inputs (for example "
-    "with skcoop.PerModalityTransformer and StandardScaler), or check the data "
-    "for extreme values."
+    "Lower the learning rate (lr={lr}); keep standardize=True (the default), "
+    "which standardises every modality, or standardise the inputs yourself; or "
+    "check the data for extreme values."
 )
 
 

@@ -201,6 +201,22 @@ def test_a_callback_watching_a_split_that_is_not_held_out_says_so(name):
         est.set_params(validation_fraction=0.25, callbacks=[EarlyStopping()]).fit(X, y)
 
 
+@pytest.mark.parametrize("name", ["cooperative", "early"])
+def test_a_scoring_callback_of_a_split_that_is_not_held_out_says_so(name):
+    from skorch.callbacks import BatchScoring, EpochScoring
+
+    X, y = audio_text()
+    for callback in (EpochScoring("accuracy"), BatchScoring("accuracy")):
+        est = make_estimator(name, callbacks=[callback])
+        with pytest.raises(ValueError, match=r"scores the validation split"):
+            est.fit(X, y)
+    # on the training data, or with a split held out, it records its score
+    est = make_estimator(name, callbacks=[EpochScoring("accuracy", on_train=True)])
+    assert all(0 <= a <= 1 for a in est.fit(X, y).history_[:, "accuracy"])
+    est.set_params(validation_fraction=0.25, callbacks=[EpochScoring("accuracy")])
+    assert all(0 <= a <= 1 for a in est.fit(X, y).history_[:, "accuracy"])
+
+
 @pytest.mark.parametrize("name", [*ESTIMATORS, "stacking"])
 def test_text_and_categorical_columns_get_the_encoding_hint(name):
     pd = pytest.importorskip("pandas")
