@@ -169,6 +169,13 @@ class CooperativeClassifier(_BaseNeuralClassifier):
     %(n_features_per_modality_)s
     net_ : skorch.NeuralNet
         The fitted skorch net; ``net_.module_`` is the :class:`skcoop.nn.NMCL`.
+        The net takes float32 blocks in ``modality_names_`` order, standardised
+        as at fit (with ``standardize=True``): call ``predict_proba`` and the
+        inspection methods on raw data, not ``net_`` itself. The module's
+        constructor arguments are ``net_.get_params_for("module")``:
+        ``NMCL(**net_.get_params_for("module"))`` rebuilds it for a
+        ``state_dict`` (``skcoop.nn.NMCL``'s own defaults are the paper's, not
+        the estimator's).
     %(history_)s
     %(n_iter_)s
     %(do_early_stopping_)s
