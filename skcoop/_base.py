@@ -640,8 +640,12 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
             (activations that overflow), instead of returning NaN.
         """
         xs = self._check_blocks(X)
-        log_proba, _ = self.net_.infer_method(xs, "forward")  # (N, K)
-        return _finite(_normalise(log_proba), self.net_.lr)
+        proba = np.empty((_n_rows(xs), len(self.classes_)))  # (N, K), filled below
+        start = 0
+        for log_proba, _ in self.net_.iter_infer(xs, "forward"):  # (B, K) each
+            proba[start : start + len(log_proba)] = _normalise(log_proba)
+            start += len(log_proba)
+        return _finite(proba, self.net_.lr)
 
     def _modality_proba(self, X, names=None) -> dict[str, np.ndarray]:
         """Return each modality's class distribution, for modules that have them.
@@ -652,9 +656,15 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
         of samples that lack a modality are NaN in its array.
         """
         xs = self._check_blocks(X)
-        log_proba = self.net_.infer_method(xs, "modality_log_proba")  # (N, P, K)
         names = self.modality_names_ if names is None else names
-        out = {name: _normalise(log_proba[:, p]) for p, name in enumerate(names)}
+        n_rows, n_classes = _n_rows(xs), len(self.classes_)
+        out = {name: np.empty((n_rows, n_classes)) for name in names}  # (N, K) each
+        start = 0
+        for log_proba in self.net_.iter_infer(xs, "modality_log_proba"):  # (B, P, K)
+            stop = start + len(log_proba)
+            for p, name in enumerate(names):
+                out[name][start:stop] = _normalise(log_proba[:, p])
+            start = stop
         if isinstance(xs, ModalityDataset):
             for m, name in enumerate(self.modality_names_):
                 out[name][~xs.mask[:, m].numpy()] = np.nan
@@ -675,7 +685,16 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
             Predicted labels, taken from ``classes_``.
         """
         check_is_fitted(self)
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        xs = self._check_blocks(X)
+        labels = np.empty(_n_rows(xs), dtype=np.intp)  # (N,), one batch at a time
+        start = 0
+        for log_proba, _ in self.net_.iter_infer(xs, "forward"):  # (B, K) each
+            proba = _normalise(log_proba)
+            if not np.isfinite(proba).all():  # the full check names the rows
+                _finite(self.predict_proba(X), self.net_.lr)
+            labels[start : start + len(proba)] = np.argmax(proba, axis=1)
+            start += len(proba)
+        return self.classes_[labels]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -716,6 +735,11 @@ def _net_input(xs, mask, y=None):
     if mask is None:
         return xs
     return ModalityDataset(xs, y, mask)
+
+
+def _n_rows(xs) -> int:
+    """Return the number of samples of the module's input (blocks or dataset)."""
+    return len(xs) if isinstance(xs, ModalityDataset) else len(xs[0])
 
 
 def _normalise(log_proba: torch.Tensor) -> np.ndarray:

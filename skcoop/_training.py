@@ -620,10 +620,32 @@ class ModalityNet(NeuralNet):
         stay float32. On an accelerator, and with ``precision="bfloat16"``,
         the module runs as trained.
         """
+        return _concat(list(self.iter_infer(X, method, **kwargs)))
+
+    def iter_infer(self, X, method: str, **kwargs):
+        """Yield :meth:`infer_method`'s outputs batch by batch, on the CPU.
+
+        For callers that reduce each batch as it comes (probabilities written
+        into one preallocated array, labels by argmax), so that memory holds
+        one batch's outputs rather than all of them twice.
+
+        Parameters
+        ----------
+        X : list of ndarray or ModalityDataset
+            As for :meth:`infer_method`.
+        method : str
+            As for :meth:`infer_method`.
+        **kwargs
+            Passed to the method.
+
+        Yields
+        ------
+        out : torch.Tensor or tuple of torch.Tensor
+            One batch's outputs, batch first, in the order of ``X``'s rows.
+        """
         module = self._inference_module()
         fn = getattr(module, method)
         dtype = next(module.parameters()).dtype
-        outputs = []
         with torch.inference_mode(), self._autocast():
             for batch in self.get_iterator(self.get_dataset(X), training=False):
                 x, _ = unpack_data(batch)
@@ -635,8 +657,7 @@ class ModalityNet(NeuralNet):
                     b.to(self._input_device(), dtype=dtype, non_blocking=True)
                     for b in x
                 ]  # M x (B, D_m)
-                outputs.append(_to_cpu(fn(xs, **extra)))
-        return _concat(outputs)
+                yield _to_cpu(fn(xs, **extra))
 
     def _inference_module(self) -> torch.nn.Module:
         """Return the module in evaluation mode that inference runs.

@@ -904,3 +904,30 @@ def test_a_failed_fit_on_an_accelerator_lets_go_of_its_network(monkeypatch):
         est.fit(X, y)
     assert accelerator._models == []
     assert accelerator._optimizers == []
+
+
+@pytest.mark.parametrize("name", ["cooperative", "late"])
+def test_predictions_are_reduced_batch_by_batch(name, monkeypatch):
+    # predict_proba fills one array batch by batch, predict keeps labels only:
+    # the same numbers as the whole output concatenated, over several batches
+    # and with an absent modality's rows
+    X, y = audio_text(n=90)
+    X["text"][::7] = np.nan
+    clf = make_estimator(name, batch_size=16, max_epochs=2).fit(X, y)
+    from skcoop._base import _normalise
+
+    xs = clf._check_blocks(X)
+    log_proba, _ = clf.net_.infer_method(xs, "forward")  # (N, K), all at once
+    proba = clf.predict_proba(X)
+    np.testing.assert_array_equal(proba, _normalise(log_proba))
+    per_modality = clf.predict_proba_per_modality(X)
+    whole = clf.net_.infer_method(xs, "modality_log_proba")  # (N, M, K)
+    np.testing.assert_array_equal(per_modality["audio"], _normalise(whole[:, 0]))
+    assert np.isnan(per_modality["text"][::7]).all()
+    expected = clf.classes_[np.argmax(proba, axis=1)]
+
+    def refuse(*args, **kwargs):  # predict must not build every probability
+        raise AssertionError("predict called predict_proba")
+
+    monkeypatch.setattr(type(clf), "predict_proba", refuse)
+    np.testing.assert_array_equal(clf.predict(X), expected)
