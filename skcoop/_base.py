@@ -390,6 +390,11 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
         )
         self._initialize_module(init_seed, fork_devices)
         self.net_.partial_fit(_net_input(xs, mask, y_encoded), y_encoded)
+        for module in self.net_.module_.modules():
+            # class-scaled weights cached by the last held-out pass (the full
+            # memory: K x H x D numbers); rebuilt when a prediction needs them
+            if getattr(module, "_cache", None) is not None:
+                module._cache = None
         self.history_ = self.net_.history
         self.n_iter_ = len(self.net_.history)
         return self

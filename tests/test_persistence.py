@@ -149,7 +149,9 @@ def fitted_pair(make_modalities):
     clf = make_estimator(
         "cooperative", dropout=0.3, max_epochs=2, memory_rank=None
     ).fit(X, y)
-    clf.predict_proba(X)  # fill the attention networks' inference caches
+    clf.predict_proba(X)  # fills the float64 inference copy's caches
+    with torch.no_grad():  # and the trained module's own (GPU inference)
+        clf.net_.module_.eval()([torch.randn(5, w) for w in (4, 3, 2)])
     return clf, X
 
 

@@ -350,11 +350,12 @@ class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimat
             _seed(final, rng)
         folds = self._folds(y_encoded, rng)
 
-        # out-of-fold probabilities: the same folds for every modality
-        oof = [
+        # out-of-fold probabilities: the same folds for every modality, each
+        # written into the meta-learner's features as it comes (_stack)
+        oof = (
             self._out_of_fold(estimators[n], blocks[n], y_encoded, folds, n)
             for n in names
-        ]  # M x (n, K)
+        )  # M x (n, K)
         self._passthrough_stats = None  # (mean, scale) with passthrough=True
         if self.passthrough:
             features = np.hstack([b.astype(np.float64) for b in blocks.values()])
@@ -384,15 +385,25 @@ class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimat
             raise prefixed_error(exc, name) from exc
 
     def _stack(self, probas, blocks):
-        """Return the meta-learner's features from per-modality probabilities."""
-        if len(self.classes_) == 2:  # the columns sum to 1: keep the second
-            probas = [p[:, 1:] for p in probas]
-        parts = [np.asarray(p, dtype=np.float64) for p in probas]  # M x (n, K or 1)
-        if self._passthrough_stats is not None:  # fitted state, not the parameter
+        """Return the meta-learner's features from per-modality probabilities.
+
+        ``probas`` may be a generator: each modality's probabilities are
+        written into one preallocated array as they come, so that only one
+        of them is held beside it.
+        """
+        n_classes = len(self.classes_)
+        width = 1 if n_classes == 2 else n_classes  # binary: the second column
+        n_rows = next(iter(blocks.values())).shape[0]
+        passthrough = self._passthrough_stats is not None  # fitted state
+        extra = sum(b.shape[1] for b in blocks.values()) if passthrough else 0
+        features = np.empty((n_rows, len(blocks) * width + extra))  # (n, M w + D)
+        for m, p in enumerate(probas):  # (n, K) each
+            features[:, m * width : (m + 1) * width] = p[:, n_classes - width :]
+        if passthrough:
             mean, scale = self._passthrough_stats
-            features = np.hstack([b.astype(np.float64) for b in blocks.values()])
-            parts.append((features - mean) / scale)  # (n, D)
-        return np.hstack(parts)
+            raw = np.hstack([b.astype(np.float64) for b in blocks.values()])
+            features[:, len(blocks) * width :] = (raw - mean) / scale  # (n, D)
+        return features
 
     # -------------------------------------------------------------- predict
     def _check_blocks(self, X):

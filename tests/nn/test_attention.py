@@ -3,6 +3,7 @@
 import copy
 import pickle
 
+import numpy as np
 import pytest
 import torch
 
@@ -365,3 +366,21 @@ def test_no_memory_draws_the_dropout_masks_of_the_class_scaled_path():
     assert torch.equal(theta[:, 0], theta[:, 4])
     kept = theta[:, 0] != 0
     assert not (kept == kept[0]).all()
+
+
+def test_a_fitted_estimator_holds_no_class_scaled_weights():
+    # the full memory's cache (K x H x D) of the last held-out pass is not
+    # kept after fit; a prediction rebuilds what it needs
+    from conftest import audio_text
+
+    from skcoop import CooperativeClassifier
+
+    X, y = audio_text(n=60)
+    clf = CooperativeClassifier(
+        memory_rank=None, hidden_size=8, max_epochs=3, validation_fraction=0.25
+    ).fit(X, y)
+    nets = [m for m in clf.net_.module_.modules() if isinstance(m, AttentionNet)]
+    assert len(nets) == 2
+    assert all(net._cache is None for net in nets)
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
