@@ -647,10 +647,15 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
         xs = self._check_blocks(X)
         proba = np.empty((_n_rows(xs), len(self.classes_)))  # (N, K), filled below
         start = 0
-        for log_proba, _ in self.net_.iter_infer(xs, "forward"):  # (B, K) each
-            proba[start : start + len(log_proba)] = _normalise(log_proba)
-            start += len(log_proba)
+        for batch in self._proba_batches(xs):  # (B, K) each
+            proba[start : start + len(batch)] = batch
+            start += len(batch)
         return _finite(proba, self.net_.lr)
+
+    def _proba_batches(self, xs):
+        """Yield the fused probabilities batch by batch, rows summing to 1."""
+        for log_proba, _ in self.net_.iter_infer(xs, "forward"):  # (B, K)
+            yield _normalise(log_proba)
 
     def _modality_proba(self, X, names=None) -> dict[str, np.ndarray]:
         """Return each modality's class distribution, for modules that have them.
@@ -693,8 +698,7 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
         xs = self._check_blocks(X)
         labels = np.empty(_n_rows(xs), dtype=np.intp)  # (N,), one batch at a time
         start = 0
-        for log_proba, _ in self.net_.iter_infer(xs, "forward"):  # (B, K) each
-            proba = _normalise(log_proba)
+        for proba in self._proba_batches(xs):  # (B, K) each
             if not np.isfinite(proba).all():  # the full check names the rows
                 _finite(self.predict_proba(X), self.net_.lr)
             labels[start : start + len(proba)] = np.argmax(proba, axis=1)

@@ -94,9 +94,12 @@ def test_out_is_created_before_the_first_fit(command, tmp_path, runs):
 @pytest.mark.parametrize(
     ("device", "message"),
     [
-        ("foo", "--device 'foo': not one of 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'"),
-        ("CPU", "--device 'CPU': not one of 'auto', 'cpu', 'cuda', 'cuda:N' or"),
-        ("meta", "--device 'meta': not one of 'auto', 'cpu', 'cuda', 'cuda:N' or"),
+        (
+            "foo",
+            "--device 'foo': device='foo' is not a torch device; use 'auto', 'cpu'",
+        ),
+        ("CPU", "--device 'CPU': device='CPU' is not a torch device; use 'auto'"),
+        ("meta", "--device 'meta': device='meta' is not supported; use 'auto', 'cpu'"),
         ("cuda", "--device 'cuda': device='cuda' was asked for, but CUDA is not"),
     ],
 )
@@ -161,7 +164,7 @@ def test_subset_modalities_are_checked_against_the_data(
     [
         ("no_y.npz", [], "no_y.npz has arrays ['a', 'b'] but no 'y'"),
         ("rows.npz", [], "'a' has 5 rows and 'y' 4"),
-        ("text.npz", [], "text.npz' is not an .npz file (numpy.savez writes a zip"),
+        ("text.npz", [], "text.npz is not an .npz file (a zip archive of .npy"),
         ("aloi", ["--data-dir", "nowhere"], "aloi.npz was not found in ['nowhere']"),
         ("paper", ["--n-samples", "50"], "n_samples=50 must be at least n_classes"),
     ],

@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from .._training import _DEVICES, resolve_device
 from ._data import (
     DATA_DIR_ENV,
     DATASETS,
@@ -34,9 +35,6 @@ from ._report import (
     read_result,
     write_results,
 )
-
-#: The values ``--device`` takes (those of ``skcoop._training.resolve_device``).
-_DEVICES = "'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'"
 
 #: The methods that train with torch on ``--device``.
 _ON_DEVICE = (*_NEURAL, "DARELike", "DARELike+corpus")
@@ -266,24 +264,16 @@ def _check_data(name: str) -> None:
 
 
 def _check_data_file(name: str, data_dir: str | None) -> None:
-    """Refuse data whose file is missing or is not an ``.npz`` file.
+    """Refuse ``aloi``/``aloi100`` when ``aloi.npz`` is not found.
 
-    ``aloi`` and ``aloi100`` need ``aloi.npz`` in one of the folders
-    :func:`find_data_file` tries, and a user's file is an ``.npz`` file only
-    when it is a zip archive (as ``numpy.savez`` writes).
+    For the suite, before its first data set runs; a single data set's
+    loading errors are usage errors of :func:`_load_data`.
     """
-    import zipfile
-
     if name in ("aloi", "aloi100"):
         try:
             find_data_file("aloi.npz", data_dir)
         except FileNotFoundError as exc:
             raise _usage_error(f"data {name!r}: {exc}") from None
-    elif name not in DATASETS and not zipfile.is_zipfile(name):
-        raise _usage_error(
-            f"{name!r} is not an .npz file (numpy.savez writes a zip archive of "
-            "one array per modality and 'y')"
-        )
 
 
 def _load_data(name: str, n_samples: int = 3000, data_dir: str | None = None) -> tuple:
@@ -325,18 +315,11 @@ def _check_out(out: str, command: str = "benchmark") -> None:
 
 
 def _check_device(device: str) -> None:
-    """Refuse a ``--device`` that the neural models could not train on."""
-    import torch
+    """Refuse a ``--device`` that the neural models could not train on.
 
-    from .._training import resolve_device
-
-    if device != "auto":
-        try:
-            kind = torch.device(device).type
-        except (RuntimeError, TypeError):
-            kind = None
-        if kind not in ("cpu", "cuda", "mps"):
-            raise _usage_error(f"--device {device!r}: not one of {_DEVICES}")
+    ``resolve_device``'s own message (it lists every accepted value, or says
+    what this machine lacks), as a usage error.
+    """
     try:
         resolve_device(device)
     except ValueError as exc:
@@ -556,7 +539,6 @@ def run_from_args(args: argparse.Namespace) -> int:
     methods = _parse_methods(args.methods)
     tables = _choose_tables(args.tables, methods)
     grids = _parse_grids(args.grid)
-    _check_data_file(args.data, args.data_dir)
     X, y, description, external = _load_data(
         args.data, n_samples=args.n_samples, data_dir=args.data_dir
     )
