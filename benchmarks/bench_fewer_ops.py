@@ -9,14 +9,19 @@ forward pass for ``relation_hidden`` set (the defaults) against
   (weights concatenated), the gate on the whole vector with a per-column
   threshold, ``alpha`` and ``beta`` as two products of it;
 - ``fused``: the same with the gate and the split in one
-  :class:`torch.autograd.Function` whose backward is written by hand.
+  :class:`torch.autograd.Function` whose backward is written by hand;
+- ``batched`` (2026-12-08): all hosts in one pass, each operation once on a
+  ``(M, B, D)`` stack instead of ``M`` times on ``(B, D)``: the inputs
+  gathered once into every host's ``[h, g]`` order, the hosts' weights
+  stacked, batched products (``baddbmm``, ``bmm``), each layer's dropout
+  mask drawn from that layer's own generator as the model draws it.
 
-Both give the model's log-probabilities and gradients to float rounding
+All give the model's log-probabilities and gradients to float rounding
 (printed); like the model, they skip the consistency heads when it was built
 without the term (``kl_weight=0``, the defaults since 2026-12-03; before
 2026-12-07 this script computed them anyway). Run::
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_fewer_ops.py --rounds 15
+    OMP_NUM_THREADS=1 python benchmarks/bench_fewer_ops.py --rounds 15 [--profile]
 
 It prints the median step time of each and their ratio to EarlyFusion's.
 """
@@ -28,6 +33,7 @@ import statistics
 import time
 
 import torch
+from torch.profiler import ProfilerActivity, profile
 
 from skcoop import CooperativeClassifier, EarlyFusion
 from skcoop.nn import NMCL
@@ -104,6 +110,82 @@ class _FewerOps(NMCL):
         return logits, consistency, heads
 
 
+class _Batched(NMCL):
+    """The default model with its ``M`` hosts stacked into one batched pass."""
+
+    def _orders(self):
+        if getattr(self, "_order", None) is None:
+            widths, hidden = self.widths, self.attention[0].proj.weight.shape[0]
+            total, starts = sum(widths), [sum(widths[:m]) for m in range(len(widths))]
+            order, xi_index, columns = [], [], []
+            for start, width in zip(starts, widths, strict=True):
+                own = range(start, start + width)
+                order += [*own, *(j for j in range(total) if j not in own)]
+                xi_index.append([0 if j < width else 1 for j in range(total)])
+                # attention input [alpha_h, beta_tilde, alpha_g] read as
+                # [alpha_h, alpha_g, beta_tilde]
+                columns.append(
+                    [
+                        *range(width),
+                        *range(width + hidden, total + hidden),
+                        *range(width, width + hidden),
+                    ]
+                )
+            self._order = torch.tensor(order)  # (M D,)
+            offset = 2 * torch.arange(len(widths)).unsqueeze(1)  # (M, 1)
+            self._xi_index = torch.tensor(xi_index) + offset  # (M, D)
+            self._columns = torch.tensor(columns)  # (M, D + H)
+        return self._order, self._xi_index, self._columns
+
+    def _outputs(self, xs, mask):
+        order, xi_index, columns = self._orders()
+        xs = mask_absent(xs, mask)  # M x (B, D_m)
+        x = torch.cat(xs, dim=1)  # (B, D)
+        (batch, total), n_hosts = x.shape, len(xs)
+        hg = x[:, order].view(batch, n_hosts, total).transpose(0, 1)  # (M, B, D)
+        blocks, attention = self.cooperative, self.attention
+        v = torch.stack([b.relation_hidden.weight for b in blocks])  # (M, r, D)
+        c = torch.stack([b.relation_hidden.bias for b in blocks])  # (M, r)
+        t = torch.relu(torch.baddbmm(c.unsqueeze(1), hg, v.transpose(1, 2)))
+        w = torch.stack(
+            [
+                torch.cat([b.host_score.linear.weight, b.guest_score.linear.weight])
+                for b in blocks
+            ]
+        )  # (M, D, r)
+        bias = torch.stack(
+            [
+                torch.cat([b.host_score.linear.bias, b.guest_score.linear.bias])
+                for b in blocks
+            ]
+        )  # (M, D)
+        s = torch.sigmoid(torch.baddbmm(bias.unsqueeze(1), t, w.transpose(1, 2)))
+        xis = torch.stack([g.xi for b in blocks for g in (b.host_gate, b.guest_gate)])
+        xi = xis[xi_index].unsqueeze(1)  # (M, 1, D)
+        gamma = s * torch.sigmoid(blocks[0].host_gate.steepness * (s - xi))
+        alpha, beta = hg * (1.0 - gamma), hg * gamma  # (M, B, D); Eq. 9
+        w_e = torch.stack([b.enhance.weight for b in blocks])  # (M, H, D)
+        b_e = torch.stack([b.enhance.bias for b in blocks]).unsqueeze(1)  # (M, 1, H)
+        beta_tilde = torch.relu(torch.baddbmm(b_e, beta, w_e.transpose(1, 2)))
+        hidden = beta_tilde.shape[2]
+        if self.training and blocks[0].dropout.p > 0:
+            masks = [b.dropout(x.new_ones(batch, hidden)) for b in blocks]
+            beta_tilde = beta_tilde * torch.stack(masks)  # (M, B, H)
+        w_a = torch.stack([a.proj.weight for a in attention])  # (M, H, D + H)
+        w_a = w_a.gather(2, columns.unsqueeze(1).expand(-1, hidden, -1))
+        b_a = torch.stack([a.proj.bias for a in attention]).unsqueeze(1)  # (M, 1, H)
+        pre = torch.baddbmm(b_a, alpha, w_a[:, :, :total].transpose(1, 2))
+        theta = torch.relu(
+            torch.baddbmm(pre, beta_tilde, w_a[:, :, total:].transpose(1, 2))
+        )  # (M, B, H)
+        if self.training and attention[0].dropout.p > 0:
+            masks = [a.dropout(x.new_ones(batch, 1, hidden))[:, 0] for a in attention]
+            theta = theta * torch.stack(masks)  # (M, B, H)
+        z = torch.stack([a.z for a in attention])  # (M, K, H)
+        logits = torch.bmm(theta, z.transpose(1, 2))  # (M, B, K)
+        return list(logits.unbind(0)), x.new_zeros(batch), []
+
+
 def _step(model, xs, y):
     optimizer = torch.optim.Adam(model.parameters(), 2e-3, fused=True)
 
@@ -120,6 +202,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="then profile --steps steps of today's model and the batched one",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     module, params = CooperativeClassifier()._module_params(WIDTHS, N_CLASSES)
@@ -129,6 +216,8 @@ def main() -> None:
         net = type(name, (_FewerOps,), {"fused": name == "fused"})(**params)
         net.load_state_dict(nets["today"].state_dict())
         nets[name] = net
+    nets["batched"] = _Batched(**params)
+    nets["batched"].load_state_dict(nets["today"].state_dict())
     xs = [torch.randn(BATCH, w) for w in WIDTHS]  # M x (B, D_m)
     y = torch.randint(0, N_CLASSES, (BATCH,))  # (B,)
     reference = None
@@ -164,6 +253,14 @@ def main() -> None:
         median = statistics.median(values)
         ratio = median / ef
         print(f"{name}: median step {1000 * median:.1f} ms, x{ratio:.2f} EarlyFusion")
+    if args.profile:
+        for name in ("today", "batched"):
+            with profile(activities=[ProfilerActivity.CPU]) as prof:
+                for _ in range(args.steps):
+                    steps[name]()
+            averages = prof.key_averages()
+            table = averages.table(sort_by="self_cpu_time_total", row_limit=8)
+            print(f"{name}, {args.steps} steps:\n{table}")
 
 
 if __name__ == "__main__":

@@ -155,15 +155,22 @@ html_show_sourcelink = False
 
 
 # -- docstring fix-ups ----------------------------------------------------------
-# scikit-learn's metadata-routing methods (``set_fit_request`` and co.) are
-# generated on every estimator class; they are not part of skcoop's API and
-# their docstrings need scikit-learn's glossary.
+# scikit-learn's metadata-routing methods (``set_fit_request`` and co., and
+# the ``get_metadata_routing`` every estimator inherits) are generated or
+# inherited on every estimator class; they are not part of skcoop's API and
+# their docstrings need scikit-learn's glossary. A ``get_metadata_routing``
+# skcoop defines itself (``PerModalityTransformer``, ``StackingFusion``: how
+# they route metadata to their estimators) is documented.
 def _skip_metadata_routing(app, what, name, obj, skip, options):
-    if name == "get_metadata_routing" or (
-        name.startswith("set_") and name.endswith("_request")
-    ):
+    if name == "get_metadata_routing":
+        return None if _defined_by_skcoop(obj) else True
+    if name.startswith("set_") and name.endswith("_request"):
         return True
     return None
+
+
+def _defined_by_skcoop(obj) -> bool:
+    return getattr(obj, "__module__", "").startswith("skcoop")
 
 
 # The torch modules' overrides of torch's own hooks (``get_extra_state``,

@@ -40,6 +40,7 @@ from ._training import (
     HoldoutSplit,
     ModalityDataset,
     ModalityNet,
+    check_learned,
     resolve_device,
 )
 from .exceptions import TrainingDivergedError
@@ -306,7 +307,9 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
             unavailable ``device``.
         skcoop.TrainingDivergedError
             When the training or held-out loss becomes NaN or infinite, or,
-            without a held-out part, the outputs after the last step are.
+            without a held-out part, the outputs after the last step are; or
+            when an epoch's training loss rose above ``10 log K`` and the
+            model kept is no better than predicting the class frequencies.
             The estimator is then unfitted; the net that diverged is the
             error's ``net`` attribute, to inspect (its ``history``).
 
@@ -340,6 +343,16 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
 
     def _fit(self, X, y):
         """Validate, build the net and train it: :meth:`fit` without its cleanup."""
+        if torch.is_inference_mode_enabled():
+            # every tensor made inside is an inference tensor: the first
+            # backward pass failed with "element 0 of tensors does not require
+            # grad", which names neither the cause nor the fix
+            raise RuntimeError(
+                f"{type(self).__name__}.fit was called inside "
+                "torch.inference_mode(), where no gradient can be computed, so "
+                "the network cannot be trained. Call fit outside the "
+                "inference_mode block (predict and predict_proba work inside it)."
+            )
         missing = getattr(self, "missing_modalities", "error")
         # float64 input stays float64 until standardised: rounding it to
         # float32 first erased the variation of a column with a large offset
@@ -390,6 +403,7 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
         )
         self._initialize_module(init_seed, fork_devices)
         self.net_.partial_fit(_net_input(xs, mask, y_encoded), y_encoded)
+        check_learned(self.net_, _net_input(xs, mask, y_encoded), y_encoded)
         for module in self.net_.module_.modules():
             # class-scaled weights cached by the last held-out pass (the full
             # memory: K x H x D numbers); rebuilt when a prediction needs them
@@ -530,7 +544,7 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
             callbacks.append(("early_stopping", early_stopping))
         user = copy.deepcopy(self.callbacks or [])
         users_bar = any(
-            isinstance(item[1] if isinstance(item, tuple) else item, ProgressBar)
+            _is_progress_bar(item[1] if isinstance(item, tuple) else item)
             for item in user
         )
         if self.verbose and self.verbose > 1 and not users_bar:  # one bar
@@ -787,3 +801,10 @@ def _make_accelerator(accelerator):
 
 def _silent(*args, **kwargs):
     return None
+
+
+def _is_progress_bar(callback) -> bool:
+    """Whether a user's callback is a skorch ProgressBar, an instance or the class."""
+    if isinstance(callback, type):  # skorch builds callbacks given as classes
+        return issubclass(callback, ProgressBar)
+    return isinstance(callback, ProgressBar)

@@ -314,14 +314,32 @@ class DivergenceCheck(Callback):
     model's outputs on the first batch of the training data are checked too.
     """
 
-    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
-        """Raise :class:`~skcoop.exceptions.TrainingDivergedError` on a NaN/inf loss."""
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """Forget the largest batch NLL of an earlier fit."""
+        self.worst_nll_ = None
+
+    def on_batch_end(
+        self, net, batch=None, training=None, loss=None, y_pred=None, **kwargs
+    ):
+        """Raise :class:`~skcoop.exceptions.TrainingDivergedError` on a NaN/inf loss.
+
+        In training, also record the largest NLL of the fused prediction
+        (``worst_nll_``: the value and its epoch), which
+        :func:`check_learned` reads after the fit.
+        """
         if loss is not None and not torch.isfinite(loss.detach()).all():
             kind = "training" if training else "validation"
             raise TrainingDivergedError(
                 f"The {kind} loss became {loss.item()} in epoch {len(net.history)}: "
                 f"training diverged. {_REMEDY.format(lr=net.lr)}"
             )
+        if not training or y_pred is None or batch is None or batch[1] is None:
+            return
+        log_proba = y_pred[0].detach()  # (B, K)
+        y_batch = torch.as_tensor(batch[1]).to(log_proba.device)  # (B,)
+        nll = float(_nll(log_proba, y_batch, _class_weight(net)))
+        if getattr(self, "worst_nll_", None) is None or nll > self.worst_nll_[0]:
+            self.worst_nll_ = (nll, len(net.history))
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         """Raise when the outputs after the last step are not finite."""
@@ -336,6 +354,94 @@ class DivergenceCheck(Callback):
                 f"data are not finite (epoch {len(net.history)}): training "
                 f"diverged. {_REMEDY.format(lr=net.lr)}"
             )
+
+
+#: A training batch's NLL above this many times log(K) (the NLL of a uniform
+#: prediction, about where a fit starts) counts as a blow-up.
+_BLOW_UP = 10.0
+#: After a blow-up, a kept model whose NLL on the training data is above this
+#: fraction of the class frequencies' has learned (next to) nothing.
+_NO_BETTER = 0.9
+
+
+def _class_weight(net) -> torch.Tensor | None:
+    """Return the criterion's class weights (K,), or None."""
+    return getattr(getattr(net, "criterion_", None), "weight", None)
+
+
+def _nll(log_proba, y, weight=None, reduction="mean") -> torch.Tensor:
+    """Return the NLL (class-weighted, as the criterion) in float32 or wider."""
+    if log_proba.dtype in (torch.float16, torch.bfloat16):
+        log_proba = log_proba.float()
+    if weight is not None:
+        weight = weight.to(log_proba)
+    return torch.nn.functional.nll_loss(
+        log_proba, y, weight=weight, reduction=reduction
+    )
+
+
+def check_learned(net: ModalityNet, X, y) -> None:
+    """Raise when a fit blew up and kept a model no better than the class frequencies.
+
+    A loss that explodes to a huge but finite value passes
+    :class:`DivergenceCheck`, and the net often lands in a state (dead
+    hidden units, saturated logits) that predicts one class for everything.
+    :class:`DivergenceCheck` records the largest NLL of the fused prediction
+    over the training batches (the NLL alone, with the criterion's class
+    weights: a penalty or an auxiliary loss of the objective has its own
+    scale). Only when it rose above
+    ``_BLOW_UP * log(K)`` (a fit starts near ``log(K)``; a sane one never
+    gets there) is the model the fit keeps (early stopping's best epoch)
+    scored on the whole training data and its NLL compared with that of
+    predicting the training labels' class frequencies (their entropy; with
+    class weights, the weighted frequencies, the best constant prediction
+    under the weighted NLL): above
+    ``_NO_BETTER`` times it, the fit diverged. A model that merely learned
+    little, on data with little signal or after one epoch, without a
+    blow-up, is not called diverged; a sane fit pays nothing for the check.
+
+    Parameters
+    ----------
+    net : ModalityNet
+        The trained net, with the weights it keeps.
+    X : list of torch.Tensor or ModalityDataset
+        What the net was trained on.
+    y : numpy.ndarray of shape (n_samples,)
+        The encoded training labels, ``0 .. K - 1``.
+
+    Raises
+    ------
+    TrainingDivergedError
+        When both hold.
+    """
+    n_classes = int(net.n_classes)
+    check = dict(net.callbacks_).get("divergence_check")
+    worst = getattr(check, "worst_nll_", None)
+    if worst is None or not worst[0] > _BLOW_UP * np.log(max(n_classes, 2)):
+        return
+    weight = _class_weight(net)  # (K,) or None
+    counts = np.bincount(np.asarray(y), minlength=n_classes).astype(float)  # (K,)
+    if weight is not None:  # the weighted loss's best constant prediction
+        counts = counts * weight.cpu().double().numpy()
+    frequencies = counts[counts > 0] / counts.sum()
+    prior_nll = float(-(frequencies * np.log(frequencies)).sum())  # their entropy
+    total = weights = 0.0
+    for batch in net.get_iterator(net.get_dataset(X, y), training=False):
+        with torch.no_grad():
+            log_proba = net.evaluation_step(batch, training=False)[0]  # (B, K)
+        y_batch = torch.as_tensor(batch[1]).to(log_proba.device)  # (B,)
+        total += float(_nll(log_proba, y_batch, weight, reduction="sum"))
+        weights += float(len(y_batch) if weight is None else weight[y_batch].sum())
+    model_nll = total / weights
+    if model_nll <= _NO_BETTER * prior_nll:
+        return
+    raise TrainingDivergedError(
+        f"A training batch's NLL rose to {worst[0]:.3g} in epoch {worst[1]} (a fit "
+        f"starts near log({n_classes}) = {np.log(n_classes):.2f}), and the model "
+        f"the fit kept has an NLL of {model_nll:.3g} on the training data, no "
+        f"better than predicting the class frequencies ({prior_nll:.3g}): "
+        f"training diverged. {_REMEDY.format(lr=net.lr)}"
+    )
 
 
 _REMEDY = (

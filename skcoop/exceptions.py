@@ -4,7 +4,7 @@ __all__ = ["InconsistentVersionWarning", "TrainingDivergedError"]
 
 
 class TrainingDivergedError(RuntimeError):
-    """The training loss became NaN or infinite.
+    """The training loss became NaN or infinite, or blew up and taught nothing.
 
     Raised by the neural estimators' ``fit`` instead of returning a model
     that predicts garbage; the message names the epoch and a remedy. The

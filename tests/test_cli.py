@@ -261,6 +261,94 @@ def test_conflicting_options_are_usage_errors(argv, message, tmp_path, runs, cap
     assert runs == []
 
 
+# the options --quick, 'suite' and one data set refuse are refused when given,
+# whatever their values: a value equal to the default was taken as left out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["mfeat", "--quick", "--seeds", "5"],
+            "--quick sets --seeds 1, --max-epochs 2 and --hidden-size 16 itself; "
+            "leave out ['--seeds'] or --quick",
+        ),
+        (
+            ["mfeat", "--quick", "--max-epochs", "20"],
+            "leave out ['--max-epochs'] or --quick",
+        ),
+        (
+            ["mfeat", "--hidden-size", "64", "--quick", "--seeds", "5"],
+            "leave out ['--seeds', '--hidden-size'] or --quick",
+        ),
+        (["suite", "--quick", "--seeds", "5"], "leave out ['--seeds'] or --quick"),
+        (
+            ["suite", "--quick", "--max-epochs", "20"],
+            "'suite' sets ['--max-epochs'] itself",
+        ),
+        (
+            ["suite", "--hidden-size", "64", "--batch-size", "128"],
+            "'suite' sets ['--hidden-size', '--batch-size'] itself",
+        ),
+        (["suite", "--n-samples", "3000"], "'suite' sets ['--n-samples'] itself"),
+        (
+            ["mfeat", "--n-samples", "3000"],
+            "--n-samples sets the size of the 'paper' data only; leave it out "
+            "for 'mfeat'",
+        ),
+        (
+            ["mfeat", "--protocols", "defaults,tuned"],
+            "['--protocols'] apply to 'suite' only",
+        ),
+        (
+            ["mfeat", "--suite-data", ",".join(benchmark.SUITE)],
+            "['--suite-data'] apply to 'suite' only",
+        ),
+    ],
+)
+def test_options_at_their_defaults_are_refused_as_any_value(
+    argv, message, tmp_path, runs, capsys
+):
+    err = _usage_error(["benchmark", *argv, "--out", str(tmp_path)], capsys)
+    assert message in err
+    assert runs == []
+
+
+def test_quick_sets_its_options_itself(tmp_path, runs):
+    argv = ["mfeat", "--quick", *LR[:2], "--first-seed", "3", "--no-progress"]
+    with pytest.raises(_Ran):
+        cli_main(["benchmark", *argv, "--out", str(tmp_path)])
+    assert runs[0]["seeds"] == 1
+    assert runs[0]["first_seed"] == 3
+    assert (runs[0]["max_epochs"], runs[0]["hidden_size"]) == (2, 16)
+
+
+def test_the_refused_options_defaults_are_the_parsers():
+    # arguments not parsed by add_arguments' parser fall back on these
+    args = _parser().parse_args(["benchmark", "mfeat"])
+    assert {name: getattr(args, name) for name in _cli._DEFAULTS} == _cli._DEFAULTS
+
+
+@pytest.mark.parametrize(("seeds", "refused"), [(5, False), (3, True)])
+def test_arguments_without_the_record_compare_with_the_defaults(
+    seeds, refused, tmp_path, runs, capsys
+):
+    # a Namespace built by hand: an option counts as given when not at its default
+    args = _parser().parse_args(["benchmark", "mfeat", *LR[:2], "--no-progress"])
+    args = argparse.Namespace(
+        **{k: v for k, v in vars(args).items() if k != _cli._GIVEN}
+    )
+    args.quick, args.seeds, args.out = True, seeds, str(tmp_path)
+    if refused:
+        with pytest.raises(SystemExit):
+            benchmark.run_from_args(args)
+        assert "leave out ['--seeds'] or --quick" in capsys.readouterr().err
+    else:
+        with pytest.raises(_Ran):
+            benchmark.run_from_args(args)
+        assert runs[0]["seeds"] == 1
+
+
 def test_a_grid_of_nmcl_is_used_by_its_own_tables(tmp_path, runs, capsys):
     argv = ["mfeat", "--methods", "LogisticRegression", "--tables", "2,5"]
     with pytest.raises(_Ran):

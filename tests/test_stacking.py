@@ -300,3 +300,154 @@ def test_a_per_modality_classifiers_error_names_the_modality(data):
     estimators = {n: too_many if n == name else LogisticRegression() for n in X}
     with pytest.raises(ValueError, match=rf"^Modality '{name}': n_components="):
         StackingFusion(estimators=estimators, cv=2).fit(X, y)
+
+
+# ------------------------------------------------------------ sample_weight
+class _RecordingLR(LogisticRegression):
+    """LogisticRegression that records the rows and weights of every fit."""
+
+    fits: list = []  # (X, sample_weight) of each fit, across clones
+
+    def fit(self, X, y, sample_weight=None):
+        weights = None if sample_weight is None else np.array(sample_weight)
+        _RecordingLR.fits.append((np.array(X), weights))
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+class _WeightVandal(LogisticRegression):
+    """Zeroes the weights it was given once fitted (an in-place classifier)."""
+
+    def fit(self, X, y, sample_weight=None):
+        super().fit(X, y, sample_weight=sample_weight)
+        if sample_weight is not None:
+            sample_weight[:] = 0.0
+        return self
+
+
+@pytest.fixture
+def weighted(make_modalities):
+    X, y = make_modalities(n_samples=90, widths=(4, 3), n_classes=3, dtype=np.float64)
+    rng = np.random.RandomState(3)
+    weights = rng.randint(0, 4, size=len(y)).astype(np.float64)  # zeros included
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X["audio"], y))
+    return X, y, weights, folds
+
+
+def test_sample_weight_reaches_every_fit_sliced_by_its_fold(weighted):
+    """Each out-of-fold fit gets its training rows' weights; refit and final all."""
+    X, y, w, folds = weighted
+    _RecordingLR.fits = []
+    clf = StackingFusion(
+        estimators=_RecordingLR(), final_estimator=_RecordingLR(), cv=folds
+    ).fit(X, y, sample_weight=w)
+    fits = _RecordingLR.fits
+    assert len(fits) == 2 * (3 + 1) + 1  # per modality 3 folds and a refit; final
+    for block in X.values():
+        expected = [(block[train], w[train]) for train, _ in folds] + [(block, w)]
+        got = [(Xf, wf) for Xf, wf in fits if Xf.shape[1] == block.shape[1]]
+        assert len(got) == len(expected)
+        for (X_exp, w_exp), (X_got, w_got) in zip(expected, got, strict=True):
+            np.testing.assert_array_equal(X_got, X_exp)
+            np.testing.assert_array_equal(w_got, w_exp)
+    (w_meta,) = [wf for Xf, wf in fits if Xf.shape[1] == 2 * 3]  # K per modality
+    np.testing.assert_array_equal(w_meta, w)
+    assert clf.final_estimator_.n_features_in_ == 2 * 3
+
+
+@pytest.mark.parametrize(
+    "estimators",
+    [None, LogisticRegression(max_iter=1000)],
+    ids=["default-pipeline", "logistic"],
+)
+def test_integer_sample_weight_equals_repeating_rows(weighted, estimators):
+    """Weights w (0 included) fit the model a fit on rows repeated w times fits.
+
+    Repeated rows stay in their original's fold, so both fits see the same
+    folds; the default pipeline weighs its scaler and its regression.
+    """
+    X, y, w, folds = weighted
+    counts = w.astype(int)
+    origin = np.repeat(np.arange(len(y)), counts)  # the row each copy repeats
+    X_rep = {name: block[origin] for name, block in X.items()}
+    folds_rep = [
+        (np.flatnonzero(np.isin(origin, train)), np.flatnonzero(np.isin(origin, test)))
+        for train, test in folds
+    ]
+    weighted_fit = StackingFusion(estimators=estimators, cv=folds)
+    weighted_fit.fit(X, y, sample_weight=w)
+    repeated = StackingFusion(estimators=estimators, cv=folds_rep).fit(X_rep, y[origin])
+    unweighted = StackingFusion(estimators=estimators, cv=folds).fit(X, y)
+
+    proba = weighted_fit.predict_proba(X)
+    np.testing.assert_allclose(proba, repeated.predict_proba(X), rtol=1e-5, atol=1e-7)
+    assert np.abs(proba - unweighted.predict_proba(X)).max() > 1e-2
+    np.testing.assert_allclose(
+        weighted_fit.final_estimator_.coef_,
+        repeated.final_estimator_.coef_,
+        rtol=1e-5,
+        atol=1e-7,
+    )
+    for name in X:
+        np.testing.assert_allclose(
+            weighted_fit.estimators_[name].predict_proba(X[name]),
+            repeated.estimators_[name].predict_proba(X[name]),
+            rtol=1e-5,
+            atol=1e-7,
+        )
+
+
+def test_sample_weight_of_the_wrong_length_names_both_lengths(weighted):
+    X, y, w, _ = weighted
+    clf = StackingFusion(cv=3, random_state=0)
+    with pytest.raises(
+        ValueError, match=r"sample_weight\.shape == \(45,\), expected \(90,\)"
+    ):
+        clf.fit(X, y, sample_weight=w[:45])
+    assert not hasattr(clf, "classes_")  # left unfitted
+    with pytest.raises(ValueError, match="1D array"):
+        clf.fit(X, y, sample_weight=np.ones((90, 2)))
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        clf.fit(X, y, sample_weight=np.zeros(90))
+
+
+def test_a_classifier_without_sample_weight_is_refused_by_modality(weighted):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X, y, w, _ = weighted
+    _RecordingLR.fits = []
+    knn = {"audio": _RecordingLR(), "text": KNeighborsClassifier()}
+    with pytest.raises(
+        TypeError,
+        match=r"^Modality 'text': .*KNeighborsClassifier\.fit takes no sample_weight",
+    ):
+        StackingFusion(estimators=knn, cv=3).fit(X, y, sample_weight=w)
+    assert _RecordingLR.fits == []  # refused before any fit
+    with pytest.raises(TypeError, match=r"^final_estimator: .*KNeighborsClassifier"):
+        StackingFusion(final_estimator=KNeighborsClassifier(), cv=3).fit(
+            X, y, sample_weight=w
+        )
+    pipe = make_pipeline(StandardScaler(), LogisticRegression())
+    with pytest.raises(
+        TypeError, match=r"^Modality 'audio': .*Pipeline.*metadata routing"
+    ):
+        StackingFusion(estimators=pipe, cv=3).fit(X, y, sample_weight=w)
+    # without weights, such classifiers are fine
+    StackingFusion(estimators=knn, final_estimator=KNeighborsClassifier(), cv=3).fit(
+        X, y
+    )
+
+
+def test_other_fit_parameters_need_metadata_routing(weighted):
+    X, y, w, _ = weighted
+    with pytest.raises(ValueError, match="only supported if enable_metadata_routing"):
+        StackingFusion(cv=3).fit(X, y, groups=w)
+
+
+def test_the_users_sample_weight_is_not_written_to(weighted):
+    X, y, w, _ = weighted
+    before = w.copy()
+    clf = StackingFusion(
+        estimators=_WeightVandal(), final_estimator=_WeightVandal(), cv=3
+    ).fit(X, y, sample_weight=w)
+    np.testing.assert_array_equal(w, before)
+    assert clf.predict(X).shape == y.shape

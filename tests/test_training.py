@@ -246,6 +246,115 @@ def test_divergence_on_the_last_step_without_a_held_out_part_is_caught(name):
     make_estimator(name, max_epochs=1, batch_size=1000).fit(X, y)
 
 
+def _uniform(est):
+    """Zero the fitted model's class vectors: every logit 0, a uniform prediction."""
+    for module in est.net_.module_.modules():
+        if isinstance(getattr(module, "z", None), torch.nn.Parameter):
+            module.z.data.zero_()
+    return est.net_
+
+
+def _record_worst_nll(net, nll):
+    dict(net.callbacks_)["divergence_check"].worst_nll_ = (nll, 1)
+
+
+@pytest.mark.parametrize("name", NEURAL)
+def test_a_finite_blow_up_that_kept_a_useless_model_is_a_divergence(name):
+    """A loss exploding to a huge finite value used to return a one-class model."""
+    X, y = audio_text(n=60)
+    est = make_estimator(name, max_epochs=3, batch_size=16)
+    with pytest.raises(
+        TrainingDivergedError,
+        match=r"NLL rose to .* in epoch \d.*no better than predicting the class "
+        r"frequencies \(0\.69\d\).*Lower the learning rate \(lr=100\.0\)",
+    ) as exc:
+        est.set_params(lr=1e2).fit(X, y)
+    assert not hasattr(est, "net_")
+    worst = dict(exc.value.net.callbacks_)["divergence_check"].worst_nll_
+    assert worst[0] > 10 * np.log(2)
+    assert f"rose to {worst[0]:.3g} in epoch {worst[1]}" in str(exc.value)
+
+
+@pytest.mark.parametrize("name", NEURAL)
+def test_the_largest_training_batch_nll_is_recorded_per_fit(name):
+    X, y = audio_text(n=60)
+    seen = []
+
+    class Record(Callback):
+        def on_batch_end(self, net, batch=None, training=None, y_pred=None, **kw):
+            if training:
+                log_proba = y_pred[0].detach()
+                nll = torch.nn.functional.nll_loss(log_proba, torch.as_tensor(batch[1]))
+                seen.append(float(nll))
+
+    est = make_estimator(name, max_epochs=3, batch_size=16, callbacks=[Record()])
+    est.fit(X, y)
+    worst = dict(est.net_.callbacks_)["divergence_check"].worst_nll_
+    assert len(seen) == 12  # 4 batches x 3 epochs, training only
+    assert worst[0] == pytest.approx(max(seen), rel=1e-6)
+    assert worst[1] == 1 + int(np.argmax(seen)) // 4
+    assert worst[0] < 10 * np.log(2)  # a sane fit: the check reads no data
+    seen.clear()
+    est.set_params(max_epochs=1).fit(X, y)  # a refit starts the record anew
+    assert dict(est.net_.callbacks_)["divergence_check"].worst_nll_[0] == max(seen)
+
+
+def test_check_learned_needs_both_a_blow_up_and_a_useless_model():
+    from skcoop._training import check_learned
+
+    X, y = audio_text(n=60)
+    est = make_estimator("cooperative", max_epochs=20, batch_size=16).fit(X, y)
+    xs = [torch.as_tensor(X[k]) for k in ("audio", "text")]
+    y = y.astype(np.int64)
+    net = est.net_
+    _record_worst_nll(net, 1e6)  # a blow-up, but the model learned
+    check_learned(net, xs, y)
+    _uniform(est)
+    _record_worst_nll(net, 10 * np.log(2) * 0.99)  # no blow-up: a useless model passes
+    check_learned(net, xs, y)
+    for worst in (10 * np.log(2) * 1.01, 1e6):  # a blow-up and a useless model
+        _record_worst_nll(net, worst)
+        with pytest.raises(TrainingDivergedError, match=r"NLL of 0\.693 on the"):
+            check_learned(net, xs, y)
+
+
+@pytest.mark.parametrize("settings", [{}, {"label_smoothing": 0.0}])
+def test_check_learned_compares_with_the_class_frequencies_not_uniform(settings):
+    """Unbalanced labels: their entropy, below log(K), is the bar (plain NLL)."""
+    from skcoop._training import check_learned
+
+    X, y = audio_text(n=60)
+    y = (np.arange(60) % 5 == 0).astype(np.int64)  # 1 in 5 positive
+    est = make_estimator("cooperative", max_epochs=2, batch_size=16, **settings)
+    net = _uniform(est.fit(X, y))
+    xs = [torch.as_tensor(X[k]) for k in ("audio", "text")]
+    _record_worst_nll(net, 1e6)
+    prior = -(0.2 * np.log(0.2) + 0.8 * np.log(0.8))  # 0.500 < log 2 = 0.693
+    with pytest.raises(TrainingDivergedError) as exc:
+        check_learned(net, xs, y)
+    assert f"class frequencies ({prior:.3g})" in str(exc.value)
+    assert "NLL of 0.693 on the training data" in str(exc.value)
+
+
+def test_check_learned_weighs_classes_as_the_criterion():
+    """With class weights the bar is the weighted frequencies' entropy."""
+    from skcoop._training import check_learned
+
+    X, y = audio_text(n=60)
+    y = (np.arange(60) % 2).astype(np.int64)  # balanced: entropy log 2
+    est = make_estimator(
+        "cooperative", max_epochs=2, batch_size=16, class_weight={0: 3.0, 1: 1.0}
+    )
+    net = _uniform(est.fit(X, y))
+    xs = [torch.as_tensor(X[k]) for k in ("audio", "text")]
+    _record_worst_nll(net, 1e6)
+    prior = -(0.75 * np.log(0.75) + 0.25 * np.log(0.25))  # weighted: 3 to 1
+    with pytest.raises(TrainingDivergedError) as exc:
+        check_learned(net, xs, y)
+    assert f"class frequencies ({prior:.3g})" in str(exc.value)
+    assert "NLL of 0.693 on the training data" in str(exc.value)  # uniform, weighted
+
+
 def test_non_finite_outputs_at_predict_raise_instead_of_nan(
     two_modalities, monkeypatch
 ):
@@ -326,7 +435,7 @@ class _RecordOrder(Callback):
 
     def on_batch_begin(self, net, batch=None, training=False, **kwargs):
         if training:
-            rows = batch[0][0][:, 0].long().tolist()
+            rows = (batch[0][0][:, 0] * 1000).round().long().tolist()
             self.orders.setdefault(len(net.history), []).extend(rows)
 
 
@@ -334,7 +443,9 @@ class _RecordOrder(Callback):
 def test_every_epoch_draws_a_new_batch_order(name):
     # regression (issue 7): skorch builds the training iterator once per fit,
     # so its seed was fixed and every epoch saw the same batches
-    X = {"index": np.arange(32, dtype=np.float32)[:, None]}
+    # the index / 1000 (read back by the recorder): unstandardised values
+    # that keep the fit sane (the raw index blew the loss up, a divergence)
+    X = {"index": np.arange(32, dtype=np.float32)[:, None] / 1000}
     y = np.arange(32) % 2
     recorder = _RecordOrder()
     est = make_estimator(name, max_epochs=3, standardize=False, callbacks=[recorder])
@@ -766,6 +877,25 @@ def test_verbose_2_draws_the_users_progress_bar_alone(two_modalities, capsys):
     assert len(bars) == 1
     est = make_estimator("cooperative", verbose=2).fit(X, y)
     assert sum(isinstance(c, ProgressBar) for _, c in est.net_.callbacks_) == 1
+    # skorch builds a callback given as a class: still the user's bar alone
+    for given in ([ProgressBar], [("bar", ProgressBar)]):
+        est = make_estimator("cooperative", verbose=2, callbacks=given).fit(X, y)
+        assert sum(isinstance(c, ProgressBar) for _, c in est.net_.callbacks_) == 1
+
+
+@pytest.mark.parametrize("kind", NEURAL)
+def test_fit_inside_inference_mode_says_why_it_cannot_train(kind, two_modalities):
+    X, y = two_modalities
+    message = r"fit was called inside torch\.infer"
+    with torch.inference_mode(), pytest.raises(RuntimeError, match=message):
+        make_estimator(kind).fit(X, y)
+    est = make_estimator(kind).fit(X, y)  # outside it trains, and predicts inside
+    with torch.inference_mode():
+        np.testing.assert_array_equal(est.predict_proba(X), est.predict_proba(X))
+        assert est.predict(X).shape == y.shape
+    with torch.no_grad():  # skorch turns gradients back on for its steps
+        est_no_grad = make_estimator(kind).fit(X, y)
+    np.testing.assert_allclose(est_no_grad.predict_proba(X), est.predict_proba(X))
 
 
 def test_the_stratification_warning_names_the_users_call():

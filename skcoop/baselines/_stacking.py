@@ -11,6 +11,7 @@ and keeps each modality's fitted classifier by name.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from numbers import Integral
 
@@ -18,13 +19,21 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, check_cv, cross_val_predict
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import LabelEncoder, StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.metadata_routing import (
+    UNUSED,
+    MetadataRouter,
+    MethodMapping,
+    _raise_for_params,
+    _routing_enabled,
+    process_routing,
+)
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from .._fitted_state import forgets_fit_on_error
 from .._html import per_modality_steps, visual_block
@@ -39,8 +48,56 @@ _CLASSIFIER = HasMethods(["fit", "predict_proba"])
 
 
 def _default_estimator():
-    """Return the default per-modality classifier (see the class Notes)."""
-    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    """Return the default per-modality classifier (see the class Notes).
+
+    Both steps take ``sample_weight``: with metadata routing on they request
+    it (the user cannot, on a classifier built here); with routing off
+    :func:`_weight_params` names them.
+    """
+    scaler, logistic = StandardScaler(), LogisticRegression(max_iter=1000)
+    if _routing_enabled():  # set_fit_request exists only then
+        scaler.set_fit_request(sample_weight=True)
+        logistic.set_fit_request(sample_weight=True)
+    return make_pipeline(scaler, logistic)
+
+
+def _refuses_weights(estimator, *, routing):
+    """Return why ``estimator.fit`` cannot take ``sample_weight=``, or None.
+
+    Read from the signature before any fit: ``fit`` must name
+    ``sample_weight`` or take ``**kwargs``. A :class:`~sklearn.pipeline.Pipeline`
+    takes it only through metadata routing (without, its ``fit`` refuses it).
+    """
+    if isinstance(estimator, Pipeline):
+        if routing:
+            return None
+        return (
+            "a Pipeline takes sample_weight only through metadata routing: enable "
+            "it (sklearn.set_config(enable_metadata_routing=True)) and request "
+            "the weights on the pipeline's steps (set_fit_request(sample_weight="
+            "True)), or pass a classifier whose fit takes sample_weight"
+        )
+    parameters = inspect.signature(estimator.fit).parameters.values()
+    if any(
+        p.name == "sample_weight" or p.kind is inspect.Parameter.VAR_KEYWORD
+        for p in parameters
+    ):
+        return None
+    return (
+        f"{type(estimator).__name__}.fit takes no sample_weight; pass a classifier "
+        "whose fit takes it, or fit without sample_weight"
+    )
+
+
+def _weight_params(estimator, sample_weight, *, default):
+    """Return the fit parameters giving ``sample_weight`` to ``estimator``.
+
+    Without metadata routing; ``default``: the estimator is the built-in
+    pipeline, whose steps take the weights by name (``<step>__sample_weight``).
+    """
+    if default:
+        return {f"{step}__sample_weight": sample_weight for step, _ in estimator.steps}
+    return {"sample_weight": sample_weight}
 
 
 def _seed(estimator, rng):
@@ -57,9 +114,21 @@ def _seed(estimator, rng):
     return estimator
 
 
-def _fit_one(estimator, X, y, name):
+def _own_params(params):
+    """Return fit parameters with their arrays copied (weights, for one fit).
+
+    As for :func:`_own`: a classifier may write into the weights it is given,
+    which must reach neither the user's array nor the other fits.
+    """
+    return {
+        key: np.array(value, copy=True) if isinstance(value, np.ndarray) else value
+        for key, value in params.items()
+    }
+
+
+def _fit_one(estimator, X, y, name, params):
     try:
-        return estimator.fit(X, y)
+        return estimator.fit(X, y, **_own_params(params))
     except Exception as exc:
         raise prefixed_error(exc, name) from exc
 
@@ -191,6 +260,24 @@ class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimat
     features of different modalities (``passthrough=True`` lets the
     meta-learner see them, linearly by default); NMCL or early fusion can.
 
+    **Sample weights** (``fit(X, y, sample_weight=w)``) follow
+    ``StackingClassifier``. With scikit-learn's metadata routing off (the
+    default), every per-modality classifier is fitted with them (each
+    out-of-fold fit with its training rows' weights) and so is the
+    meta-learner; a classifier whose ``fit`` takes no ``sample_weight`` is
+    refused before any fit, naming its modality. A ``Pipeline`` you pass
+    takes the weights only with routing on; the default classifier takes
+    them in both steps, routing on or off. With routing on
+    (``sklearn.set_config(enable_metadata_routing=True)``), a per-modality
+    classifier receives the weights (and other metadata) when it requested
+    them with ``set_fit_request``, refusing them with
+    ``set_fit_request(sample_weight=False)``; scikit-learn raises for one
+    that did neither (see :meth:`get_metadata_routing`). The meta-learner
+    is fitted with the weights whenever they are given, whatever its own
+    request, as in ``StackingClassifier``. The folds do not depend on the
+    weights; integer weights fit the model that repeating each row as many
+    times fits, when each copy falls in its row's fold.
+
     Examples
     --------
     >>> import numpy as np
@@ -215,6 +302,9 @@ class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimat
         "modalities": [Mapping, None],
     }
     _mapping_params = ("estimators",)
+    # sample_weight goes to the classifiers, routed or not (see fit); the
+    # estimator requests nothing itself, so it has no set_fit_request
+    __metadata_request__fit = {"sample_weight": UNUSED}
 
     def __init__(
         self,
@@ -298,7 +388,7 @@ class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimat
         prefer_skip_nested_validation=False
     )
     @forgets_fit_on_error
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None, **fit_params):
         """Fit the per-modality classifiers and the meta-learner.
 
         Parameters
@@ -310,6 +400,22 @@ class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimat
             2-D array split by ``modalities``, or one 2-D array.
         y : array-like of shape (n_samples,)
             Class labels of any type, at least two distinct ones.
+        sample_weight : array-like of shape (n_samples,), float or None, \
+                default=None
+            Sample weights; None weighs every sample equally. As for
+            :class:`~sklearn.ensemble.StackingClassifier`: with metadata
+            routing off (the default), every per-modality classifier
+            receives them in each of its fits (each out-of-fold fit its
+            training rows' weights, the refit all of them), and the
+            meta-learner too; with routing on
+            (``sklearn.set_config(enable_metadata_routing=True)``), a
+            per-modality classifier receives them when it requested them
+            (``set_fit_request(sample_weight=True)``), and the meta-learner
+            always. See the class Notes.
+        **fit_params : dict
+            Other metadata, with metadata routing on only: routed to the
+            per-modality classifiers that requested it (not to the
+            meta-learner).
 
         Returns
         -------
@@ -321,13 +427,26 @@ class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimat
         ValueError
             For input the modality layer refuses (the message names the
             modality), fewer than 2 classes, an ``estimators`` mapping that
-            does not name every modality exactly once, or folds the classes
-            cannot fill.
+            does not name every modality exactly once, folds the classes
+            cannot fill, ``sample_weight`` of the wrong shape or all zero, or
+            ``fit_params`` with metadata routing off.
+        TypeError
+            With ``sample_weight``, for a classifier whose ``fit`` does not
+            take it (the message names the modality, or the meta-learner).
+        sklearn.exceptions.UnsetMetadataPassedError
+            With metadata routing on, for metadata a per-modality classifier
+            neither requested nor refused.
         """
+        _raise_for_params(fit_params, self, "fit")  # routing off: weights only
         blocks, y = check_modalities(
             self, X, y, reset=True, modalities=self.modalities, dtype="numeric"
         )
         blocks = _own(blocks)
+        if sample_weight is not None:
+            # a copy: the classifiers must not write into the user's array
+            sample_weight = _check_sample_weight(
+                sample_weight, next(iter(blocks.values())), copy=True
+            )
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
         self.classes_ = encoder.classes_
@@ -348,12 +467,16 @@ class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimat
         final = clone(final)
         if self.random_state is not None:
             _seed(final, rng)
+        params, final_params = self._fit_params(
+            estimators, final, sample_weight, fit_params
+        )
         folds = self._folds(y_encoded, rng)
 
         # out-of-fold probabilities: the same folds for every modality, each
-        # written into the meta-learner's features as it comes (_stack)
+        # written into the meta-learner's features as it comes (_stack);
+        # cross_val_predict gives each fold's fit its training rows' weights
         oof = (
-            self._out_of_fold(estimators[n], blocks[n], y_encoded, folds, n)
+            self._out_of_fold(estimators[n], blocks[n], y_encoded, folds, n, params[n])
             for n in names
         )  # M x (n, K)
         self._passthrough_stats = None  # (mean, scale) with passthrough=True
@@ -361,16 +484,100 @@ class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimat
             features = np.hstack([b.astype(np.float64) for b in blocks.values()])
             # the package's one rule for constant columns (skcoop._scaling)
             self._passthrough_stats = mean_and_scale(features, dtype=np.float64)
-        self.final_estimator_ = final.fit(self._stack(oof, blocks), y_encoded)
+        self.final_estimator_ = final.fit(
+            self._stack(oof, blocks), y_encoded, **_own_params(final_params)
+        )
 
         fitted = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_one)(estimators[name], blocks[name], y_encoded, name)
+            delayed(_fit_one)(
+                estimators[name], blocks[name], y_encoded, name, params[name]
+            )
             for name in names
         )
         self.estimators_ = dict(zip(names, fitted, strict=True))
         return self
 
-    def _out_of_fold(self, estimator, block, y, folds, name):
+    def _fit_params(self, estimators, final, sample_weight, fit_params):
+        """Return each modality's fit parameters and the meta-learner's.
+
+        As :class:`~sklearn.ensemble.StackingClassifier`: with metadata
+        routing on, :func:`~sklearn.utils.metadata_routing.process_routing`
+        gives each per-modality classifier what it requested (and raises for
+        metadata one left unset, or that none requested); with routing off,
+        every one gets ``sample_weight``. The meta-learner gets
+        ``sample_weight`` either way. A classifier that cannot take the
+        weights is refused here, before any fit.
+        """
+        routing = _routing_enabled()
+        if sample_weight is None and not fit_params:
+            return {name: {} for name in estimators}, {}
+        if routing:
+            metadata = dict(fit_params)
+            if sample_weight is not None:
+                metadata["sample_weight"] = sample_weight
+            routed = process_routing(self, "fit", **metadata)
+            by_name = isinstance(self.estimators, Mapping)
+            params = {
+                name: routed[name if by_name else "estimators"]["fit"]
+                for name in estimators
+            }
+        else:
+            params = {}
+            for name, estimator in estimators.items():
+                if self.estimators is not None:  # the default takes them
+                    reason = _refuses_weights(estimator, routing=False)
+                    if reason is not None:
+                        raise TypeError(
+                            f"Modality {name!r}: {type(self).__name__}.fit got "
+                            f"sample_weight, but {reason}."
+                        )
+                params[name] = _weight_params(
+                    estimator, sample_weight, default=self.estimators is None
+                )
+        if sample_weight is None:
+            return params, {}
+        reason = _refuses_weights(final, routing=routing)
+        if reason is not None:
+            raise TypeError(
+                f"final_estimator: {type(self).__name__}.fit got sample_weight, "
+                f"which the meta-learner is always fitted with, but {reason}."
+            )
+        return params, {"sample_weight": sample_weight}
+
+    def get_metadata_routing(self):
+        """Return how fit metadata reaches the per-modality classifiers.
+
+        With scikit-learn's metadata routing on
+        (``sklearn.set_config(enable_metadata_routing=True)``), metadata
+        passed to :meth:`fit`, such as ``sample_weight``, reaches a
+        modality's classifier when that classifier requested it
+        (``set_fit_request``), as with
+        :class:`~sklearn.ensemble.StackingClassifier`; the default
+        classifier requests ``sample_weight`` in both its steps. The
+        meta-learner is not routed to: it receives ``sample_weight``
+        whenever :meth:`fit` gets it.
+
+        Returns
+        -------
+        routing : sklearn.utils.metadata_routing.MetadataRouter
+            One route per classifier: one per modality of an ``estimators``
+            mapping, else ``"estimators"`` (cloned for every modality).
+        """
+        router = MetadataRouter(owner=type(self).__name__)
+        if isinstance(self.estimators, Mapping):
+            steps = dict(self.estimators)
+        elif self.estimators is None:
+            steps = {"estimators": _default_estimator()}
+        else:
+            steps = {"estimators": self.estimators}
+        for key, step in steps.items():
+            router.add(
+                method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+                **{key: step},
+            )
+        return router
+
+    def _out_of_fold(self, estimator, block, y, folds, name, params):
         """Return one modality's out-of-fold probabilities, naming it on error."""
         try:
             return cross_val_predict(
@@ -380,6 +587,7 @@ class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimat
                 cv=folds,
                 method="predict_proba",
                 n_jobs=self.n_jobs,
+                params=params,
             )  # (n, K)
         except Exception as exc:
             raise prefixed_error(exc, name) from exc

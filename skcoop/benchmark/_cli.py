@@ -42,12 +42,71 @@ _ON_DEVICE = (*_NEURAL, "DARELike", "DARELike+corpus")
 #: NMCL's own tables: they fit NMCL whatever ``--methods`` says.
 _NMCL_TABLES = {3, 4, 5}
 
-#: The options ``--quick`` sets itself, at their defaults.
-_QUICK = {"seeds": 5, "max_epochs": 20, "hidden_size": 64}
+#: The defaults of the options that some run refuses when they are given.
+_DEFAULTS = {
+    "suite_data": ",".join(SUITE),
+    "protocols": "defaults,tuned",
+    "seeds": 5,
+    "max_epochs": 20,
+    "hidden_size": 64,
+    "batch_size": 128,
+    "tables": None,
+    "subset_modalities": None,
+    "n_samples": 3000,
+    "report_only": False,
+}
+
+#: The options ``--quick`` sets itself.
+_QUICK = ("seeds", "max_epochs", "hidden_size")
+
+#: The attribute of the parsed arguments that names the options given on the
+#: command line (their ``dest``), whatever their values.
+_GIVEN = "_skcoop_given"
+
+
+def _record_given(namespace: argparse.Namespace, dest: str) -> None:
+    """Add ``dest`` to the options given (a new frozenset: the default is shared)."""
+    given = getattr(namespace, _GIVEN, frozenset())
+    setattr(namespace, _GIVEN, frozenset(given) | {dest})
+
+
+class _Store(argparse.Action):
+    """``store`` that also records that the option was given."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        _record_given(namespace, self.dest)
+
+
+class _Append(argparse.Action):
+    """``append`` that also records that the option was given."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        items = list(getattr(namespace, self.dest, None) or [])  # not the default
+        setattr(namespace, self.dest, [*items, values])
+        _record_given(namespace, self.dest)
+
+
+class _StoreTrue(argparse.Action):
+    """``store_true`` that also records that the option was given."""
+
+    def __init__(self, option_strings, dest, default=False, help=None):
+        super().__init__(
+            option_strings, dest, nargs=0, const=True, default=default, help=help
+        )
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, True)
+        _record_given(namespace, self.dest)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the benchmark's command-line arguments to ``parser``.
+
+    The parsed arguments also record which options were written on the
+    command line, so that :func:`run_from_args` refuses an option that
+    conflicts with another (``--seeds`` beside ``--quick``, say) even when
+    it is given at its default value.
 
     Parameters
     ----------
@@ -61,6 +120,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--data-dir",
+        action=_Store,
         default=None,
         help=(
             f"folder holding aloi.npz (default: ${DATA_DIR_ENV}, then ../shared/data "
@@ -69,47 +129,55 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--suite-data",
-        default=",".join(SUITE),
+        action=_Store,
+        default=_DEFAULTS["suite_data"],
         help="comma-separated data sets of 'suite'",
     )
     parser.add_argument(
         "--protocols",
-        default="defaults,tuned",
+        action=_Store,
+        default=_DEFAULTS["protocols"],
         help="'suite' protocols: defaults (package defaults, no grid, no "
         "learning curves, fit times comparable) and tuned (grids on validation)",
     )
     parser.add_argument(
         "--seeds",
+        action=_Store,
         type=_at_least(1),
-        default=5,
+        default=_DEFAULTS["seeds"],
         help="number of seeds; each seed draws a split and seeds every model",
     )
     parser.add_argument(
         "--first-seed",
+        action=_Store,
         type=_at_least(0),
         default=0,
         help="run seeds FIRST..FIRST+SEEDS-1 (with --merge: add seeds to a saved run)",
     )
     parser.add_argument(
         "--max-epochs",
+        action=_Store,
         type=_at_least(1),
-        default=20,
+        default=_DEFAULTS["max_epochs"],
         help="training epochs of every neural model",
     )
     parser.add_argument(
         "--hidden-size",
+        action=_Store,
         type=_at_least(1),
-        default=64,
+        default=_DEFAULTS["hidden_size"],
         help="hidden size of every neural model",
     )
     parser.add_argument(
         "--batch-size",
+        action=_Store,
         type=_at_least(1),
-        default=128,
+        default=_DEFAULTS["batch_size"],
         help="mini-batch size of every neural model",
     )
     parser.add_argument(
         "--tables",
+        action=_Store,
         default=None,
         help="comma-separated, from 2 (the methods compared), 3 (NMCL on "
         "modality subsets), 4 (each modality's enhanced prediction) and 5 "
@@ -119,12 +187,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--methods",
+        action=_Store,
         default=None,
         help=f"comma-separated Table 2 methods of {list(METHODS)}; default: every "
         f"one, {list(NEEDS_CORPUS)} only on data with an external corpus",
     )
     parser.add_argument(
         "--subset-modalities",
+        action=_Store,
         default=None,
         help="comma-separated modalities whose subsets Table 3 covers (default: "
         "every subset of up to three modalities, else each single modality, "
@@ -132,19 +202,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--n-samples",
+        action=_Store,
         type=_at_least(1),
-        default=3000,
+        default=_DEFAULTS["n_samples"],
         help="samples of the 'paper' data (that data only)",
     )
     parser.add_argument(
         "--hgb-max-iter",
+        action=_Store,
         type=_at_least(1),
         default=100,
         help="boosting iterations of HistGradientBoosting",
     )
     parser.add_argument(
         "--grid",
-        action="append",
+        action=_Append,
         default=[],
         metavar="METHOD:PARAM=V1,V2",
         help="replace a grid of a method that runs, e.g. NMCL:lr=0.001,0.003 "
@@ -152,32 +224,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--device",
+        action=_Store,
         default="cpu",
         help=f"torch device of the neural models: {_DEVICES}",
     )
     parser.add_argument(
         "--out",
+        action=_Store,
         default="benchmark_results",
         help="folder of the tables, per-seed records, configuration and "
         "figures; created if needed",
     )
     parser.add_argument(
         "--prefix",
+        action=_Store,
         default="",
         help="prefix of every file name written, e.g. mfeat_",
     )
     parser.add_argument(
         "--quick",
-        action="store_true",
+        action=_StoreTrue,
         help="a smoke run: 1 seed, 2 epochs, hidden size 16, first grid value "
         "only (so not with --seeds, --max-epochs or --hidden-size)",
     )
     parser.add_argument(
-        "--no-progress", action="store_true", help="hide the progress bar"
+        "--no-progress", action=_StoreTrue, help="hide the progress bar"
     )
     parser.add_argument(
         "--merge",
-        action="store_true",
+        action=_StoreTrue,
         help="add this run's rows to the results already in --out under the "
         "same prefix (replacing the rows of the same table, seed and method; "
         "run with the same --seeds for the same splits); the tables are "
@@ -185,9 +260,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--report-only",
-        action="store_true",
+        action=_StoreTrue,
         help="'suite': rewrite suite.md from the results already in --out",
     )
+    parser.set_defaults(**{_GIVEN: frozenset()})
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -360,7 +436,7 @@ def _check_grid_methods(grids: dict, methods: Sequence[str], why: str) -> None:
 
 def _check_quick(args: argparse.Namespace) -> None:
     """Refuse ``--quick`` with an option it would override."""
-    given = _changed_options(args, _QUICK)
+    given = _given_options(args, _QUICK)
     if args.quick and given:
         raise _usage_error(
             "--quick sets --seeds 1, --max-epochs 2 and --hidden-size 16 "
@@ -477,30 +553,32 @@ def _parse_subsets(
     return chosen
 
 
+# the options of 'suite' only
+_ONLY_FOR_SUITE = ("suite_data", "protocols", "report_only")
+
 # options of a single data set's run that 'suite' sets itself
-_ONLY_FOR_SUITE = {
-    "suite_data": ",".join(SUITE),
-    "protocols": "defaults,tuned",
-    "report_only": False,
-}
-
-_NOT_FOR_SUITE = {
-    "max_epochs": 20,
-    "hidden_size": 64,
-    "batch_size": 128,
-    "tables": None,
-    "subset_modalities": None,
-    "n_samples": 3000,
-}
+_NOT_FOR_SUITE = (
+    "max_epochs",
+    "hidden_size",
+    "batch_size",
+    "tables",
+    "subset_modalities",
+    "n_samples",
+)
 
 
-def _changed_options(args: argparse.Namespace, defaults: dict) -> list[str]:
-    """Return the options of ``defaults`` given other values, as ``--name``."""
-    return [
-        f"--{name.replace('_', '-')}"
-        for name, default in defaults.items()
-        if getattr(args, name) != default
-    ]
+def _given_options(args: argparse.Namespace, names: Sequence[str]) -> list[str]:
+    """Return the options of ``names`` given on the command line, as ``--name``.
+
+    Given means written on the command line, whatever the value (the default
+    too), as recorded by the actions of :func:`add_arguments`. Arguments that
+    were not parsed by such a parser (no record) count an option as given
+    when its value is not its default.
+    """
+    given = getattr(args, _GIVEN, None)
+    if given is None:
+        given = {name for name in names if getattr(args, name) != _DEFAULTS[name]}
+    return [f"--{name.replace('_', '-')}" for name in names if name in given]
 
 
 def run_from_args(args: argparse.Namespace) -> int:
@@ -524,13 +602,13 @@ def run_from_args(args: argparse.Namespace) -> int:
     if args.data == "suite":
         return _run_suite(args)
     _check_data(args.data)
-    suite_only = _changed_options(args, _ONLY_FOR_SUITE)
+    suite_only = _given_options(args, _ONLY_FOR_SUITE)
     if suite_only:
         raise _usage_error(
             f"{suite_only} apply to 'suite' only; leave them out to run one data "
             f"set ({args.data}), or run 'suite'"
         )
-    if args.data != "paper" and args.n_samples != _NOT_FOR_SUITE["n_samples"]:
+    if args.data != "paper" and _given_options(args, ("n_samples",)):
         raise _usage_error(
             f"--n-samples sets the size of the 'paper' data only; leave it out "
             f"for {args.data!r}"
@@ -608,7 +686,7 @@ def _run_suite(args: argparse.Namespace) -> int:
     suite = [d for d in args.suite_data.split(",") if d]
     for data in suite:
         _check_data(data)
-    ignored = _changed_options(args, _NOT_FOR_SUITE)
+    ignored = _given_options(args, _NOT_FOR_SUITE)
     if ignored:
         raise _usage_error(
             f"'suite' sets {ignored} itself (the package defaults, Table 2 only, "
