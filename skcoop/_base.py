@@ -113,7 +113,12 @@ NEURAL_DOCS = parameter_docs(
         probabilities, with or without ``use_caching``); copied at
         fit, so the ones passed stay unused. A callback that watches a
         ``valid_*`` score needs a validation split (``validation_fraction``
-        or early stopping); without one ``fit`` raises.
+        or early stopping); without one ``fit`` raises. A ``(name,
+        callback)`` named like one of skorch's defaults (``"print_log"``,
+        ``"epoch_timer"``, ``"train_loss"``, ``"valid_loss"``) or the
+        package's ``"divergence_check"`` replaces it, for example
+        ``("print_log", PrintLog(keys_ignored=["dur"]))``; replacing
+        ``"divergence_check"`` turns off the divergence checks.
     modalities : dict of str to column selector, default=None
         Split a DataFrame or 2-D array into modalities: each name maps to a
         slice, integer positions, a boolean mask, DataFrame column names, a

@@ -556,11 +556,21 @@ class ModalityNet(NeuralNet):
         return self.predict_proba(X).argmax(axis=1)
 
     def get_default_callbacks(self):
-        """Return skorch's default callbacks and the divergence check."""
-        return [
+        """Return skorch's default callbacks and the divergence check.
+
+        A default whose name the user gave one of ``callbacks`` is left out:
+        the user's replaces it (``("print_log", PrintLog(keys_ignored=...))``),
+        where skorch would refuse the duplicate name. The estimators expose
+        no ``callbacks__print_log__*`` parameters to configure it otherwise.
+        """
+        named = {
+            item[0] for item in self.callbacks or () if isinstance(item, (tuple, list))
+        }
+        defaults = [
             *super().get_default_callbacks(),
             ("divergence_check", DivergenceCheck()),
         ]
+        return [(name, cb) for name, cb in defaults if name not in named]
 
     def initialize_module(self):
         """Build the module, then seed its dropout layers from ``seed``.

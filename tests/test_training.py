@@ -898,6 +898,31 @@ def test_fit_inside_inference_mode_says_why_it_cannot_train(kind, two_modalities
     np.testing.assert_allclose(est_no_grad.predict_proba(X), est.predict_proba(X))
 
 
+def test_a_callback_named_like_a_default_replaces_it(two_modalities, capsys):
+    from skorch.callbacks import PrintLog
+
+    X, y = two_modalities
+    mine = PrintLog(keys_ignored=["dur"])
+    est = make_estimator(
+        "cooperative", verbose=1, max_epochs=2, callbacks=[("print_log", mine)]
+    ).fit(X, y)
+    callbacks = est.net_.callbacks_
+    assert [name for name, _ in callbacks].count("print_log") == 1
+    header = capsys.readouterr().out.splitlines()[0]
+    assert "train_loss" in header
+    assert "dur" not in header  # the user's PrintLog printed, not the default
+    est.set_params(callbacks=None).fit(X, y)
+    assert "dur" in capsys.readouterr().out.splitlines()[0]
+    names = [name for name, _ in est.net_.callbacks_]
+    assert names == [
+        "epoch_timer",
+        "train_loss",
+        "valid_loss",
+        "divergence_check",
+        "print_log",
+    ]
+
+
 def test_the_stratification_warning_names_the_users_call():
     rng = np.random.RandomState(0)
     X = {"a": rng.standard_normal((60, 3)), "b": rng.standard_normal((60, 2))}
