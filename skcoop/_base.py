@@ -313,8 +313,9 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
         skcoop.TrainingDivergedError
             When the training or held-out loss becomes NaN or infinite, or,
             without a held-out part, the outputs after the last step are; or
-            when an epoch's training loss rose above ``10 log K`` and the
-            model kept is no better than predicting the class frequencies.
+            when a training batch's NLL rose above 10 times the larger of
+            ``log K`` and the first batch's, and the model kept classifies
+            its training data no better than the most frequent class.
             The estimator is then unfitted; the net that diverged is the
             error's ``net`` attribute, to inspect (its ``history``).
 

@@ -349,6 +349,28 @@ def test_arguments_without_the_record_compare_with_the_defaults(
         assert runs[0]["seeds"] == 1
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "option"),
+    [
+        ("seeds", 3, "--seeds"),
+        ("max_epochs", 7, "--max-epochs"),
+        ("hidden_size", 32, "--hidden-size"),
+    ],
+)
+def test_parsed_arguments_changed_afterwards_are_still_checked(
+    field, value, option, tmp_path, runs, capsys
+):
+    # the record of typed options alone missed a value set after parsing
+    args = _parser().parse_args(
+        ["benchmark", "mfeat", "--quick", *LR[:2], "--out", str(tmp_path)]
+    )
+    setattr(args, field, value)
+    with pytest.raises(SystemExit):
+        benchmark.run_from_args(args)
+    assert f"leave out ['{option}'] or --quick" in capsys.readouterr().err
+    assert runs == []
+
+
 def test_a_grid_of_nmcl_is_used_by_its_own_tables(tmp_path, runs, capsys):
     argv = ["mfeat", "--methods", "LogisticRegression", "--tables", "2,5"]
     with pytest.raises(_Ran):

@@ -247,36 +247,58 @@ def test_divergence_on_the_last_step_without_a_held_out_part_is_caught(name):
 
 
 def _uniform(est):
-    """Zero the fitted model's class vectors: every logit 0, a uniform prediction."""
+    """Zero the fitted model's class vectors: every logit 0, so class 0 predicted."""
     for module in est.net_.module_.modules():
         if isinstance(getattr(module, "z", None), torch.nn.Parameter):
             module.z.data.zero_()
     return est.net_
 
 
-def _record_worst_nll(net, nll):
-    dict(net.callbacks_)["divergence_check"].worst_nll_ = (nll, 1)
+def _record_nlls(net, worst, first=0.7):
+    check = dict(net.callbacks_)["divergence_check"]
+    check.worst_nll_, check.first_nll_ = (worst, 1), first
 
 
-@pytest.mark.parametrize("name", NEURAL)
+@pytest.mark.parametrize("name", ["cooperative", "late", "dare"])
 def test_a_finite_blow_up_that_kept_a_useless_model_is_a_divergence(name):
     """A loss exploding to a huge finite value used to return a one-class model."""
     X, y = audio_text(n=60)
     est = make_estimator(name, max_epochs=3, batch_size=16)
     with pytest.raises(
         TrainingDivergedError,
-        match=r"NLL rose to .* in epoch \d.*no better than predicting the class "
-        r"frequencies \(0\.69\d\).*Lower the learning rate \(lr=100\.0\)",
+        match=r"NLL rose to .* in epoch \d \(the first batch's: .*no better than "
+        r"always predicting the most frequent class \(accuracy 0\.\d+ against "
+        r"0\.\d+\).*Lower the learning rate \(lr=100\.0\)",
     ) as exc:
         est.set_params(lr=1e2).fit(X, y)
     assert not hasattr(est, "net_")
-    worst = dict(exc.value.net.callbacks_)["divergence_check"].worst_nll_
-    assert worst[0] > 10 * np.log(2)
-    assert f"rose to {worst[0]:.3g} in epoch {worst[1]}" in str(exc.value)
+    check = dict(exc.value.net.callbacks_)["divergence_check"]
+    assert check.worst_nll_[0] > 10 * max(np.log(2), check.first_nll_)
+    assert f"rose to {check.worst_nll_[0]:.3g} in epoch {check.worst_nll_[1]}" in str(
+        exc.value
+    )
+
+
+def test_early_fusion_at_lr_0_1_on_mfeat_is_a_divergence():
+    """The case of the developer notes: loss 209 in epoch 1, accuracy 0.10."""
+    from skcoop import EarlyFusion
+    from skcoop.datasets import load_mfeat
+
+    data = load_mfeat()
+    est = EarlyFusion(lr=0.1, max_epochs=10, random_state=0)
+    with pytest.raises(
+        TrainingDivergedError, match=r"\(accuracy 0\.100 against 0\.100\)"
+    ) as exc:
+        est.fit(data.data, data.target)
+    assert exc.value.net.history[0]["train_loss"] == pytest.approx(208.5, abs=0.1)
+    # an EarlyFusion at lr=100 on the small data still classifies: no error
+    X, y = audio_text(n=60)
+    fitted = make_estimator("early", max_epochs=3, batch_size=16, lr=1e2).fit(X, y)
+    assert fitted.score(X, y) > 0.7
 
 
 @pytest.mark.parametrize("name", NEURAL)
-def test_the_largest_training_batch_nll_is_recorded_per_fit(name):
+def test_the_first_and_largest_training_batch_nll_are_recorded_per_fit(name):
     X, y = audio_text(n=60)
     seen = []
 
@@ -289,70 +311,89 @@ def test_the_largest_training_batch_nll_is_recorded_per_fit(name):
 
     est = make_estimator(name, max_epochs=3, batch_size=16, callbacks=[Record()])
     est.fit(X, y)
-    worst = dict(est.net_.callbacks_)["divergence_check"].worst_nll_
+    check = dict(est.net_.callbacks_)["divergence_check"]
     assert len(seen) == 12  # 4 batches x 3 epochs, training only
-    assert worst[0] == pytest.approx(max(seen), rel=1e-6)
-    assert worst[1] == 1 + int(np.argmax(seen)) // 4
-    assert worst[0] < 10 * np.log(2)  # a sane fit: the check reads no data
+    assert check.first_nll_ == pytest.approx(seen[0], rel=1e-6)
+    assert check.worst_nll_[0] == pytest.approx(max(seen), rel=1e-6)
+    assert check.worst_nll_[1] == 1 + int(np.argmax(seen)) // 4
+    assert check.worst_nll_[0] < 10 * np.log(2)  # a sane fit: the check reads no data
     seen.clear()
     est.set_params(max_epochs=1).fit(X, y)  # a refit starts the record anew
-    assert dict(est.net_.callbacks_)["divergence_check"].worst_nll_[0] == max(seen)
+    check = dict(est.net_.callbacks_)["divergence_check"]
+    assert (check.first_nll_, check.worst_nll_[0]) == (seen[0], max(seen))
 
 
-def test_check_learned_needs_both_a_blow_up_and_a_useless_model():
-    from skcoop._training import check_learned
-
-    X, y = audio_text(n=60)
-    est = make_estimator("cooperative", max_epochs=20, batch_size=16).fit(X, y)
-    xs = [torch.as_tensor(X[k]) for k in ("audio", "text")]
-    y = y.astype(np.int64)
-    net = est.net_
-    _record_worst_nll(net, 1e6)  # a blow-up, but the model learned
-    check_learned(net, xs, y)
-    _uniform(est)
-    _record_worst_nll(net, 10 * np.log(2) * 0.99)  # no blow-up: a useless model passes
-    check_learned(net, xs, y)
-    for worst in (10 * np.log(2) * 1.01, 1e6):  # a blow-up and a useless model
-        _record_worst_nll(net, worst)
-        with pytest.raises(TrainingDivergedError, match=r"NLL of 0\.693 on the"):
-            check_learned(net, xs, y)
-
-
-@pytest.mark.parametrize("settings", [{}, {"label_smoothing": 0.0}])
-def test_check_learned_compares_with_the_class_frequencies_not_uniform(settings):
-    """Unbalanced labels: their entropy, below log(K), is the bar (plain NLL)."""
+def test_check_learned_needs_a_rise_and_a_model_no_better_than_a_constant():
     from skcoop._training import check_learned
 
     X, y = audio_text(n=60)
     y = (np.arange(60) % 5 == 0).astype(np.int64)  # 1 in 5 positive
-    est = make_estimator("cooperative", max_epochs=2, batch_size=16, **settings)
-    net = _uniform(est.fit(X, y))
+    est = make_estimator("cooperative", max_epochs=30, batch_size=16).fit(X, y)
     xs = [torch.as_tensor(X[k]) for k in ("audio", "text")]
-    _record_worst_nll(net, 1e6)
-    prior = -(0.2 * np.log(0.2) + 0.8 * np.log(0.8))  # 0.500 < log 2 = 0.693
-    with pytest.raises(TrainingDivergedError) as exc:
-        check_learned(net, xs, y)
-    assert f"class frequencies ({prior:.3g})" in str(exc.value)
-    assert "NLL of 0.693 on the training data" in str(exc.value)
+    net = est.net_
+    assert (est.predict(X) == y).mean() > 0.8  # learned (the majority is 0.8)
+    _record_nlls(net, 1e6)  # a blow-up, but the model classifies
+    check_learned(net, xs, y)
+    _uniform(est)  # now class 0, the majority, for every sample: accuracy 0.8
+    _record_nlls(net, 10 * np.log(2) * 0.99)  # no blow-up: a useless model passes
+    check_learned(net, xs, y)
+    _record_nlls(net, 1e6, first=1e5 * 1.01)  # started high, no rise x10: passes
+    check_learned(net, xs, y)
+    for worst, first in ((10 * np.log(2) * 1.01, 0.7), (1e6, 0.7), (1e6, 9e4)):
+        _record_nlls(net, worst, first)
+        with pytest.raises(
+            TrainingDivergedError, match=r"accuracy 0\.800 against 0\.800\)"
+        ):
+            check_learned(net, xs, y)
 
 
 def test_check_learned_weighs_classes_as_the_criterion():
-    """With class weights the bar is the weighted frequencies' entropy."""
+    """With class weights, accuracy and the constant's are weighted alike."""
     from skcoop._training import check_learned
 
     X, y = audio_text(n=60)
-    y = (np.arange(60) % 2).astype(np.int64)  # balanced: entropy log 2
-    est = make_estimator(
-        "cooperative", max_epochs=2, batch_size=16, class_weight={0: 3.0, 1: 1.0}
-    )
-    net = _uniform(est.fit(X, y))
+    y = (np.arange(60) % 2).astype(np.int64)  # balanced
     xs = [torch.as_tensor(X[k]) for k in ("audio", "text")]
-    _record_worst_nll(net, 1e6)
-    prior = -(0.75 * np.log(0.75) + 0.25 * np.log(0.25))  # weighted: 3 to 1
-    with pytest.raises(TrainingDivergedError) as exc:
-        check_learned(net, xs, y)
-    assert f"class frequencies ({prior:.3g})" in str(exc.value)
-    assert "NLL of 0.693 on the training data" in str(exc.value)  # uniform, weighted
+    for weights, accuracy in (({0: 3.0, 1: 1.0}, "0.750"), ({0: 1.0, 1: 3.0}, "0.250")):
+        est = make_estimator(
+            "cooperative", max_epochs=2, batch_size=16, class_weight=weights
+        )
+        net = _uniform(est.fit(X, y))  # class 0 for every sample
+        _record_nlls(net, 1e6)
+        with pytest.raises(
+            TrainingDivergedError,
+            match=rf"accuracy {accuracy} against 0\.750, by class weight\)",
+        ):
+            check_learned(net, xs, y)
+
+
+def test_class_weight_with_label_smoothing_weighs_each_sample_by_its_label():
+    """torch's weighted smoothing pulled every sample to the up-weighted class."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    from skcoop import CooperativeClassifier
+    from skcoop._training import _weighted_smoothed_nll
+
+    log_proba = torch.log_softmax(torch.randn(9, 4), dim=1)
+    y = torch.tensor([0, 1, 2, 3, 0, 0, 1, 2, 0])
+    ones = _weighted_smoothed_nll(log_proba, y, torch.ones(4), 0.1)
+    torch_loss = torch.nn.functional.cross_entropy(log_proba, y, label_smoothing=0.1)
+    torch.testing.assert_close(ones, torch_loss)
+    weight = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    per_sample = 0.9 * -log_proba[torch.arange(9), y] + 0.1 * -log_proba.mean(dim=1)
+    expected = (weight[y] * per_sample).sum() / weight[y].sum()
+    torch.testing.assert_close(
+        _weighted_smoothed_nll(log_proba, y, weight, 0.1), expected
+    )
+    rng = np.random.RandomState(0)
+    n = 600
+    labels = (rng.rand(n) < 0.05).astype(int)  # 95:5
+    X = {m: rng.randn(n, 5) + 2 * labels[:, None] for m in "ab"}
+    for class_weight in ("balanced", {0: 1, 1: 100}):
+        est = CooperativeClassifier(class_weight=class_weight, random_state=0)
+        est.fit(X, labels)  # the defaults: label_smoothing=0.1
+        # torch's smoothing gave 0.50: the minority class for every sample
+        assert balanced_accuracy_score(labels, est.predict(X)) > 0.9
 
 
 def test_non_finite_outputs_at_predict_raise_instead_of_nan(

@@ -265,7 +265,9 @@ class StackingFusion(VersionedState, MappingParams, ClassifierMixin, BaseEstimat
     default), every per-modality classifier is fitted with them (each
     out-of-fold fit with its training rows' weights) and so is the
     meta-learner; a classifier whose ``fit`` takes no ``sample_weight`` is
-    refused before any fit, naming its modality. A ``Pipeline`` you pass
+    refused before any fit, naming its modality (one whose ``fit`` takes
+    ``**kwargs``, as skcoop's neural estimators, is refused by its own first
+    fit, still naming the modality). A ``Pipeline`` you pass
     takes the weights only with routing on; the default classifier takes
     them in both steps, routing on or off. With routing on
     (``sklearn.set_config(enable_metadata_routing=True)``), a per-modality

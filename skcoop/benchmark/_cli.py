@@ -571,14 +571,14 @@ def _given_options(args: argparse.Namespace, names: Sequence[str]) -> list[str]:
     """Return the options of ``names`` given on the command line, as ``--name``.
 
     Given means written on the command line, whatever the value (the default
-    too), as recorded by the actions of :func:`add_arguments`. Arguments that
-    were not parsed by such a parser (no record) count an option as given
-    when its value is not its default.
+    too), as recorded by the actions of :func:`add_arguments`, or holding a
+    value other than its default: arguments set or changed after parsing
+    (``args.seeds = 3`` before :func:`run_from_args`, a parser's
+    ``set_defaults``) or parsed without the record count as given too.
     """
-    given = getattr(args, _GIVEN, None)
-    if given is None:
-        given = {name for name in names if getattr(args, name) != _DEFAULTS[name]}
-    return [f"--{name.replace('_', '-')}" for name in names if name in given]
+    typed = getattr(args, _GIVEN, None) or set()
+    changed = {name for name in names if getattr(args, name) != _DEFAULTS[name]}
+    return [f"--{name.replace('_', '-')}" for name in names if name in typed | changed]
 
 
 def run_from_args(args: argparse.Namespace) -> int:
