@@ -141,7 +141,14 @@ def _methods(data: str, seed: int, epochs: int) -> dict:
     # the full memory and one-matrix relation scorers on mfeat and the mean
     # fusion (as measured, before the package defaults changed); 100 classes:
     # a low-rank memory
-    nmcl = {**nn, "memory_rank": None, "relation_hidden": None, "fusion": "mean"}
+    # and the full model (variant I is the default since 2026-12-08)
+    nmcl = {
+        **nn,
+        "memory_rank": None,
+        "relation_hidden": None,
+        "fusion": "mean",
+        "variant": "full",
+    }
     if data.startswith("aloi"):
         nmcl.update(memory_rank=8, relation_hidden=64)
     rank = 10

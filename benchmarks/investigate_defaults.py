@@ -31,6 +31,7 @@ from skcoop.benchmark import load_benchmark_data, preprocess, split_indices
 NMCL_CONFIGS: dict[str, dict] = {
     "default": {},
     "paper": {
+        "variant": "full",
         "hidden_size": 256,
         "relation_hidden": None,
         "memory_rank": None,

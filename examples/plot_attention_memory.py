@@ -30,16 +30,18 @@ digits = load_mfeat()
 X = {view: digits.data[view][::2] for view in ["kar", "zer", "mor"]}
 y = digits.target[::2]
 clf = CooperativeClassifier(
-    hidden_size=16, memory_rank=None, max_epochs=15, random_state=0
+    variant="full", hidden_size=16, memory_rank=None, max_epochs=15, random_state=0
 ).fit(X, y)
 
 # %%
 # The memory of ``zer``
 # ---------------------
-# The rows follow the augmented vector of Eq. 11: the host's complementary
-# features (47 Zernike moments), the enhanced consistent vector
-# (``hidden_size`` = 16) and the guests' complementary features (``kar``
-# then ``mor``).
+# The rows follow the augmented vector of Eq. 11 of the paper's full model
+# (``variant="full"``, set above): the host's complementary features (47
+# Zernike moments), the enhanced consistent vector (``hidden_size`` = 16)
+# and the guests' complementary features (``kar`` then ``mor``). The
+# default, ``variant="I"``, has the host's consistent features (47 more
+# rows) in the middle instead.
 import matplotlib.pyplot as plt
 
 from skcoop.inspection import plot_attention_memory

@@ -55,7 +55,9 @@ ax.set_xlabel("digit of the sample")
 # ---------------
 # With ``gated=True`` the map shows the consistent weights ``gamma`` of the
 # smooth gate (Eq. 8): the scores that passed the learned threshold, the
-# part of each feature sent to the enhanced consistent vector. Left, the
+# consistent part of each feature (which the default model, variant I,
+# passes to the attention network as it is, and the paper's full model to
+# the enhanced consistent vector). Left, the
 # scores of the Karhunen-Loeve features of ``kar``; right, what the gate
 # makes of them. Both maps share one colour scale. **What to look at**: the
 # gate keeps the bright (consistent) cells and darkens the others, so the

@@ -223,8 +223,9 @@ def plot_attention_memory(
     colorbar : bool, default=True
         Add a colour bar.
     sections : bool, default=True
-        Mark the parts of the augmented vector (host, enhanced consistent and
-        guest features for the full model) with lines and labels on the
+        Mark the parts of the augmented vector (host, host consistent and
+        guest features for the default variant I; host, enhanced consistent
+        and guest features for the full model) with lines and labels on the
         right-hand side.
 
     Returns
@@ -261,8 +262,8 @@ def plot_attention_memory(
     ...     hidden_size=8, memory_rank=2, max_epochs=2, random_state=0
     ... )
     >>> ax = plot_attention_memory(clf.fit(X, y), "text")
-    >>> ax.images[0].get_array().shape  # 3 host + 8 enhanced + 4 guest features
-    (15, 2)
+    >>> ax.images[0].get_array().shape  # 3 host + 3 host consistent + 4 guest
+    (10, 2)
     """
     check_is_fitted(estimator)
     _require(estimator, "attention_memories_", "plot_attention_memory")

@@ -99,8 +99,10 @@ class TestFittedOnThreeModalities:
     def test_attention_memories_shapes(self, fitted):
         memories = fitted.attention_memories_
         assert list(memories) == ["visual", "audio", "text"]
-        for memory in memories.values():
-            assert memory.shape == (10 + 6, 3)  # (D + H, K)
+        # the default variant I reads [alpha_h, beta_h, alpha_g]: (D + D_h, K)
+        widths = {"visual": 5, "audio": 3, "text": 2}
+        for name, memory in memories.items():
+            assert memory.shape == (10 + widths[name], 3)
         # a copy: writing to it does not change the model
         memories["visual"][:] = 0
         assert not np.all(fitted.attention_memories_["visual"] == 0)
@@ -157,12 +159,19 @@ def test_paper_widths_with_twenty_classes_give_distributions():
     widths = {"visual": 2048, "acoustic": 200, "textual": 100}
     X = {n: rng.standard_normal((40, w)).astype(np.float32) for n, w in widths.items()}
     y = np.arange(40) % 20
-    clf = _clf(hidden_size=2, max_epochs=1, batch_size=64, memory_rank=None).fit(X, y)
-    proba = clf.predict_proba(X)
-    assert proba.shape == (40, 20)
-    assert np.isfinite(proba).all()
-    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
-    assert clf.attention_memories_["visual"].shape == (2348 + 2, 20)
+    for variant, width in (("full", 2348 + 2), ("I", 2348 + 2048)):  # + H, + D_h
+        clf = _clf(
+            hidden_size=2,
+            max_epochs=1,
+            batch_size=64,
+            memory_rank=None,
+            variant=variant,
+        ).fit(X, y)
+        proba = clf.predict_proba(X)
+        assert proba.shape == (40, 20)
+        assert np.isfinite(proba).all()
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
+        assert clf.attention_memories_["visual"].shape == (width, 20)
 
 
 def test_single_modality_array_input(make_modalities):
@@ -652,18 +661,23 @@ def test_label_smoothing_smooths_the_training_and_the_held_out_nll(data):
     log_proba, penalty = net.infer(xs)
     w = net.criterion_.weight  # balanced class weights, (K,)
     nll = -log_proba[torch.arange(len(y)), target]  # (B,)
-    # torch's smoothed term weighs every class k by w_k, normalised like the NLL
-    uniform = -(log_proba * w).sum(dim=1) / 3  # (B,)
-    smoothed = (0.8 * (w[target] * nll).sum() + 0.2 * uniform.sum()) / w[target].sum()
+    # each sample's smoothed NLL weighted by its label's weight (torch's
+    # weighted smoothing weighed the term of every class k by w_k instead)
+    uniform = -log_proba.mean(dim=1)  # (B,)
+    smoothed = (w[target] * (0.8 * nll + 0.2 * uniform)).sum() / w[target].sum()
     y_pred = (log_proba, penalty)
     torch.testing.assert_close(
         net.get_loss(y_pred, target, training=True), smoothed + 0.3 * penalty.mean()
     )
     # early stopping's held-out loss is smoothed too, without the penalty
     torch.testing.assert_close(net.get_loss(y_pred, target, training=False), smoothed)
-    # torch's module with the same arguments: the prototype of the study
+    # torch's module with the same arguments weighs the smoothing term of every
+    # class by that class's weight: a different loss with class weights (the
+    # prototype of the smoothing study ran without them), the same without
     module = torch.nn.CrossEntropyLoss(weight=w, label_smoothing=0.2)
-    torch.testing.assert_close(module(log_proba, target), smoothed)
+    assert not torch.isclose(module(log_proba, target), smoothed)
+    unweighted = torch.nn.CrossEntropyLoss(label_smoothing=0.2)(log_proba, target)
+    torch.testing.assert_close(unweighted, (0.8 * nll + 0.2 * uniform).mean())
     assert _clf().fit(X, y).net_.label_smoothing == 0.1  # the default
     assert _clf(label_smoothing=0.0).fit(X, y).net_.label_smoothing == 0.0
 

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -116,15 +117,25 @@ def test_plot_attention_memory_image_is_features_by_classes(fitted):
     clf, _, _ = fitted
     ax = plot_attention_memory(clf, "audio")
     image = np.asarray(ax.images[0].get_array())
-    n_augmented = sum(WIDTHS.values()) + 8  # host + guests + hidden_size
+    # the default variant I: [alpha_h, beta_h, alpha_g], the host twice
+    n_augmented = sum(WIDTHS.values()) + WIDTHS["audio"]
     assert image.shape == (n_augmented, len(clf.classes_))
     np.testing.assert_array_equal(image, clf.attention_memories_["audio"])
     assert [t.get_text() for t in ax.get_xticklabels()] == ["maybe", "no", "yes"]
     assert ax.get_xlabel() == "class"
     assert "audio" in ax.get_title()
     labels = [t.get_text() for t in ax.texts]
+    assert labels == ["host 'audio'", "host consistent", "guests"]
+    # lines at the section boundaries: after 4 host and 4 host consistent
+    assert [line.get_ydata()[0] for line in ax.lines] == [3.5, 7.5]
+    # the paper's full model: the enhanced consistent vector (hidden_size 8)
+    X, y = _data()
+    full = clone(clf).set_params(variant="full").fit(X, y)
+    ax = plot_attention_memory(full, "audio")
+    n_augmented = sum(WIDTHS.values()) + 8  # host + guests + hidden_size
+    assert np.asarray(ax.images[0].get_array()).shape == (n_augmented, 3)
+    labels = [t.get_text() for t in ax.texts]
     assert labels == ["host 'audio'", "enhanced consistent", "guests"]
-    # lines at the section boundaries: after 4 host and 8 enhanced features
     assert [line.get_ydata()[0] for line in ax.lines] == [3.5, 11.5]
 
 

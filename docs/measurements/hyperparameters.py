@@ -31,6 +31,7 @@ base = {
     "random_state": 0,
     "kl_weight": 1.0,
     "label_smoothing": 0.0,
+    "variant": "full",  # the default when measured (variant I since 2026-12-08)
 }
 settings = [
     {},
