@@ -34,6 +34,7 @@ import argparse
 import importlib
 import json
 import resource
+import shlex
 import subprocess
 import sys
 import time
@@ -174,7 +175,7 @@ def main() -> None:
         )
         print(json.dumps(row))
         return
-    command = " ".join(["python", "benchmarks/bench_aloi_full.py", *sys.argv[1:]])
+    command = shlex.join(["python", "benchmarks/bench_aloi_full.py", *sys.argv[1:]])
     rows = []
     for method in args.methods.split(","):
         out = subprocess.run(

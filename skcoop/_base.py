@@ -58,9 +58,10 @@ _GLOBAL_RNG_LOCK = threading.Lock()
 NEURAL_DOCS = parameter_docs(
     """
     dropout : float, default=0.2
-        Dropout on every hidden layer (for NMCL: the enhanced consistent
-        vector and the attention network's hidden layer; the relation
-        scorers' hidden layer has none).
+        Dropout on every hidden layer (for NMCL: the attention network's
+        hidden layer and, with ``variant`` ``"full"``, ``"II"`` or ``"III"``,
+        the enhanced consistent vector; the relation scorers' hidden layer
+        has none).
     lr : float, default=1e-3
         Learning rate of Adam.
     weight_decay : float, default=0.0

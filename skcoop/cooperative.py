@@ -40,8 +40,8 @@ class CooperativeClassifier(_BaseNeuralClassifier):
     ----------
     hidden_size : int, default=64
         Width of the attention network's hidden layer (Eq. 16) and, with
-        ``variant="full"``, of the enhanced consistent vector (paper Eq.
-        10); the paper uses 256.
+        ``variant`` ``"full"``, ``"II"`` or ``"III"``, of the enhanced
+        consistent vector (paper Eq. 10); the paper uses 256.
     steepness : float, default=50.0
         Steepness ``w`` of the smooth gate (paper Eq. 8).
     relation : {"sigmoid", "softmax"}, default="sigmoid"
@@ -250,6 +250,7 @@ class CooperativeClassifier(_BaseNeuralClassifier):
     # what a model pickled before a parameter existed did: the paper's
     # one-matrix scorers, full memory and mean fusion, no smoothing or anchor
     _values_before_added = {
+        "variant": "full",
         "anchor_weight": 0.0,
         "label_smoothing": 0.0,
         "tol": None,
@@ -452,9 +453,10 @@ class CooperativeClassifier(_BaseNeuralClassifier):
     def attention_memories_(self) -> dict[str, np.ndarray]:
         """Fitted attention memory matrix ``Omega`` of each modality (Fig. 7).
 
-        Rows follow the augmented vector ``[host, enhanced consistent,
-        guests]`` (its host and guest parts in input order; with one modality,
-        the modality's own features), columns follow ``classes_``. For
+        Rows follow the augmented vector ``[host, host consistent, guests]``
+        for the default variant I (``[host, enhanced consistent, guests]``
+        for ``variant="full"``; its host and guest parts in input order; with
+        one modality, the modality's own features), columns follow ``classes_``. For
         ``variant="III"`` the modalities' memories score their complementary
         parts and the key ``"consistent"`` holds the shared consistent
         vector's; for ``variant="IV"`` the keys are ``"complementary"`` and

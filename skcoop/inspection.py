@@ -202,8 +202,9 @@ def plot_attention_memory(
     """Draw a modality's attention memory ``Omega`` as a features x classes map.
 
     ``Omega`` (paper Eq. 15 and Fig. 7) holds one attention score per
-    feature of the augmented vector ``[alpha_h, beta_tilde, alpha_g]``
-    (Eq. 11) and per class: how much the feature counts towards the class.
+    feature of the augmented vector (``[alpha_h, beta_h, alpha_g]`` for the
+    default variant I, ``[alpha_h, beta_tilde, alpha_g]`` of Eq. 11 for
+    ``variant="full"``) and per class: how much the feature counts towards the class.
     It starts at 1 everywhere, so the distance from 1 is what training
     learned.
 

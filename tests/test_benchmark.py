@@ -72,6 +72,9 @@ def test_nmcls_rows_agree_across_tables(tiny_result):
     own = table5["Variant-I"]
     assert t2["micro_f1_mean"] == own["micro_f1_mean"] == all_three["micro_f1_mean"]
     assert t2["macro_f1_mean"] == own["macro_f1_mean"]
+    # each row records the variant it ran, beside the selected setting
+    for label, variant in (("full", "full"), ("Variant-I", "I"), ("Variant-IV", "IV")):
+        assert f'"variant": "{variant}"' in table5[label]["params"]
 
 
 def test_splits_are_disjoint_and_stratified(tiny_data, tiny_result):

@@ -439,7 +439,12 @@ def test_a_model_from_before_the_scorer_memory_and_fusion_options_loads_as_it_wa
     from sklearn.base import clone
 
     X, y = _data()
-    old = {"relation_hidden": None, "memory_rank": None, "fusion": "mean"}
+    old = {
+        "relation_hidden": None,
+        "memory_rank": None,
+        "fusion": "mean",
+        "variant": "full",  # the model before the parameter existed
+    }
     est = make_estimator("cooperative", **old).fit(X, y)
     expected = est.predict_proba(X)
     module = est.net_.module_
@@ -449,7 +454,7 @@ def test_a_model_from_before_the_scorer_memory_and_fusion_options_loads_as_it_wa
     data = _old_pickle(est, monkeypatch, drop=tuple(old))
     with pytest.warns(InconsistentVersionWarning, match="fusion='mean'"):
         restored = pickle.loads(data)
-    assert {k: restored.get_params()[k] for k in old} == old
+    assert {k: restored.get_params()[k] for k in old} == old  # not variant "I"
     np.testing.assert_allclose(restored.predict_proba(X), expected, rtol=0, atol=1e-12)
     refit = make_estimator("cooperative", **old).fit(X, y)
     np.testing.assert_array_equal(

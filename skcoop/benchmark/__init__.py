@@ -13,8 +13,8 @@ several seeds with stratified train/validation/test splits:
 - **Table 3**: NMCL on subsets of the modalities.
 - **Table 4**: the Micro-/Macro-F1 of each modality's enhanced prediction
   (:meth:`~skcoop.CooperativeClassifier.predict_proba_per_modality`).
-- **Table 5**: the variants I-IV of the paper's section 5.3.2 against the
-  full model.
+- **Table 5**: the paper's full model and its variants I-IV (section
+  5.3.2); the row of NMCL's own variant (I, the default) is Table 2's fit.
 
 Protocol. For every seed the samples are split into train/validation/test
 (default 60/20/20, stratified; classes too rare to stratify are pooled for
