@@ -305,8 +305,10 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
         TypeError
             For any keyword argument, ``sample_weight`` included (weight the
             classes with ``class_weight`` instead). The estimator's ``fit``
-            does not list ``sample_weight``, so meta-estimators such as
-            ``GridSearchCV`` never pass it.
+            does not list ``sample_weight``, so meta-estimators that check
+            the signature (bagging) do not pass it; ``GridSearchCV(...).fit(X,
+            y, sample_weight=w)`` with metadata routing off passes it, and
+            every fit fails with this error.
         ValueError
             For input that does not fit the modality layer (the message names
             the modality), fewer than 2 classes, invalid hyperparameters or an

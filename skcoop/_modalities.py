@@ -248,7 +248,8 @@ def _check_finite(block, name, *, allow_nan, missing="error", estimator=None):
     if np.isinf(block).any():
         raise ValueError(
             f"Modality {name!r} contains infinity or a value too large for "
-            f"{block.dtype}. Replace or clip these values before fitting."
+            f"{block.dtype}. Replace or clip these values (at fit and at "
+            "predict alike)."
         )
     if allow_nan:
         return
@@ -437,7 +438,7 @@ def _read_mapping(
                 f"Modality names must be strings; got {key!r} of type "
                 f"{type(key).__name__}. Rename the key, for example to {str(key)!r}."
             )
-    if not X:
+    if not list(X.keys()):  # not len(X): a SliceDict's length counts rows
         raise ValueError("X is an empty mapping; pass at least one modality.")
     if names is None:
         names = list(X)

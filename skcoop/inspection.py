@@ -271,8 +271,10 @@ def plot_attention_memory(
     memories = estimator.attention_memories_
     if modality not in memories:
         raise ValueError(
-            f"Unknown modality {modality!r}: {type(estimator).__name__} has "
-            f"attention memories for {list(memories)}."
+            f"No attention memory named {modality!r}: {type(estimator).__name__} "
+            f"has attention memories for {list(memories)} (one per modality, but "
+            "per part for variant='IV' and with 'consistent' added for "
+            "variant='III'); pass one of those names."
         )
     omega = memories[modality]  # (n_augmented, n_classes)
 

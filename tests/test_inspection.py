@@ -84,8 +84,26 @@ def test_plot_relation_scores_draws_on_given_axes(fitted):
 )
 def test_unknown_modality_is_named(fitted, plot):
     clf, X, _ = fitted
-    with pytest.raises(ValueError, match=r"Unknown modality 'sound'.*'audio'"):
+    with pytest.raises(
+        ValueError,
+        match=r"(Unknown modality|No attention memory named) 'sound'.*'audio'",
+    ):
         plot(clf, X)
+
+
+def test_variant_iv_memories_are_named_by_part():
+    # "Unknown modality 'audio'" for a modality the model was fitted on
+    X, y = _data()
+    clf = CooperativeClassifier(
+        variant="IV", hidden_size=8, max_epochs=2, memory_rank=None, random_state=0
+    ).fit(X, y)
+    with pytest.raises(
+        ValueError,
+        match=r"No attention memory named 'audio'.*\['complementary', "
+        r"'consistent'\].*variant='IV'",
+    ):
+        plot_attention_memory(clf, "audio")
+    assert plot_attention_memory(clf, "consistent").images
 
 
 def test_plot_relation_scores_rejects_bad_samples_and_side(fitted):

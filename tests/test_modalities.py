@@ -542,3 +542,13 @@ def test_object_columns_of_numbers_and_pandas_na_are_read_as_numbers():
     blocks, _ = check_modalities(ModalityStub(None), X, reset=True, missing="mask")
     expected = np.array([[1.0, 2], [np.nan, np.nan], [0.5, 3]] * 4)
     np.testing.assert_array_equal(blocks["m"], expected.astype(blocks["m"].dtype))
+
+
+def test_a_slicedict_of_zero_rows_is_named_by_its_modalities():
+    # SliceDict's len counts rows: zero rows read as "an empty mapping"
+    from skcoop import CooperativeClassifier, SliceDict
+
+    rng = np.random.RandomState(0)
+    blocks = {"a": rng.randn(0, 3), "b": rng.randn(0, 2)}
+    with pytest.raises(ValueError, match=r"Modality 'a'.*0 sample"):
+        CooperativeClassifier().fit(SliceDict(**blocks), np.zeros(0))
