@@ -411,8 +411,9 @@ class _BaseNeuralClassifier(VersionedState, ClassifierMixin, BaseEstimator):
             verbose=int(bool(self.verbose)),
         )
         self._initialize_module(init_seed, fork_devices)
-        self.net_.partial_fit(_net_input(xs, mask, y_encoded), y_encoded)
-        check_learned(self.net_, _net_input(xs, mask, y_encoded), y_encoded)
+        data = _net_input(xs, mask, y_encoded)
+        self.net_.partial_fit(data, y_encoded)
+        check_learned(self.net_, data, y_encoded)
         for module in self.net_.module_.modules():
             # class-scaled weights cached by the last held-out pass (the full
             # memory: K x H x D numbers); rebuilt when a prediction needs them

@@ -438,7 +438,7 @@ def _read_mapping(
                 f"Modality names must be strings; got {key!r} of type "
                 f"{type(key).__name__}. Rename the key, for example to {str(key)!r}."
             )
-    if not list(X.keys()):  # not len(X): a SliceDict's length counts rows
+    if not X.keys():  # not len(X): a SliceDict's length counts rows
         raise ValueError("X is an empty mapping; pass at least one modality.")
     if names is None:
         names = list(X)

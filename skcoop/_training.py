@@ -382,7 +382,8 @@ def check_learned(net: ModalityNet, X, y) -> None:
     label smoothing or a squared-error loss can classify every sample and
     still have an NLL above the class frequencies' entropy. A model that
     merely learned little without a blow-up is not called diverged, a sane
-    fit pays nothing for the check (it reads two numbers), and a fit over
+    fit pays one NLL of the batch's predictions per training batch for it
+    and reads no data, and a fit over
     several processes (Accelerate) is not checked: each process saw its own
     batches. Not caught, by design: a blown-up model that still classifies
     better than a constant, whatever its probabilities (NMCL with ``lr=1e3``
@@ -701,7 +702,7 @@ class ModalityNet(NeuralNet):
         y_true = y_true.to(log_proba.device)
         # getattr: nets pickled before the option had no label smoothing
         smoothing = getattr(self, "label_smoothing", 0.0)
-        weight = getattr(self.criterion_, "weight", None)
+        weight = _class_weight(self)
         if smoothing and weight is not None:  # in training and held out alike
             loss = _weighted_smoothed_nll(log_proba, y_true, weight, smoothing)
         elif smoothing:
